@@ -1,0 +1,3 @@
+"""MedGemma Slack bot."""
+
+__version__ = "0.1.0"

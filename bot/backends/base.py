@@ -1,0 +1,99 @@
+"""The backend contract: capability flags and one async stream of text."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from PIL import Image
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, eq=False)
+class ImagePart:
+    """An image inside a message."""
+
+    image: Image.Image
+
+
+@dataclass(frozen=True)
+class TextPart:
+    """Text inside a message."""
+
+    text: str
+
+
+Part = ImagePart | TextPart
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One turn sent to the model; parts keep their order (images and text interleave)."""
+
+    role: Role
+    parts: tuple[Part, ...]
+
+    @property
+    def images(self) -> list[Image.Image]:
+        """The images of this turn, in order."""
+        return [p.image for p in self.parts if isinstance(p, ImagePart)]
+
+    @property
+    def text(self) -> str:
+        """The text parts of this turn, joined."""
+        return "\n\n".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can take."""
+
+    images: bool = True
+    context_tokens: int = 131_072  # the model's maximum context
+    tokens_per_image: int = 256  # as the model counts an image (MedGemma: 256 + wrappers)
+    max_images: int | None = None  # per request, None when only the context limits it
+
+
+QueueCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One question for the model."""
+
+    messages: tuple[ChatMessage, ...]
+    max_new_tokens: int
+    request_id: str = ""
+    # Called with the place in line while the request waits (1: next), 0 once it runs.
+    on_queue_position: QueueCallback | None = field(default=None, compare=False)
+
+
+class Backend(Protocol):
+    """A model that streams text for a conversation."""
+
+    name: str
+    capabilities: Capabilities
+
+    async def start(self) -> None:
+        """Load or connect; raise BackendUnavailable with a clear detail when it cannot."""
+
+    def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+        """Yield the answer's text in chunks; raise BackendError subclasses on failure."""
+
+    def count_text_tokens(self, text: str) -> int:
+        """Tokens the text costs in the model's context (an upper estimate is fine)."""
+
+    async def aclose(self) -> None:
+        """Release the model or the connection."""
+
+
+def estimate_text_tokens(text: str) -> int:
+    """A cautious estimate for backends without a tokenizer at hand.
+
+    Gemma's tokenizer averages about 4 characters a token in English and fewer in other
+    scripts; counting UTF-8 bytes / 3 errs on the side of fitting.
+    """
+    return math.ceil(len(text.encode("utf-8")) / 3)

@@ -1,0 +1,1 @@
+"""MedGemma in the bot's own process (transformers)."""

@@ -1,0 +1,197 @@
+"""MedGemma in the bot's own process: the `transformers` backend."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+from collections.abc import AsyncGenerator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.backends.base import Capabilities, ChatMessage, GenerationRequest
+from bot.backends.hf.engine import Engine
+from bot.backends.hf.jobs import Ticket
+from bot.backends.hf.loader import LoadOptions, choose_device, load
+from bot.backends.hf.prompt import PreparedPrompt, prepare
+from bot.backends.hf.scheduler import Scheduler
+from bot.backends.thinking import ThinkingFilter
+from bot.errors import BackendTimeout, BackendUnavailable
+from bot.logs import event
+
+log = logging.getLogger(__name__)
+
+# Text that wraps each image's soft tokens ("\n\n<start_of_image>" ... "<end_of_image>\n\n").
+_IMAGE_WRAPPER_TOKENS = 6
+_THOUGHT_MARKERS = ("<unused94>", "<unused95>")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How generation is batched and compiled."""
+
+    max_batch: int = 32  # requests decoded together in one step
+    slot_tokens: int = 4096  # prompt + answer per batched request; longer ones use a long lane
+    max_waiting: int = 64  # requests that may wait for a row before "busy"
+    compile: Literal["auto", "on", "off"] = "auto"  # auto: on with a CUDA GPU
+    timeout_s: float = 300.0  # a whole request, waiting included
+    ignore_eos: bool = False  # benchmarks only: always generate max_new_tokens
+
+
+class TransformersBackend:
+    """Runs a MedGemma checkpoint with continuous batching in a generation thread."""
+
+    name = "transformers"
+
+    def __init__(
+        self,
+        *,
+        load_options: LoadOptions,
+        engine_options: EngineOptions,
+        progress: Callable[[str], None] | None = None,
+        loader: Callable[[LoadOptions], tuple[Any, Any]] = load,
+    ) -> None:
+        self._load_options = load_options
+        self._options = engine_options
+        self._progress = progress or (lambda message: event(log, "startup", step=message))
+        self._loader = loader
+        self._processor: Any = None
+        self._scheduler: Scheduler | None = None
+        # The processor's tokenizer is not safe to share between threads.
+        self._prep = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medgemma-prep")
+        self.capabilities = Capabilities()
+        self.engine: Engine | None = None
+        self.startup_seconds = 0.0
+
+    async def start(self) -> None:
+        """Load the weights, build the engine, compile and warm up, start the scheduler."""
+        started = time.monotonic()
+        self._progress(f"loading {self._load_options.model}")
+        self._processor, model = await asyncio.to_thread(self._loader, self._load_options)
+        await asyncio.to_thread(self._build, model)
+        self.startup_seconds = time.monotonic() - started
+        self._progress(f"ready in {self.startup_seconds:.1f} s")
+
+    def _build(self, model: Any) -> None:
+        config = model.config
+        text = config.get_text_config()
+        tokenizer = self._processor.tokenizer
+        self.capabilities = Capabilities(
+            images=True,
+            context_tokens=int(text.max_position_embeddings),
+            tokens_per_image=int(config.mm_tokens_per_image) + _IMAGE_WRAPPER_TOKENS,
+        )
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.engine = Engine(
+            model=model, rows=self._options.max_batch, slot_tokens=self._options.slot_tokens,
+            pad_id=pad,
+        )  # fmt: skip
+        if self._wants_compile():
+            if not self.engine.compile(progress=self._progress):
+                self._progress("compilation failed; decoding without CUDA graphs")
+
+        def long_lane(tokens: int) -> Engine:
+            size = -(-tokens // 1024) * 1024
+            return Engine(model=model, rows=1, slot_tokens=size, pad_id=pad)
+
+        self._scheduler = Scheduler(
+            engine=self.engine,
+            tokenizer=copy.deepcopy(tokenizer),
+            stop_ids=set() if self._options.ignore_eos else _stop_ids(model, tokenizer),
+            hidden_ids=_hidden_ids(tokenizer),
+            max_waiting=self._options.max_waiting,
+            long_lane=long_lane,
+        )
+        self._scheduler.start()
+
+    def _wants_compile(self) -> bool:
+        if self._options.compile == "auto":
+            return choose_device(self._load_options.device) == "cuda"
+        return self._options.compile == "on"
+
+    async def prepare(self, request: GenerationRequest) -> PreparedPrompt:
+        """Template, tokens and pixels for a request (in the preparation thread)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._prep, prepare, self._processor, request.messages)
+
+    def prepare_sync(self, request: GenerationRequest) -> PreparedPrompt:
+        """`prepare` in the caller's thread (benchmarks, while nothing else runs)."""
+        return prepare(self._processor, request.messages)
+
+    def count_prompt_tokens(self, messages: tuple[ChatMessage, ...]) -> int:
+        """Prompt tokens of a conversation, image tokens included."""
+        return prepare(self._processor, messages).length
+
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+        """Queue the request and yield its answer as it is decoded."""
+        if self._scheduler is None:
+            raise BackendUnavailable("transformers backend not started")
+        thoughts = ThinkingFilter()
+        ticket: Ticket | None = None
+        try:
+            async with asyncio.timeout(self._options.timeout_s):
+                prompt = await self.prepare(request)
+                ticket = self._scheduler.submit(
+                    prompt, max_new_tokens=request.max_new_tokens,
+                    on_position=request.on_queue_position,
+                )  # fmt: skip
+                async for chunk in ticket.stream():
+                    if visible := thoughts.feed(chunk):
+                        yield visible
+        except TimeoutError as exc:
+            raise BackendTimeout("generation timed out", seconds=self._options.timeout_s) from exc
+        finally:
+            if ticket is not None:  # a consumer that stops listening frees the row at once
+                ticket.cancel()
+        if tail := thoughts.flush():
+            yield tail
+
+    def count_text_tokens(self, text: str) -> int:
+        """Exact token count with the checkpoint's tokenizer."""
+        if self._processor is None:
+            from bot.backends.base import estimate_text_tokens
+
+            return estimate_text_tokens(text)
+        return len(self._processor.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The running scheduler (for `bench`, which times requests token by token)."""
+        if self._scheduler is None:
+            raise BackendUnavailable("transformers backend not started")
+        return self._scheduler
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a batch row."""
+        return self._scheduler.waiting if self._scheduler else 0
+
+    async def aclose(self) -> None:
+        """Stop the generation thread and release the model."""
+        if self._scheduler is not None:
+            await asyncio.to_thread(self._scheduler.stop)
+            self._scheduler = None
+        self._prep.shutdown(wait=False, cancel_futures=True)
+        self.engine = None
+
+
+def _stop_ids(model: Any, tokenizer: Any) -> set[int]:
+    """End-of-answer tokens: the checkpoint's EOS ids and <end_of_turn>."""
+    ids: set[int] = set()
+    for source in (model.generation_config.eos_token_id, tokenizer.eos_token_id):
+        if isinstance(source, int):
+            ids.add(source)
+        elif source:
+            ids.update(int(i) for i in source)
+    end_of_turn = tokenizer.convert_tokens_to_ids("<end_of_turn>")
+    if isinstance(end_of_turn, int) and end_of_turn != tokenizer.unk_token_id:
+        ids.add(end_of_turn)
+    return ids
+
+
+def _hidden_ids(tokenizer: Any) -> set[int]:
+    """Special tokens never shown, except the thought markers the filter needs to see."""
+    keep = {tokenizer.convert_tokens_to_ids(m) for m in _THOUGHT_MARKERS}
+    return {int(i) for i in tokenizer.all_special_ids} - keep

@@ -1,0 +1,117 @@
+"""Loading MedGemma's processor and weights with sensible automatic choices."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+
+from bot.errors import BackendUnavailable, ConfigError
+from bot.logs import event
+
+log = logging.getLogger(__name__)
+
+Device = Literal["auto", "cuda", "cpu"]
+DType = Literal["auto", "bfloat16", "float32"]
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Where the weights come from and how they are placed."""
+
+    model: str
+    revision: str | None = None
+    token: str | None = None
+    device: Device = "auto"
+    dtype: DType = "auto"
+    multi_gpu: bool = False  # spread layers over all visible GPUs (device_map="auto")
+    quantize_4bit: bool = False  # bitsandbytes NF4, for 16 GB cards
+    attention: Literal["sdpa", "eager"] = "sdpa"
+
+
+def choose_device(requested: Device) -> str:
+    """`auto` takes the GPU when there is one."""
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("MEDGEMMA_DEVICE=cuda but no CUDA GPU is visible")
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+def choose_dtype(requested: str, device: str) -> torch.dtype:
+    """bf16 where the GPU supports it (compute capability >= 8.0), else fp32; never fp16.
+
+    Gemma 3's activations overflow in fp16 and answers come out empty or NaN
+    (transformers issue 36822), so fp16 is refused rather than silently used.
+    """
+    if requested in ("float16", "fp16", "half"):
+        raise ConfigError("MEDGEMMA_DTYPE=float16 is not allowed: Gemma 3 overflows in fp16")
+    if requested == "float32":
+        return torch.float32
+    if requested == "bfloat16":
+        return torch.bfloat16
+    if device == "cuda" and torch.cuda.is_available() and torch.cuda.get_device_capability()[0] >= 8:
+        return torch.bfloat16
+    return torch.float32
+
+
+def _quantization(options: LoadOptions, dtype: torch.dtype) -> Any:
+    if not options.quantize_4bit:
+        return None
+    try:
+        from transformers import BitsAndBytesConfig
+    except ImportError as exc:  # pragma: no cover - depends on the transformers build
+        raise ConfigError("MEDGEMMA_QUANTIZE=4bit needs bitsandbytes installed") from exc
+    return BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype
+    )
+
+
+def _why_unavailable(exc: BaseException, model: str) -> str:
+    """A fixed, helpful operator message for a loading failure."""
+    names = set()
+    cause: BaseException | None = exc
+    while cause is not None:  # transformers wraps the hub's errors in OSError
+        names.add(type(cause).__name__)
+        cause = cause.__cause__ or cause.__context__
+    if "GatedRepoError" in names:
+        return f"{model} is gated: accept its terms on the Hugging Face Hub, then set HF_TOKEN"
+    if names & {"RepositoryNotFoundError", "RevisionNotFoundError"}:
+        return f"{model} (or MEDGEMMA_REVISION) was not found, or HF_TOKEN has no access to it"
+    return (
+        f"could not load {model}: the Hugging Face Hub is unreachable and the weights are not "
+        "in the local cache, or HF_TOKEN lacks access (set HF_TOKEN, check the network, or "
+        "point MEDGEMMA_MODEL at a local folder)"
+    )
+
+
+def load(options: LoadOptions) -> tuple[Any, Any]:
+    """Load processor and model; raise BackendUnavailable with a clear reason."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    device = choose_device(options.device)
+    dtype = choose_dtype(options.dtype, device)
+    common = {"revision": options.revision, "token": options.token or None}
+    started = time.monotonic()
+    try:
+        processor = AutoProcessor.from_pretrained(options.model, **common)
+        model = AutoModelForImageTextToText.from_pretrained(
+            options.model,
+            dtype=dtype,
+            device_map="auto" if options.multi_gpu else device,
+            attn_implementation=options.attention,
+            quantization_config=_quantization(options, dtype),
+            **common,
+        )
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every loading failure gets one clear message
+        raise BackendUnavailable(_why_unavailable(exc, options.model)) from exc
+    model.eval()
+    event(log, "model_loaded", device=device, dtype=str(dtype).removeprefix("torch."),
+          seconds=round(time.monotonic() - started, 1), multi_gpu=options.multi_gpu,
+          quantized=options.quantize_4bit)  # fmt: skip
+    return processor, model

@@ -1,0 +1,73 @@
+"""Chat messages to the tensors MedGemma takes, through the checkpoint's own processor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from bot.backends.base import ChatMessage, ImagePart, TextPart
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedPrompt:
+    """One request's prompt: token ids, image-token marks and pixel values (CPU tensors)."""
+
+    input_ids: torch.Tensor  # [n] long
+    token_type_ids: torch.Tensor  # [n] long, 1 on image tokens
+    pixel_values: torch.Tensor | None  # [images, 3, H, W]
+
+    @property
+    def length(self) -> int:
+        """Number of prompt tokens, image tokens included."""
+        return int(self.input_ids.shape[0])
+
+
+def to_hf_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """The Gemma 3 chat template's message format.
+
+    The template trims and concatenates parts with nothing between them, so neighbouring
+    text parts are joined here with a blank line; the system text must be one part.
+    """
+    converted: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "system":
+            converted.append({"role": "system", "content": [{"type": "text", "text": message.text}]})
+            continue
+        content: list[dict[str, Any]] = []
+        for part in message.parts:
+            if isinstance(part, ImagePart):
+                content.append({"type": "image", "image": part.image})
+            elif content and content[-1]["type"] == "text":
+                content[-1]["text"] += "\n\n" + part.text
+            else:
+                content.append({"type": "text", "text": part.text})
+        converted.append({"role": message.role, "content": content})
+    return converted
+
+
+def prepare(processor: Any, messages: Sequence[ChatMessage]) -> PreparedPrompt:
+    """Render the chat template, expand image tokens and preprocess images (CPU work)."""
+    batch = processor.apply_chat_template(
+        to_hf_messages(messages),
+        add_generation_prompt=True,
+        tokenize=True,
+        return_dict=True,
+        return_tensors="pt",
+    )
+    input_ids = batch["input_ids"][0]
+    token_type_ids = batch.get("token_type_ids")
+    types = token_type_ids[0] if token_type_ids is not None else torch.zeros_like(input_ids)
+    return PreparedPrompt(
+        input_ids=input_ids, token_type_ids=types, pixel_values=batch.get("pixel_values")
+    )
+
+
+def text_only(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """The messages without images (used to count text tokens)."""
+    return [
+        ChatMessage(role=m.role, parts=tuple(p for p in m.parts if isinstance(p, TextPart)))
+        for m in messages
+    ]

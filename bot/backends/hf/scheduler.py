@@ -1,0 +1,290 @@
+"""Continuous batching in one generation thread.
+
+Requests wait in a bounded FIFO. Between two decoding steps, waiting requests that fit
+are prefilled (in small batches) into free rows of a lane and join the running batch; a
+request that stops (end of turn, token limit, cancellation) leaves at once and its row
+is reused. The main lane holds `rows` requests of up to `slot_tokens` tokens each; a
+request longer than that (a CT series, a long thread) runs in a one-row long lane built
+for its length, stepping alongside the main batch. Out-of-memory errors shrink the
+batch and fail only the requests that cannot be served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Collection
+from typing import Any
+
+import torch
+
+from bot.backends.base import QueueCallback
+from bot.backends.hf.detok import IncrementalDetokenizer
+from bot.backends.hf.engine import Engine
+from bot.backends.hf.jobs import END, Job, Ticket
+from bot.backends.hf.prompt import PreparedPrompt
+from bot.errors import BackendError, BackendOutOfMemory, BackendUnavailable, Busy
+from bot.logs import event
+
+log = logging.getLogger(__name__)
+
+
+class Lane:
+    """An engine and the jobs in its rows (job i sits in row i: rows stay compact)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.active: list[Job] = []
+        self.limit = engine.rows  # lowered after an out-of-memory error
+
+    @property
+    def free(self) -> int:
+        """Rows that can take a job now."""
+        return max(0, self.limit - len(self.active))
+
+    def fits(self, job: Job) -> bool:
+        """Whether the job's prompt and answer fit a row of this lane."""
+        return job.prompt.length + job.max_new_tokens <= self.engine.slot_tokens
+
+    def remove(self, job: Job) -> None:
+        """Take a job out and move the last row into its place."""
+        row = self.active.index(job)
+        last = len(self.active) - 1
+        if row != last:
+            self.engine.cache.move_row(source=last, dest=row)
+            self.active[row] = self.active[last]
+        self.active.pop()
+
+
+class Scheduler:
+    """Owns the generation thread; `submit` is called from the event loop."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        tokenizer: Any,
+        stop_ids: Collection[int],
+        hidden_ids: Collection[int],
+        max_waiting: int,
+        prefill_tokens: int = 16_384,
+        long_lane: Callable[[int], Engine] | None = None,
+    ) -> None:
+        self._main = Lane(engine)
+        self._long: Lane | None = None
+        self._make_long = long_lane
+        self._tokenizer = tokenizer
+        self._stop = frozenset(stop_ids)
+        self._hidden = frozenset(hidden_ids) | self._stop
+        self._max_waiting = max_waiting
+        self._prefill_tokens = prefill_tokens
+        self._waiting: deque[Job] = deque()
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="medgemma-generate", daemon=True)
+
+    # -- event-loop side ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the generation thread."""
+        self._thread.start()
+
+    def submit(self, prompt: PreparedPrompt, *, max_new_tokens: int,
+               on_position: QueueCallback | None = None) -> Ticket:  # fmt: skip
+        """Queue a prompt; raise Busy when the queue is full."""
+        job = Job(
+            prompt=prompt,
+            max_new_tokens=max_new_tokens,
+            detok=IncrementalDetokenizer(self._tokenizer, hidden=self._hidden),
+            loop=asyncio.get_running_loop(),
+            on_position=on_position,
+        )
+        if not self._main.fits(job) and self._make_long is None:
+            raise BackendError("request longer than a batch row", tokens=prompt.length)
+        with self._wake:
+            if self._stopping:
+                raise BackendUnavailable("scheduler stopped")
+            if len(self._waiting) >= self._max_waiting:
+                raise Busy("generation queue full", waiting=len(self._waiting))
+            self._waiting.append(job)
+            self._wake.notify_all()
+        return Ticket(job, self._wake)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread; unfinished jobs end with BackendUnavailable."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a row."""
+        return len(self._waiting)
+
+    # -- generation thread --------------------------------------------------------------
+
+    def _lanes(self) -> list[Lane]:
+        return [lane for lane in (self._main, self._long) if lane is not None]
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._stopping and not self._waiting and not self._busy():
+                    self._wake.wait()
+                if self._stopping:
+                    break
+            self._retire_cancelled()
+            self._admit()
+            self._report_places()
+            stepped = False
+            for lane in self._lanes():
+                if lane.active:
+                    self._step(lane)
+                    stepped = True
+            if not stepped:  # only jobs that cannot start yet: do not spin
+                with self._wake:
+                    self._wake.wait(0.05)
+        self._fail_all(BackendUnavailable("scheduler stopped"))
+
+    def _busy(self) -> bool:
+        return any(lane.active for lane in self._lanes())
+
+    def _finish(self, lane: Lane | None, job: Job, item: object = END) -> None:
+        if lane is not None and job in lane.active:
+            lane.remove(job)
+        if not job.done:
+            tail = job.detok.flush()
+            if tail and item is END:
+                job.emit(tail)
+            job.emit(item)  # type: ignore[arg-type]
+
+    def _retire_cancelled(self) -> None:
+        with self._wake:
+            for job in [j for j in self._waiting if j.cancelled.is_set()]:
+                self._waiting.remove(job)
+                job.done = True
+        for lane in self._lanes():
+            for job in [j for j in lane.active if j.cancelled.is_set()]:
+                lane.remove(job)
+                job.done = True
+        if self._long is not None and not self._long.active:
+            self._long = None  # free the long lane's memory
+
+    def _take(self) -> tuple[list[Job], Job | None]:
+        """Waiting jobs that can start now: a group for the main lane, maybe one long."""
+        group: list[Job] = []
+        long_job: Job | None = None
+        budget = self._prefill_tokens
+        with self._wake:
+            for job in list(self._waiting):
+                if self._main.fits(job):
+                    if len(group) < self._main.free and job.prompt.length <= budget:
+                        group.append(job)
+                        budget -= job.prompt.length
+                elif long_job is None and self._long is None and self._make_long is not None:
+                    long_job = job
+            for job in (*group, *([long_job] if long_job else [])):
+                self._waiting.remove(job)
+        return group, long_job
+
+    def _admit(self) -> None:
+        group, long_job = self._take()
+        if group:
+            self._prefill(self._main, group)
+        if long_job is not None and self._make_long is not None:
+            try:
+                self._long = Lane(self._make_long(long_job.prompt.length + long_job.max_new_tokens))
+            except torch.OutOfMemoryError:
+                self._finish(None, long_job, BackendOutOfMemory("long lane allocation"))
+                return
+            self._prefill(self._long, [long_job])
+
+    def _prefill(self, lane: Lane, jobs: list[Job]) -> None:
+        started = time.monotonic()
+        rows = list(range(len(lane.active), len(lane.active) + len(jobs)))
+        try:
+            firsts = lane.engine.prefill([j.prompt for j in jobs], rows)
+        except torch.OutOfMemoryError:
+            _release_memory()
+            if len(jobs) == 1:
+                self._finish(None, jobs[0], BackendOutOfMemory("prefill of one request"))
+                return
+            half = len(jobs) // 2
+            event(log, "prefill_oom_split", level=logging.WARNING, batch=len(jobs))
+            self._prefill(lane, jobs[:half])
+            self._prefill(lane, jobs[half:])
+            return
+        except Exception as exc:  # noqa: BLE001 - reported to each job, logged without text
+            log.error("prefill_failed", exc_info=True, extra={"fields": {"batch": len(jobs)}})
+            for job in jobs:
+                self._finish(None, job, BackendError(f"prefill failed: {type(exc).__name__}"))
+            return
+        event(log, "prefill", batch=len(jobs), tokens=sum(j.prompt.length for j in jobs),
+              seconds=round(time.monotonic() - started, 4))  # fmt: skip
+        for job in jobs:  # all rows first: finishing one moves rows around
+            job.cached = job.prompt.length
+            lane.active.append(job)
+            job.report(0)
+        for job, first in zip(jobs, firsts, strict=True):
+            self._accept(lane, job, first)
+
+    def _accept(self, lane: Lane, job: Job, token: int) -> None:
+        """Record a produced token: stream it, or finish the job."""
+        if job.first_token_at is None:
+            job.first_token_at = time.monotonic()
+        if token in self._stop:
+            self._finish(lane, job)
+            return
+        job.generated += 1
+        text = job.detok.push(token)
+        if text:
+            job.emit(text)
+        if job.generated >= job.max_new_tokens or job.cached + 1 >= lane.engine.slot_tokens:
+            self._finish(lane, job)
+        else:
+            job.next_token = token
+
+    def _step(self, lane: Lane) -> None:
+        jobs = list(lane.active)
+        try:
+            tokens = lane.engine.decode([j.next_token for j in jobs], [j.cached for j in jobs])
+        except torch.OutOfMemoryError:
+            _release_memory()
+            keep = max(1, len(jobs) // 2)
+            lane.limit = keep
+            event(log, "decode_oom_shrink", level=logging.WARNING, batch=len(jobs), limit=keep)
+            for job in jobs[keep:]:
+                self._finish(lane, job, BackendOutOfMemory("decode step"))
+            return
+        except Exception as exc:  # noqa: BLE001
+            log.error("decode_failed", exc_info=True, extra={"fields": {"batch": len(jobs)}})
+            for job in jobs:
+                self._finish(lane, job, BackendError(f"decode failed: {type(exc).__name__}"))
+            return
+        for job, token in zip(jobs, tokens, strict=True):
+            job.cached += 1
+            self._accept(lane, job, token)
+
+    def _report_places(self) -> None:
+        with self._wake:
+            for place, job in enumerate(self._waiting, start=1):
+                job.report(place)
+
+    def _fail_all(self, error: BackendError) -> None:
+        with self._wake:
+            waiting, self._waiting = list(self._waiting), deque()
+        for job in waiting:
+            self._finish(None, job, error)
+        for lane in self._lanes():
+            for job in list(lane.active):
+                self._finish(lane, job, error)
+
+
+def _release_memory() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

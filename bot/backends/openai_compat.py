@@ -1,0 +1,233 @@
+"""The `openai` backend: MedGemma behind any OpenAI-compatible server (vLLM, SGLang, Ollama)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import io
+import logging
+import re
+from collections.abc import AsyncGenerator, Sequence
+from urllib.parse import urlsplit
+
+import openai
+from openai.types.chat import (
+    ChatCompletionContentPartParam,
+    ChatCompletionMessageParam,
+)
+from PIL import Image
+
+from bot.backends.base import (
+    Capabilities,
+    ChatMessage,
+    GenerationRequest,
+    ImagePart,
+    Part,
+    estimate_text_tokens,
+)
+from bot.backends.thinking import ThinkingFilter
+from bot.errors import BackendError, BackendTimeout, BackendUnavailable
+from bot.logs import event
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 120.0
+API_KEY_PLACEHOLDER = "none"  # the SDK refuses an empty key; keyless servers ignore it
+# Error `type`/`code` values are echoed into operator details only when they look like
+# identifiers: a server could put anything there, user text included.
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+class OpenAIBackend:
+    """Streams answers from an OpenAI-compatible `/chat/completions` endpoint.
+
+    `timeout_s` bounds connecting, the wait for the reply to start (per try: the SDK
+    retries connection failures, timeouts, 408/409/429 and 5xx `max_retries` times) and
+    every wait between two chunks. It does not bound a whole answer that keeps
+    streaming: the caller's generation deadline does.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        model: str,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = 1,
+        context_tokens: int = 8192,
+        tokens_per_image: int = 256,
+    ) -> None:
+        self.capabilities = Capabilities(
+            images=True, context_tokens=context_tokens, tokens_per_image=tokens_per_image
+        )
+        self._base_url = base_url
+        self._api_key = api_key or API_KEY_PLACEHOLDER
+        self._model = model
+        self._timeout_s = timeout_s
+        self._max_retries = max_retries
+        self._where = f"the server at {server_host(base_url)}"  # no credentials, no path
+        self._client: openai.AsyncOpenAI | None = None
+
+    async def start(self) -> None:
+        """Connect and list the server's models once.
+
+        Raises BackendUnavailable when the server cannot be reached or refuses the API
+        key: both are settings or deployment problems an operator must fix before the
+        bot answers anyone. A server that cannot list models, or does not list ours, is
+        only logged: some proxies route models they do not list.
+        """
+        if self._client is None:
+            self._client = openai.AsyncOpenAI(
+                base_url=self._base_url,
+                api_key=self._api_key,
+                timeout=self._timeout_s,
+                max_retries=self._max_retries,
+            )
+        try:
+            listed = [model.id async for model in self._client.models.list()]
+        except openai.APIConnectionError as exc:
+            await self.aclose()
+            raise BackendUnavailable(f"cannot reach {self._where}") from exc
+        except openai.APIStatusError as exc:
+            if exc.status_code in (401, 403):
+                await self.aclose()
+                detail = f"{self._where} refused the API key (HTTP {exc.status_code})"
+                raise BackendUnavailable(detail) from exc
+            event(log, "models_unlisted", level=logging.WARNING, server=self._where,
+                  status=exc.status_code)  # fmt: skip
+            return
+        event(log, "openai_server", level=logging.INFO if self._model in listed else logging.WARNING,
+              server=self._where, model=self._model, model_listed=self._model in listed,
+              models=listed[:20])  # fmt: skip
+
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+        """Yield the answer in chunks, without any thinking trace."""
+        client = self._require_client()
+        # PNG encoding is CPU work: keep it off the event loop.
+        messages = await asyncio.to_thread(to_openai_messages, request.messages)
+        thinking = ThinkingFilter()
+        async with contextlib.aclosing(self._deltas(client, request, messages)) as deltas:
+            async for delta in deltas:
+                if shown := thinking.feed(delta):
+                    yield shown
+        if tail := thinking.flush():
+            yield tail
+        if thinking.ended_in_thought:
+            event(log, "ended_in_thought", level=logging.WARNING, request_id=request.request_id)
+
+    def count_text_tokens(self, text: str) -> int:
+        """An upper estimate: the server's tokenizer is not at hand."""
+        return estimate_text_tokens(text)
+
+    async def aclose(self) -> None:
+        """Close the connection pool; start() may open a new one."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+    def _require_client(self) -> openai.AsyncOpenAI:
+        if self._client is None:
+            raise RuntimeError("OpenAIBackend.stream() called before start()")
+        return self._client
+
+    async def _deltas(
+        self,
+        client: openai.AsyncOpenAI,
+        request: GenerationRequest,
+        messages: list[ChatCompletionMessageParam],
+    ) -> AsyncGenerator[str, None]:
+        """Yield the raw content deltas of one streamed completion; translate failures."""
+        # vLLM takes this header as its own request id, which ties its logs to ours.
+        headers = {"X-Request-Id": request.request_id} if request.request_id else None
+        try:
+            chunks = await client.chat.completions.create(
+                model=self._model,
+                messages=messages,
+                stream=True,
+                temperature=0,
+                max_tokens=request.max_new_tokens,
+                extra_headers=headers,
+            )
+        except Exception as exc:
+            raise self._translate(exc) from exc
+        if request.on_queue_position is not None:
+            request.on_queue_position(0)  # the server queues out of sight: report "running"
+        async with chunks:
+            while True:
+                try:
+                    # The SDK's read timeout is reset by keep-alive bytes; this is not.
+                    async with asyncio.timeout(self._timeout_s):
+                        chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    raise self._translate(exc) from exc
+                if chunk.choices and (text := chunk.choices[0].delta.content):
+                    yield text
+
+    def _translate(self, exc: Exception) -> BackendError:
+        """The BackendError for a failure; its detail never holds server or user text."""
+        if isinstance(exc, openai.APITimeoutError | TimeoutError):
+            return BackendTimeout(f"{self._where} sent nothing for {self._timeout_s:g} s")
+        if isinstance(exc, openai.APIConnectionError):
+            return BackendUnavailable(f"lost or could not open the connection to {self._where}")
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            return BackendError(f"{self._where} answered HTTP {status} ({error_kind(exc)})")
+        if isinstance(exc, openai.APIError):
+            return BackendError(f"{self._where} sent an error mid-stream ({error_kind(exc)})")
+        return BackendError(f"streaming from {self._where} failed: {type(exc).__name__}")
+
+
+def server_host(base_url: str) -> str:
+    """`host:port` of a URL, leaving out credentials, path and query."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or "?"
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def error_kind(exc: openai.APIError) -> str:
+    """`type/code` of an OpenAI-style error, each kept only if it looks like an identifier."""
+    values = [str(v) for v in (exc.type, exc.code) if v is not None]
+    return "/".join(v if _SAFE_ID.fullmatch(v) else "?" for v in values) or "untyped"
+
+
+def to_openai_messages(messages: Sequence[ChatMessage]) -> list[ChatCompletionMessageParam]:
+    """The OpenAI form of a conversation; user turns keep their parts in order.
+
+    Raises ValueError for an image outside a user turn: the API has no place for it.
+    """
+    converted: list[ChatCompletionMessageParam] = []
+    for message in messages:
+        if message.role == "user":
+            parts = [to_content_part(part) for part in message.parts]
+            converted.append({"role": "user", "content": parts})
+        elif message.images:
+            raise ValueError(f"a {message.role} message cannot carry images")
+        elif message.role == "system":
+            converted.append({"role": "system", "content": message.text})
+        else:
+            converted.append({"role": "assistant", "content": message.text})
+    return converted
+
+
+def to_content_part(part: Part) -> ChatCompletionContentPartParam:
+    """One OpenAI content part: an image as a PNG data URL, or text."""
+    if isinstance(part, ImagePart):
+        return {"type": "image_url", "image_url": {"url": png_data_url(part.image)}}
+    return {"type": "text", "text": part.text}
+
+
+def png_data_url(image: Image.Image) -> str:
+    """A base64 PNG data URL of the image in RGB."""
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    buffer = io.BytesIO()
+    # Lossless either way; level 1 encodes several times faster than the default 6,
+    # which matters for CT series of dozens of slices, at a modest cost in size.
+    rgb.save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

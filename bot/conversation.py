@@ -1,0 +1,224 @@
+"""A thread's messages to the model's conversation, within a token and image budget.
+
+Pure: no Slack, no model. Images belong to the turn that posted them; same-role
+neighbours are merged so roles alternate; the oldest images go first, then the oldest
+turns, and never the newest question or its images. What was left out comes back as
+notes (message keys and values) for the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from bot.backends.base import ChatMessage, ImagePart, Part, TextPart
+from bot.errors import TooMuchText
+from bot.imaging.types import DecodedFile
+
+TURN_OVERHEAD = 5  # <start_of_turn>role\n ... <end_of_turn>\n
+MIN_ANSWER_TOKENS = 256
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    """One message of a thread as the conversation needs it."""
+
+    role: Literal["user", "assistant"]
+    text: str
+    author: str = ""  # who wrote a human message, shown when several people talk
+    files: tuple[DecodedFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits of one request."""
+
+    context_tokens: int  # the configured budget
+    model_context: int  # the model's own limit; a series may grow the budget up to it
+    max_images: int  # per request, series slices aside
+    max_new_tokens: int
+    tokens_per_image: int
+
+
+@dataclass(frozen=True)
+class Texts:
+    """Text the conversation inserts (from prompts/)."""
+
+    system: str
+    series: str  # with {slices} and {modality}
+    default_question: str
+
+
+Note = tuple[str, dict[str, object]]  # a key of [notes] in messages.toml and its values
+
+
+@dataclass
+class _Turn:
+    role: Literal["user", "assistant"]
+    files: list[DecodedFile]
+    text: str
+    newest: bool = False
+
+    def image_count(self) -> int:
+        return sum(len(f.images) for f in self.files)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The request to send: messages, the answer's token allowance, notes."""
+
+    messages: tuple[ChatMessage, ...]
+    max_new_tokens: int
+    tokens: int
+    notes: tuple[Note, ...] = field(default_factory=tuple)
+
+    @property
+    def image_count(self) -> int:
+        """Images in the request."""
+        return sum(len(m.images) for m in self.messages)
+
+
+def _file_parts(file: DecodedFile, texts: Texts) -> list[Part]:
+    parts: list[Part] = []
+    if file.is_series:
+        modality = file.modality or "imaging"
+        parts.append(TextPart(texts.series.format(slices=len(file.images), modality=modality)))
+    for image in file.images:
+        parts.append(ImagePart(image.image))
+        if image.label:
+            parts.append(TextPart(image.label))
+    return parts
+
+
+def _turns(thread: Sequence[ThreadMessage], texts: Texts) -> list[_Turn]:
+    speakers = {m.author for m in thread if m.role == "user" and m.author}
+    turns: list[_Turn] = []
+    for i, message in enumerate(thread):
+        newest = i == len(thread) - 1
+        text = message.text.strip()
+        if newest and not text:
+            text = texts.default_question
+        if message.role == "user" and text and len(speakers) > 1 and message.author:
+            text = f"{message.author}: {text}"
+        if text or message.files:
+            turns.append(_Turn(message.role, list(message.files), text, newest))
+    return turns
+
+
+def _cap_newest(turn: _Turn, limit: int) -> Note | None:
+    plain = [f for f in turn.files if not f.is_series]
+    total = sum(len(f.images) for f in plain)
+    if total <= limit:
+        return None
+    kept: list[DecodedFile] = []
+    room = limit
+    for f in turn.files:
+        if f.is_series:
+            kept.append(f)
+        elif room > 0:
+            kept.append(replace(f, images=f.images[:room]))
+            room -= min(room, len(f.images))
+    turn.files = kept
+    return ("images_capped", {"used": limit, "total": total})
+
+
+class _Counter:
+    def __init__(self, count_text: Callable[[str], int], budget: Budget, texts: Texts) -> None:
+        self.count_text = count_text
+        self.budget = budget
+        self.system = count_text(texts.system) + TURN_OVERHEAD
+        self.texts = texts
+
+    def turn(self, turn: _Turn) -> int:
+        parts = [p for f in turn.files for p in _file_parts(f, self.texts)]
+        text = sum(self.count_text(p.text) for p in parts if isinstance(p, TextPart))
+        return self.count_text(turn.text) + text + TURN_OVERHEAD + (
+            turn.image_count() * self.budget.tokens_per_image
+        )
+
+    def total(self, turns: Sequence[_Turn], answer: int) -> int:
+        return self.system + sum(self.turn(t) for t in turns) + answer
+
+
+def _drop_oldest_image_file(turns: list[_Turn]) -> int:
+    for turn in turns:
+        if not turn.newest and turn.files:
+            return len(turn.files.pop(0).images)
+    return 0
+
+
+def _old_images(turns: Sequence[_Turn]) -> int:
+    return sum(t.image_count() for t in turns if not t.newest and not _has_series(t))
+
+
+def _has_series(turn: _Turn) -> bool:
+    return any(f.is_series for f in turn.files)
+
+
+def _fit(turns: list[_Turn], budget: Budget, counter: _Counter) -> tuple[int, list[Note]]:
+    """Drop old images, then old turns, until the request fits; return the answer size."""
+    newest = turns[-1]
+    limit = budget.context_tokens
+    if _has_series(newest):  # a volume may use the model's whole context
+        needed = counter.system + counter.turn(newest) + budget.max_new_tokens
+        limit = max(limit, min(budget.model_context, needed))
+    dropped_images = 0
+    room = max(0, budget.max_images - newest.image_count())
+    while _old_images(turns) > room and (n := _drop_oldest_image_file(turns)):
+        dropped_images += n
+    while counter.total(turns, budget.max_new_tokens) > limit and (n := _drop_oldest_image_file(turns)):
+        dropped_images += n
+    dropped_turns = 0
+    while counter.total(turns, budget.max_new_tokens) > limit and len(turns) > 1:
+        turns.pop(0)
+        dropped_turns += 1
+    answer = min(budget.max_new_tokens, limit - counter.total(turns, 0))
+    if answer < min(MIN_ANSWER_TOKENS, budget.max_new_tokens):
+        raise TooMuchText("newest message does not fit the context", tokens=counter.turn(newest))
+    notes: list[Note] = []
+    if dropped_images:
+        notes.append(("images_left_out", {"count": dropped_images}))
+    if dropped_turns:
+        notes.append(("turns_left_out", {"count": dropped_turns}))
+    return answer, notes
+
+
+def _merge(turns: Sequence[_Turn], texts: Texts) -> list[ChatMessage]:
+    messages: list[ChatMessage] = []
+    for turn in turns:
+        parts: list[Part] = [p for f in turn.files for p in _file_parts(f, texts)]
+        if turn.text:
+            parts.append(TextPart(turn.text))
+        if messages and messages[-1].role == turn.role:
+            messages[-1] = ChatMessage(turn.role, (*messages[-1].parts, *parts))
+        elif messages or turn.role == "user":  # the model's turn may not come first
+            messages.append(ChatMessage(turn.role, tuple(parts)))
+    return messages
+
+
+def build(
+    thread: Sequence[ThreadMessage],
+    *,
+    texts: Texts,
+    budget: Budget,
+    count_text: Callable[[str], int],
+) -> Conversation:
+    """The model request for the last message of `thread` (a user message)."""
+    if not thread or thread[-1].role != "user":
+        raise ValueError("the newest message of a thread must be the user's question")
+    turns = _turns(thread, texts)
+    notes: list[Note] = []
+    if capped := _cap_newest(turns[-1], budget.max_images):
+        notes.append(capped)
+    counter = _Counter(count_text, budget, texts)
+    answer, fit_notes = _fit(turns, budget, counter)
+    notes.extend(fit_notes)
+    system = ChatMessage("system", (TextPart(texts.system),))
+    messages = (system, *_merge(turns, texts))
+    return Conversation(
+        messages=messages,
+        max_new_tokens=answer,
+        tokens=counter.total(turns, 0),
+        notes=tuple(notes),
+    )

@@ -1,0 +1,152 @@
+"""The bot's exception hierarchy.
+
+    BotError                    base; `message_key` names a user message in prompts/messages.toml
+    ├── ConfigError             a bad or missing setting (start-up only, shown to the operator)
+    ├── UserError               something the user can fix; safe fixed text is shown in Slack
+    │   ├── FileError           a shared file could not be used
+    │   │   ├── DownloadFailed, MissingFilesScope, FileTooLarge
+    │   │   └── ImagingError    bytes that do not become images
+    │   │       ├── UnsupportedFileType, ImageTooLarge, CorruptImage
+    │   │       ├── DicomNoPixelData, DicomUnsupportedSyntax
+    │   │       └── UnsafeArchive
+    │   ├── TooMuchText         the newest question alone does not fit the context
+    │   └── Busy                the queue is full
+    └── BackendError            the model failed; the user sees a fixed message
+        ├── BackendTimeout
+        ├── BackendOutOfMemory
+        └── BackendUnavailable  e.g. weights could not be fetched at start-up
+
+Foreign exceptions are translated at the edge with ``raise ... from exc``. Exception
+*text* is never shown to users or written to logs by the bot: constructors take only
+values that are safe to show (sizes, counts, type names), kept in ``params``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class BotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+    message_key: ClassVar[str] = "internal_error"
+
+    def __init__(self, detail: str = "", **params: object) -> None:
+        # `detail` is for operators (never user data); `params` fill the user message.
+        super().__init__(detail or self.__class__.__name__)
+        self.detail = detail
+        self.params = params
+
+
+class ConfigError(BotError):
+    """A setting is missing or invalid; the message says what to set."""
+
+    message_key = "internal_error"
+
+
+class UserError(BotError):
+    """A problem the user can act on."""
+
+    message_key = "internal_error"
+
+
+class FileError(UserError):
+    """A shared file could not be used."""
+
+    message_key = "download_failed"
+
+
+class DownloadFailed(FileError):
+    """Slack did not hand over the file (network, HTTP status, timeout)."""
+
+    message_key = "download_failed"
+
+
+class MissingFilesScope(FileError):
+    """Slack answered with an HTML login page: the app lacks `files:read`."""
+
+    message_key = "missing_files_scope"
+
+
+class FileTooLarge(FileError):
+    """The file is larger than the configured cap."""
+
+    message_key = "file_too_large"
+
+
+class ImagingError(FileError):
+    """Bytes that do not become model-ready images."""
+
+    message_key = "corrupt_image"
+
+
+class UnsupportedFileType(ImagingError):
+    """A type we do not read (PDF, text, video, ...); `params["kind"]` names it."""
+
+    message_key = "unsupported_file"
+
+
+class ImageTooLarge(ImagingError):
+    """Too many pixels (a decompression bomb or an image beyond the pixel cap)."""
+
+    message_key = "image_too_large"
+
+
+class CorruptImage(ImagingError):
+    """A known format that fails to decode."""
+
+    message_key = "corrupt_image"
+
+
+class DicomNoPixelData(ImagingError):
+    """A DICOM file without an image in it (a report, a structured document)."""
+
+    message_key = "dicom_no_pixels"
+
+
+class DicomUnsupportedSyntax(ImagingError):
+    """A DICOM transfer syntax none of the installed decoders can read."""
+
+    message_key = "dicom_unsupported_syntax"
+
+
+class UnsafeArchive(ImagingError):
+    """A zip that breaks our limits (entries, size, nesting, paths)."""
+
+    message_key = "unsafe_archive"
+
+
+class TooMuchText(UserError):
+    """The newest question alone is longer than the model's context."""
+
+    message_key = "too_much_text"
+
+
+class Busy(UserError):
+    """The bot's queue is full."""
+
+    message_key = "busy"
+
+
+class BackendError(BotError):
+    """The model backend failed."""
+
+    message_key = "backend_failed"
+
+
+class BackendTimeout(BackendError):
+    """The model took longer than the generation timeout."""
+
+    message_key = "backend_timeout"
+
+
+class BackendOutOfMemory(BackendError):
+    """The GPU ran out of memory even at the smallest batch."""
+
+    message_key = "backend_out_of_memory"
+
+
+class BackendUnavailable(BackendError):
+    """The backend cannot start or cannot be reached."""
+
+    message_key = "backend_unavailable"

@@ -1,0 +1,1 @@
+"""The Slack front: app wiring, event routing, files, thread history, replies."""

@@ -1,0 +1,139 @@
+"""Downloading files shared in Slack: authenticated, size-capped, timed, host-checked.
+
+The bot token is sent only to Slack's own hosts (files.slack.com, slack.com and the
+host of SLACK_API_URL); a redirect elsewhere is followed without it. Slack answers a
+request it will not authorise with an HTML login page and status 200, which is how a
+missing `files:read` scope shows itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import DownloadFailed, FileTooLarge, MissingFilesScope
+from bot.imaging import sniff
+from bot.logs import event
+from bot.pipeline import FileRef
+
+log = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 3
+CHUNK = 256 * 1024
+Origin = tuple[str, str, int]
+
+
+def origin(url: str) -> Origin:
+    """Scheme, host and port of a URL (the unit the token is scoped to)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def trusted_origins(api_url: str) -> frozenset[Origin]:
+    """Where the bot token may go."""
+    return frozenset({origin("https://files.slack.com/"), origin("https://slack.com/"), origin(api_url)})
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}"
+
+
+class SlackFiles:
+    """Fetches a Slack file's bytes for the pipeline."""
+
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        session: aiohttp.ClientSession,
+        token: str,
+        api_url: str,
+        max_bytes: int,
+        timeout_s: float,
+    ) -> None:
+        self._client = client
+        self._session = session
+        self._token = token
+        self._trusted = trusted_origins(api_url)
+        self._max = max_bytes
+        self._timeout = timeout_s
+
+    def ref(self, file: dict[str, Any]) -> FileRef:
+        """The pipeline's handle for a Slack file object (or a Slack Connect stub)."""
+        size = file.get("size")
+        return FileRef(key=str(file["id"]), size=size if isinstance(size, int) else None, source=file)
+
+    async def fetch(self, ref: FileRef) -> bytes:
+        """The file's bytes; raises FileError subclasses with user-safe details."""
+        file = dict(ref.source) if isinstance(ref.source, dict) else {"id": ref.key}
+        if file.get("mode") == "file_access" or not (
+            file.get("url_private_download") or file.get("url_private")
+        ):
+            file = await self._file_info(ref.key)
+        self._check_size(file.get("size"))
+        url = file.get("url_private_download") or file.get("url_private")
+        if not url:
+            raise DownloadFailed("file has no download URL")
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self._timeout):
+                data = await self._download(str(url))
+        except TimeoutError as exc:
+            raise DownloadFailed("download timed out") from exc
+        except aiohttp.ClientError as exc:
+            raise DownloadFailed(f"download failed: {type(exc).__name__}") from exc
+        if sniff(data[:1024]) == "html":
+            raise MissingFilesScope("Slack answered with an HTML page")
+        event(log, "file_downloaded", file_id=ref.key, bytes=len(data),
+              seconds=round(time.monotonic() - started, 3))  # fmt: skip
+        return data
+
+    def _check_size(self, size: object) -> None:
+        if isinstance(size, int) and size > self._max:
+            raise FileTooLarge("file over the size cap", limit_mb=_mb(self._max))
+
+    async def _file_info(self, file_id: str) -> dict[str, Any]:
+        try:
+            response = await self._client.files_info(file=file_id)
+        except SlackApiError as exc:
+            error = exc.response.get("error", "unknown") if exc.response else "unknown"
+            raise DownloadFailed(f"files.info failed: {error}") from None
+        info = response.get("file")
+        if not isinstance(info, dict):
+            raise DownloadFailed("files.info returned no file")
+        return info
+
+    async def _download(self, url: str) -> bytes:
+        for _ in range(MAX_REDIRECTS + 1):
+            headers = {"Authorization": f"Bearer {self._token}"} if origin(url) in self._trusted else {}
+            async with self._session.get(url, headers=headers, allow_redirects=False) as response:
+                if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
+                    url = urljoin(url, response.headers["Location"])
+                    continue
+                if response.status != 200:
+                    raise DownloadFailed(f"HTTP {response.status}")
+                if response.content_type == "text/html":
+                    raise MissingFilesScope("Slack answered with an HTML page")
+                return await self._read_capped(response)
+        raise DownloadFailed("too many redirects")
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
+        declared = response.content_length
+        if declared is not None:
+            self._check_size(declared)
+        chunks: list[bytes] = []
+        total = 0
+        async for chunk in response.content.iter_chunked(CHUNK):
+            total += len(chunk)
+            if total > self._max:
+                self._check_size(total)
+            chunks.append(chunk)
+        return b"".join(chunks)

@@ -1,0 +1,125 @@
+"""A thread rebuilt from Slack (`conversations.replies`) as the pipeline's messages.
+
+Slack is the record: edits and deletions are simply what the thread now says. The
+bot's answers are recognised by their message metadata and contribute only their
+findings (the `text` field; notes and disclaimer live in separate blocks); its status,
+busy and error messages are left out.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.pipeline import FileRef, IncomingMessage
+from bot.slack.routing import strip_mention
+
+ANSWER_EVENT = "medgemma_answer"
+NOTICE_EVENT = "medgemma_notice"
+MAX_THREAD_MESSAGES = 1000  # a thread longer than this keeps only its newest messages
+_LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
+_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!(\w+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
+_SKIPPED_FILE_MODES = frozenset({"tombstone", "hidden_by_limit", "external", "snippet", "post"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the bot is in this workspace (from auth.test)."""
+
+    bot_user_id: str
+    bot_id: str
+
+
+async def fetch_thread(
+    client: AsyncWebClient, *, channel: str, thread_ts: str, until_ts: str
+) -> list[dict[str, Any]]:
+    """The thread's messages in order, up to and including `until_ts`."""
+    by_ts: dict[str, dict[str, Any]] = {}
+    cursor: str | None = None
+    while True:
+        response = await client.conversations_replies(
+            channel=channel, ts=thread_ts, cursor=cursor, limit=200, include_all_metadata=True
+        )
+        for message in response.get("messages") or []:
+            by_ts.setdefault(str(message.get("ts")), message)
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor or not response.get("has_more", True):
+            break
+    ordered = sorted((m for ts, m in by_ts.items() if float(ts) <= float(until_ts)),
+                     key=lambda m: float(m["ts"]))  # fmt: skip
+    return ordered[-MAX_THREAD_MESSAGES:]
+
+
+def is_ours(message: dict[str, Any], identity: Identity) -> bool:
+    """A message posted by this bot."""
+    return message.get("bot_id") == identity.bot_id or message.get("user") == identity.bot_user_id
+
+
+def is_answer(message: dict[str, Any], identity: Identity) -> bool:
+    """One of this bot's answers (not a status, busy or error message)."""
+    metadata = message.get("metadata") or {}
+    return is_ours(message, identity) and metadata.get("event_type") == ANSWER_EVENT
+
+
+def bot_answered(messages: Sequence[dict[str, Any]], identity: Identity) -> bool:
+    """Whether the bot has answered in this thread (so follow-ups need no mention)."""
+    return any(is_answer(m, identity) for m in messages)
+
+
+def clean_text(text: str, *, bot_user_id: str, names: dict[str, str]) -> str:
+    """Slack's markup to plain text: bot mention dropped, others named, links unwrapped."""
+    text = strip_mention(text, bot_user_id)
+    text = _USER.sub(lambda m: "@" + (names.get(m.group(1)) or m.group(2) or "someone"), text)
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _SPECIAL.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
+    return html.unescape(text).strip()
+
+
+def authors(messages: Sequence[dict[str, Any]], identity: Identity) -> list[str]:
+    """Human authors in order of first appearance."""
+    seen: dict[str, None] = {}
+    for m in messages:
+        if not is_ours(m, identity) and not m.get("bot_id") and m.get("user"):
+            seen.setdefault(str(m["user"]), None)
+    return list(seen)
+
+
+def to_incoming(
+    messages: Sequence[dict[str, Any]],
+    *,
+    identity: Identity,
+    names: dict[str, str],
+    file_ref: Callable[[dict[str, Any]], FileRef],
+) -> list[IncomingMessage]:
+    """The pipeline's view of a thread: the bot's answers and the humans' messages."""
+    incoming: list[IncomingMessage] = []
+    for m in messages:
+        if is_ours(m, identity):
+            if is_answer(m, identity):
+                incoming.append(IncomingMessage("assistant", str(m.get("text", ""))))
+            continue
+        if m.get("bot_id") or not m.get("user"):
+            continue  # other apps' messages are not part of the conversation
+        files = tuple(
+            file_ref(f) for f in m.get("files") or [] if f.get("mode") not in _SKIPPED_FILE_MODES
+        )
+        text = clean_text(str(m.get("text", "")), bot_user_id=identity.bot_user_id, names=names)
+        incoming.append(IncomingMessage("user", text, names.get(str(m["user"]), ""), files))
+    return incoming
+
+
+NameLookup = Callable[[str], Awaitable[str | None]]
+
+
+async def speaker_names(user_ids: Sequence[str], lookup: NameLookup) -> dict[str, str]:
+    """Display names for the thread's people; "Person N" where a name is unknown."""
+    names: dict[str, str] = {}
+    for n, user in enumerate(user_ids, start=1):
+        names[user] = await lookup(user) or f"Person {n}"
+    return names

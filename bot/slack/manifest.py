@@ -1,0 +1,61 @@
+"""The Slack app manifest: exactly the scopes and events the bot uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BOT_SCOPES = (
+    "app_mentions:read",
+    "chat:write",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+    "files:read",
+    "reactions:write",
+    "users:read",  # optional: names speakers when several people talk in a thread
+)
+BOT_EVENTS = (
+    "app_mention",
+    "message.channels",
+    "message.groups",
+    "message.im",
+    "message.mpim",
+)
+
+
+def manifest(*, name: str = "MedGemma", request_url: str | None = None) -> dict[str, Any]:
+    """The manifest for Socket Mode, or for the HTTP Events API when a URL is given."""
+    events: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
+    if request_url:
+        events["request_url"] = request_url
+    return {
+        "display_information": {
+            "name": name,
+            "description": "Answers questions about medical images with Google's MedGemma",
+            "background_color": "#1d4f73",
+        },
+        "features": {
+            "app_home": {
+                "home_tab_enabled": False,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": False,
+            },
+            "bot_user": {"display_name": name, "always_online": True},
+        },
+        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "settings": {
+            "event_subscriptions": events,
+            "interactivity": {"is_enabled": False},
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": request_url is None,
+            "token_rotation_enabled": False,
+        },
+    }
+
+
+def manifest_yaml(*, name: str = "MedGemma", request_url: str | None = None) -> str:
+    """The manifest as YAML, as pasted into "Create an app > From a manifest"."""
+    import yaml
+
+    return str(yaml.safe_dump(manifest(name=name, request_url=request_url), sort_keys=False))

@@ -1,0 +1,111 @@
+"""A running bot wired to the fake Slack over Socket Mode, for end-to-end scenarios."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from bot.backends.base import Backend
+from bot.prompts import load_prompts
+from bot.settings import DEFAULT_PROMPTS, Settings, load_settings
+from bot.slack.app import SlackBot
+from tests.fakes.slack import FakeSlack
+
+WAIT_S = 15.0
+
+
+def png_bytes(size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (120, 30, 200)) -> bytes:
+    """A small real PNG."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def settings_for(fake: FakeSlack, **env: str) -> Settings:
+    """Settings as the bot reads them from the environment, pointed at the fake Slack."""
+    values = {
+        "SLACK_BOT_TOKEN": fake.bot_token,
+        "SLACK_APP_TOKEN": fake.app_token,
+        "SLACK_API_URL": fake.api_url,
+        "MEDGEMMA_BACKEND": "transformers",
+        "SLACK_DOWNLOAD_TIMEOUT_S": "5",
+        "MEDGEMMA_TIMEOUT_S": "10",
+        "LOG_FORMAT": "json",
+    }
+    values.update(env)
+    return load_settings(values)
+
+
+@dataclass
+class Harness:
+    """The fake workspace, the running bot and its backend."""
+
+    fake: FakeSlack
+    bot: SlackBot
+    backend: Backend
+    channel: str = "C1"
+
+    async def deliver(self, events: list[dict[str, Any]], *, retry_attempt: int = 0) -> list[str]:
+        """Send events over Socket Mode; wait for each acknowledgement."""
+        envelopes = []
+        for event in events:
+            envelope = await self.fake.send_event(event, retry_attempt=retry_attempt)
+            await self.fake.wait_acked(envelope)
+            envelopes.append(envelope)
+        return envelopes
+
+    async def ask(self, text: str, *, files: list[dict[str, Any]] | None = None,
+                  channel: str | None = None, channel_type: str = "channel",
+                  thread_ts: str | None = None, user: str = "U1",
+                  mention: bool = True) -> str:  # fmt: skip
+        """Post a user message (mentioning the bot in channels) and deliver its events."""
+        prefix = f"<@{self.fake.bot_user_id}> " if mention and channel_type != "im" else ""
+        events = self.fake.post_user_message(
+            channel=channel or self.channel, text=prefix + text, user=user,
+            channel_type=channel_type, thread_ts=thread_ts, files=files,  # type: ignore[arg-type]
+        )  # fmt: skip
+        await self.deliver(events)
+        return str(events[0]["ts"])
+
+    def bot_replies(self, thread_ts: str, channel: str | None = None) -> list[dict[str, Any]]:
+        """The bot's messages in a thread, oldest first."""
+        thread = self.fake.thread(channel or self.channel, thread_ts)
+        return [m for m in thread if m.get("bot_id") == self.fake.bot_id]
+
+    async def settle(self) -> None:
+        """Wait until no question is being worked on."""
+        assert self.bot.deps is not None
+        async with asyncio.timeout(WAIT_S):
+            while len(self.bot.deps.jobs):
+                await asyncio.sleep(0.01)
+
+    async def replies(self, thread_ts: str, *, count: int = 1,
+                      channel: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        """Wait for the work to finish, then return the bot's messages in the thread."""
+        async with asyncio.timeout(WAIT_S):
+            while len(self.bot_replies(thread_ts, channel)) < count:
+                await asyncio.sleep(0.01)
+        await self.settle()
+        return self.bot_replies(thread_ts, channel)
+
+
+@asynccontextmanager
+async def running_bot(fake: FakeSlack, backend: Backend, **env: str) -> AsyncIterator[Harness]:
+    """Start the bot against the fake Slack; stop it (and the backend) afterwards."""
+    settings = settings_for(fake, **env)
+    bot = SlackBot(settings=settings, prompts=load_prompts(DEFAULT_PROMPTS), backend=backend)
+    await bot.prepare()
+    await backend.start()
+    await bot.serve_socket_mode()
+    await fake.wait_connected()
+    try:
+        yield Harness(fake=fake, bot=bot, backend=backend)
+    finally:
+        await bot.stop()
+        await backend.aclose()

@@ -1,0 +1,74 @@
+"""A question in, one answer in its thread: the main paths through the running bot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydicom.data import get_testdata_file
+
+from bot.backends.base import ChatMessage
+from tests.e2e.harness import png_bytes, running_bot
+from tests.fakes.backend import FakeBackend, digest
+from tests.fakes.slack import FakeSlack
+
+
+def roles(messages: tuple[ChatMessage, ...]) -> list[str]:
+    return [m.role for m in messages]
+
+
+async def test_mention_with_png_gets_findings_and_disclaimer(fake_slack: FakeSlack, prompts) -> None:
+    backend = FakeBackend()
+    png = fake_slack.add_file(png_bytes(), name="cxr.png", mimetype="image/png", filetype="png")
+    async with running_bot(fake_slack, backend) as h:
+        ts = await h.ask("is there pneumonia?", files=[png])
+        [reply] = await h.replies(ts)
+    [request] = backend.requests
+    assert roles(request.messages) == ["system", "user"]
+    assert "radiologist" in request.messages[0].text
+    user = request.messages[1]
+    assert len(user.images) == 1 and user.images[0].mode == "RGB"
+    assert user.text == "is there pneumonia?"  # the mention is stripped
+    assert reply["thread_ts"] == ts
+    assert reply["text"] == f"Findings for {digest('is there pneumonia?')}: 1 image(s) reviewed."
+    blocks = reply["blocks"]
+    assert blocks[0]["type"] == "markdown" and blocks[0]["text"] == reply["text"]
+    assert blocks[-1]["block_id"] == "disclaimer"
+    assert blocks[-1]["elements"][0]["text"] == prompts.disclaimer
+    assert reply["metadata"]["event_type"] == "medgemma_answer"
+    # A visible status while working, cleared at the end.
+    statuses = [c["status"] for c in fake_slack.status_calls if c["thread_ts"] == ts]
+    assert statuses[0] and statuses[-1] == ""
+    assert not fake_slack.unacked()
+
+
+async def test_follow_up_without_upload_keeps_image_and_answer(fake_slack: FakeSlack) -> None:
+    backend = FakeBackend()
+    png = fake_slack.add_file(png_bytes(), name="cxr.png", mimetype="image/png", filetype="png")
+    async with running_bot(fake_slack, backend) as h:
+        root = await h.ask("what do you see?", files=[png])
+        await h.replies(root)
+        await h.ask("and the heart size?", thread_ts=root, mention=False)
+        first, second = await h.replies(root, count=2)
+    assert len(backend.requests) == 2
+    follow_up = backend.requests[1].messages
+    assert roles(follow_up) == ["system", "user", "assistant", "user"]
+    assert len(follow_up[1].images) == 1  # the earlier image, from its own turn
+    assert follow_up[2].text == first["text"]  # the earlier answer, without disclaimer
+    assert follow_up[3].text == "and the heart size?" and not follow_up[3].images
+    assert second["text"].startswith(f"Findings for {digest('and the heart size?')}")
+    # The image was downloaded once: the follow-up used the cache.
+    assert [f for f, _ in fake_slack.file_requests] == [png["id"]]
+
+
+async def test_dm_with_dicom(fake_slack: FakeSlack) -> None:
+    backend = FakeBackend()
+    data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
+    dcm = fake_slack.add_file(data, name="slice.dcm", mimetype="application/dicom", filetype="dcm")
+    async with running_bot(fake_slack, backend) as h:
+        ts = await h.ask("", files=[dcm], channel="D1", channel_type="im")
+        [reply] = await h.replies(ts, channel="D1")
+    [request] = backend.requests
+    assert request.messages[-1].text == "Describe the findings."
+    [image] = request.messages[-1].images
+    assert image.mode == "RGB" and image.width == image.height
+    assert reply["text"].startswith("Findings for")

@@ -1,0 +1,131 @@
+"""The fake's Socket Mode endpoint: hello, envelopes out, acknowledgements in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from tests.fakes.slack_workspace import Workspace
+
+logger = logging.getLogger(__name__)
+
+Envelope = dict[str, Any]
+
+
+class SocketHub:
+    """Holds the open WebSockets; sends each envelope on the newest, as Slack picks one."""
+
+    def __init__(self, *, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.tickets: set[str] = set()
+        self.connections: list[web.WebSocketResponse] = []
+        self.connect_count = 0
+        self.sent: list[Envelope] = []
+        self.acks: dict[str, dict[str, Any]] = {}
+        self.received: list[dict[str, Any]] = []
+        self._acked: dict[str, asyncio.Event] = {}
+        self._connected = asyncio.Event()
+
+    def issue_ticket(self) -> str:
+        """A ticket for one `/socket?ticket=` URL, as apps.connections.open hands out."""
+        ticket = uuid.uuid4().hex
+        self.tickets.add(ticket)
+        return ticket
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Accept a client, greet it with `hello` and record what it sends back."""
+        if request.query.get("ticket") not in self.tickets:
+            return web.Response(status=401, text="invalid ticket")
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.connections.append(ws)
+        self.connect_count += 1
+        try:
+            await ws.send_json(self._hello())
+            self._connected.set()
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    self._record(message.data)
+        finally:
+            self.connections.remove(ws)
+            if not self.connections:
+                self._connected.clear()
+        return ws
+
+    async def send(self, envelope: Envelope, *, wait_s: float) -> str:
+        """Send an envelope once a client is connected; returns its envelope_id."""
+        await self.wait_connected(wait_s=wait_s)
+        envelope_id: str = envelope["envelope_id"]
+        self._acked[envelope_id] = asyncio.Event()
+        self.sent.append(envelope)
+        await self.connections[-1].send_str(json.dumps(envelope))
+        return envelope_id
+
+    async def send_disconnect(self, *, reason: str = "refresh_requested") -> None:
+        """Ask every client to reconnect, as Slack does every few hours."""
+        message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "fake"}}
+        for ws in list(self.connections):
+            await ws.send_json(message)
+
+    async def wait_connected(self, *, wait_s: float) -> None:
+        """Return once at least one client is connected and greeted."""
+        try:
+            async with asyncio.timeout(wait_s):
+                await self._connected.wait()
+        except TimeoutError:
+            raise TimeoutError(f"no Socket Mode client connected within {wait_s}s") from None
+
+    async def wait_acked(self, envelope_id: str, *, wait_s: float) -> dict[str, Any]:
+        """The acknowledgement the client sent for `envelope_id`."""
+        acked = self._acked.get(envelope_id)
+        if acked is None:
+            raise KeyError(f"envelope {envelope_id} was never sent")
+        try:
+            async with asyncio.timeout(wait_s):
+                await acked.wait()
+        except TimeoutError:
+            raise TimeoutError(f"envelope {envelope_id} not acknowledged in {wait_s}s") from None
+        return self.acks[envelope_id]
+
+    def unacked(self) -> list[str]:
+        """Envelope ids sent but not (yet) acknowledged, oldest first."""
+        return [e["envelope_id"] for e in self.sent if e["envelope_id"] not in self.acks]
+
+    async def close_all(self) -> None:
+        """Close every connection, as at shutdown."""
+        for ws in list(self.connections):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"fake slack stopping")
+
+    def _hello(self) -> dict[str, Any]:
+        return {
+            "type": "hello",
+            "num_connections": len(self.connections),
+            "debug_info": {
+                "host": "applink-fake-1",
+                "build_number": 1,
+                "approximate_connection_time": 18060,
+            },
+            "connection_info": {"app_id": self.workspace.app_id},
+        }
+
+    def _record(self, data: str) -> None:
+        try:
+            message = json.loads(data)
+        except json.JSONDecodeError:
+            logger.warning("fake slack got a non-JSON socket message: %r", data)
+            return
+        self.received.append(message)
+        envelope_id = message.get("envelope_id") if isinstance(message, dict) else None
+        if envelope_id is None:
+            return
+        if envelope_id in self.acks:
+            logger.warning("envelope %s acknowledged twice", envelope_id)
+        self.acks.setdefault(envelope_id, message)
+        acked = self._acked.get(envelope_id)
+        if acked is not None:
+            acked.set()
