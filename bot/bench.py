@@ -50,11 +50,14 @@ def _random_loader(*, tiny: bool, device: str, dtype: torch.dtype) -> Any:
 
         if tiny:
             config = synthetic.tiny_config(sliding_window=512)
-            processor = synthetic.build_processor(synthetic.TINY_IDS, image_size=28, tokens_per_image=4)
+            processor = synthetic.build_processor(
+                synthetic.TINY_IDS, image_size=28, tokens_per_image=4
+            )
         else:
             config = synthetic.medgemma_4b_config()
-            processor = synthetic.build_processor(synthetic.MEDGEMMA_IDS, image_size=896,
-                                                  tokens_per_image=256)  # fmt: skip
+            processor = synthetic.build_processor(
+                synthetic.MEDGEMMA_IDS, image_size=896, tokens_per_image=256
+            )
         config._attn_implementation = "sdpa"
         default = torch.get_default_dtype()
         torch.set_default_dtype(dtype)  # build in the target dtype: half the memory and time
@@ -83,8 +86,13 @@ def _question(backend: TransformersBackend, target_tokens: int) -> tuple[ChatMes
     return messages
 
 
-async def _wave(backend: TransformersBackend, messages: tuple[ChatMessage, ...], *,
-                concurrency: int, new_tokens: int) -> Row:  # fmt: skip
+async def _wave(
+    backend: TransformersBackend,
+    messages: tuple[ChatMessage, ...],
+    *,
+    concurrency: int,
+    new_tokens: int,
+) -> Row:
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
 
@@ -98,7 +106,11 @@ async def _wave(backend: TransformersBackend, messages: tuple[ChatMessage, ...],
         job = ticket.job
         first = job.first_token_at or time.monotonic()
         decode_s = max((job.finished_at or time.monotonic()) - first, 1e-9)
-        return first - started, job.generated / decode_s if job.generated > 1 else 0.0, job.generated
+        return (
+            first - started,
+            job.generated / decode_s if job.generated > 1 else 0.0,
+            job.generated,
+        )
 
     wave_started = time.monotonic()
     results = await asyncio.gather(*(one() for _ in range(concurrency)))
@@ -119,7 +131,9 @@ def _peak_gib() -> float | None:
     return round(torch.cuda.max_memory_allocated() / 2**30, 2)
 
 
-def _baseline(backend: TransformersBackend, messages: tuple[ChatMessage, ...], new_tokens: int) -> Row:
+def _baseline(
+    backend: TransformersBackend, messages: tuple[ChatMessage, ...], new_tokens: int
+) -> Row:
     """The seed notebook's path: `model.generate()` for one request, greedy."""
     assert backend.engine is not None
     model = backend.engine.model
@@ -145,9 +159,16 @@ def _baseline(backend: TransformersBackend, messages: tuple[ChatMessage, ...], n
 
 
 async def run_bench(
-    *, tiny: bool, model: str | None, concurrency: Sequence[int], new_tokens: int,
-    prompt_tokens: int, compile_mode: str, device: str, baseline: bool,
-) -> dict[str, Any]:  # fmt: skip
+    *,
+    tiny: bool,
+    model: str | None,
+    concurrency: Sequence[int],
+    new_tokens: int,
+    prompt_tokens: int,
+    compile_mode: str,
+    device: str,
+    baseline: bool,
+) -> dict[str, Any]:
     """Load, warm up, measure every concurrency level; return the JSON report."""
     device = choose_device(device)  # type: ignore[arg-type]
     dtype = choose_dtype("auto", device)
@@ -155,22 +176,31 @@ async def run_bench(
     slot = max(1024, -(-(prompt_tokens + new_tokens + 64) // 1024) * 1024)
     backend = TransformersBackend(
         load_options=LoadOptions(model=model or "random", device=device),  # type: ignore[arg-type]
-        engine_options=EngineOptions(max_batch=max(concurrency), slot_tokens=slot,
-                                     max_waiting=max(concurrency), compile=compile_mode,  # type: ignore[arg-type]
-                                     timeout_s=3600, ignore_eos=True),
+        engine_options=EngineOptions(
+            max_batch=max(concurrency),
+            slot_tokens=slot,
+            max_waiting=max(concurrency),
+            compile=compile_mode,  # type: ignore[arg-type]
+            timeout_s=3600,
+            ignore_eos=True,
+        ),
         progress=lambda message: print(f"[bench] {message}", flush=True),
         loader=loader,
-    )  # fmt: skip
+    )
     await backend.start()
     try:
         messages = _question(backend, prompt_tokens)
         await _wave(backend, messages, concurrency=1, new_tokens=8)  # warm the path once
-        rows = [await _wave(backend, messages, concurrency=c, new_tokens=new_tokens) for c in concurrency]
+        rows = [
+            await _wave(backend, messages, concurrency=c, new_tokens=new_tokens)
+            for c in concurrency
+        ]
         if baseline:
             rows.append(await asyncio.to_thread(_baseline, backend, messages, new_tokens))
         assert backend.engine is not None
         return {
-            "model": model or ("tiny random Gemma 3" if tiny else "random weights, medgemma-4b-it shape"),
+            "model": model
+            or ("tiny random Gemma 3" if tiny else "random weights, medgemma-4b-it shape"),
             "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
             "dtype": str(dtype).removeprefix("torch."),
             "compiled": backend.engine.compiled,
@@ -194,9 +224,11 @@ def table(report: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
-        lines.append(f"| {r['path']} | {r['concurrency']} | {r['ttft_ms']} | "
-                     f"{r['tokens_per_s_per_answer']} | {r['tokens_per_s_total']} | "
-                     f"{r['peak_memory_gib'] if r['peak_memory_gib'] is not None else '-'} |")  # fmt: skip
+        lines.append(
+            f"| {r['path']} | {r['concurrency']} | {r['ttft_ms']} | "
+            f"{r['tokens_per_s_per_answer']} | {r['tokens_per_s_total']} | "
+            f"{r['peak_memory_gib'] if r['peak_memory_gib'] is not None else '-'} |"
+        )
     return "\n".join(lines)
 
 

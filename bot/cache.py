@@ -62,7 +62,9 @@ class ImageCache:
         _, value = self._entries.pop(key)
         self._bytes -= value.nbytes
 
-    async def get_or_load(self, key: str, load: Callable[[], Awaitable[DecodedFile]]) -> DecodedFile:
+    async def get_or_load(
+        self, key: str, load: Callable[[], Awaitable[DecodedFile]]
+    ) -> DecodedFile:
         """The cached file, or the result of `load()`, shared by concurrent callers."""
         if (hit := self.get(key)) is not None:
             return hit

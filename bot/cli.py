@@ -20,14 +20,20 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medgemma-bot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="connect to Slack and answer questions")
-    run.add_argument("--http", action="store_true", help="serve the HTTP Events API instead of Socket Mode")
+    run.add_argument(
+        "--http", action="store_true", help="serve the HTTP Events API instead of Socket Mode"
+    )
     run.add_argument("--port", type=int, default=3000, help="HTTP port (with --http)")
     run.add_argument("--host", default="0.0.0.0", help="HTTP address (with --http)")
     ask = sub.add_parser("ask", help="answer a question about local images in the terminal")
     ask.add_argument("images", nargs="*", type=Path, help="image, DICOM or zip files")
-    ask.add_argument("-q", "--question", default="", help="the question (default: describe the findings)")
+    ask.add_argument(
+        "-q", "--question", default="", help="the question (default: describe the findings)"
+    )
     ask.add_argument("--chat", action="store_true", help="keep asking follow-up questions")
-    ask.add_argument("--specialty", choices=("radiologist", "dermatologist", "pathologist", "ophthalmologist"))
+    ask.add_argument(
+        "--specialty", choices=("radiologist", "dermatologist", "pathologist", "ophthalmologist")
+    )
     bench = sub.add_parser("bench", help="measure the in-process backend's speed")
     bench.add_argument("--tiny", action="store_true", help="a toy model on the CPU, in seconds")
     bench.add_argument("--model", help="real weights (a Hub id or folder) instead of random ones")
@@ -87,8 +93,15 @@ async def _ask(args: argparse.Namespace) -> None:
     backend = create_backend(settings)
     await backend.start()
     try:
-        await ask(settings=settings, prompts=prompts, backend=backend, images=args.images,
-                  question=args.question, chat=args.chat, specialty=args.specialty)  # fmt: skip
+        await ask(
+            settings=settings,
+            prompts=prompts,
+            backend=backend,
+            images=args.images,
+            question=args.question,
+            chat=args.chat,
+            specialty=args.specialty,
+        )
     finally:
         await backend.aclose()
 
@@ -100,10 +113,15 @@ async def _bench(args: argparse.Namespace) -> None:
     logs.setup(level="WARNING", fmt="text")
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     report = await run_bench(
-        tiny=args.tiny, model=args.model, concurrency=levels, new_tokens=args.new_tokens,
-        prompt_tokens=args.prompt_tokens, compile_mode=args.compile, device=args.device,
+        tiny=args.tiny,
+        model=args.model,
+        concurrency=levels,
+        new_tokens=args.new_tokens,
+        prompt_tokens=args.prompt_tokens,
+        compile_mode=args.compile,
+        device=args.device,
         baseline=not args.no_baseline,
-    )  # fmt: skip
+    )
     print(table(report))
     print(dumps(report))
     if args.json:

@@ -133,8 +133,11 @@ class _Counter:
     def turn(self, turn: _Turn) -> int:
         parts = [p for f in turn.files for p in _file_parts(f, self.texts)]
         text = sum(self.count_text(p.text) for p in parts if isinstance(p, TextPart))
-        return self.count_text(turn.text) + text + TURN_OVERHEAD + (
-            turn.image_count() * self.budget.tokens_per_image
+        return (
+            self.count_text(turn.text)
+            + text
+            + TURN_OVERHEAD
+            + (turn.image_count() * self.budget.tokens_per_image)
         )
 
     def total(self, turns: Sequence[_Turn], answer: int) -> int:
@@ -167,12 +170,17 @@ def _fit(turns: list[_Turn], budget: Budget, counter: _Counter) -> tuple[int, li
     room = max(0, budget.max_images - newest.image_count())
     while _old_images(turns) > room and (n := _drop_oldest_image_file(turns)):
         dropped_images += n
-    while counter.total(turns, budget.max_new_tokens) > limit and (n := _drop_oldest_image_file(turns)):
+    while counter.total(turns, budget.max_new_tokens) > limit and (
+        n := _drop_oldest_image_file(turns)
+    ):
         dropped_images += n
     dropped_turns = 0
     while counter.total(turns, budget.max_new_tokens) > limit and len(turns) > 1:
         turns.pop(0)
         dropped_turns += 1
+        while turns[0].role == "assistant":  # an answer may not open the conversation
+            turns.pop(0)
+            dropped_turns += 1
     answer = min(budget.max_new_tokens, limit - counter.total(turns, 0))
     if answer < min(MIN_ANSWER_TOKENS, budget.max_new_tokens):
         raise TooMuchText("newest message does not fit the context", tokens=counter.turn(newest))

@@ -34,8 +34,12 @@ async def _slack(settings: Settings, report: Report) -> None:
     report(True, f"bot token works (bot user {identity.bot_user_id})")
     missing = sorted(set(BOT_SCOPES) - scopes)
     required = [s for s in missing if s != "users:read"]
-    report(not required, "all bot scopes granted" if not missing else
-           f"missing scopes: {', '.join(missing)} (add them and reinstall the app)")  # fmt: skip
+    report(
+        not required,
+        "all bot scopes granted"
+        if not missing
+        else f"missing scopes: {', '.join(missing)} (add them and reinstall the app)",
+    )
     if settings.slack_app_token:
         try:
             await client.apps_connections_open(app_token=settings.slack_app_token)
@@ -56,8 +60,11 @@ def _gpu(report: Report) -> None:
     for i in range(torch.cuda.device_count()):
         props = torch.cuda.get_device_properties(i)
         bf16 = props.major >= 8
-        report(True, f"GPU {i}: {props.name}, {props.total_memory / 2**30:.0f} GiB, "
-               f"{'bf16' if bf16 else 'no bf16: fp32 will be used'}")  # fmt: skip
+        report(
+            True,
+            f"GPU {i}: {props.name}, {props.total_memory / 2**30:.0f} GiB, "
+            f"{'bf16' if bf16 else 'no bf16: fp32 will be used'}",
+        )
 
 
 def _model_access(settings: Settings, report: Report) -> None:
@@ -68,7 +75,7 @@ def _model_access(settings: Settings, report: Report) -> None:
             settings.model, revision=settings.revision or None
         )
         report(True, f"{settings.model} is reachable with the configured HF_TOKEN")
-    except Exception as exc:  # noqa: BLE001 - the type says enough
+    except Exception as exc:
         from bot.backends.hf.loader import _why_unavailable
 
         report(False, _why_unavailable(exc, settings.model))
@@ -77,8 +84,9 @@ def _model_access(settings: Settings, report: Report) -> None:
 async def _openai(settings: Settings, report: Report) -> None:
     from bot.backends.openai_compat import OpenAIBackend
 
-    backend = OpenAIBackend(base_url=settings.base_url, api_key=settings.api_key,
-                            model=settings.model, timeout_s=10)  # fmt: skip
+    backend = OpenAIBackend(
+        base_url=settings.base_url, api_key=settings.api_key, model=settings.model, timeout_s=10
+    )
     try:
         await backend.start()
         report(True, f"OpenAI-compatible server answers at {settings.base_url}")

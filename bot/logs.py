@@ -18,8 +18,20 @@ from types import TracebackType
 from typing import Any
 
 # Libraries that log request bodies or message payloads at DEBUG/INFO.
-_QUIET = ("slack_bolt", "slack_sdk", "aiohttp.access", "openai", "httpx", "httpcore",
-          "urllib3", "transformers", "PIL", "pydicom", "filelock", "asyncio")  # fmt: skip
+_QUIET = (
+    "slack_bolt",
+    "slack_sdk",
+    "aiohttp.access",
+    "openai",
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "transformers",
+    "PIL",
+    "pydicom",
+    "filelock",
+    "asyncio",
+)
 
 
 def safe_exception(
@@ -29,7 +41,9 @@ def safe_exception(
     if not exc_info or exc_info[0] is None:
         return {}
     exc_type, _, tb = exc_info
-    frames = [f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in traceback.extract_tb(tb)]
+    frames = [
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in traceback.extract_tb(tb)
+    ]
     return {"error_type": exc_type.__name__, "frames": frames[-6:]}
 
 
@@ -77,6 +91,11 @@ def setup(*, level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    quiet_libraries()
+
+
+def quiet_libraries() -> None:
+    """Keep libraries that log payloads (request bodies, messages) at WARNING and above."""
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from contextlib import aclosing
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Literal
 
@@ -97,9 +97,16 @@ class Pipeline:
             decoded = await loop.run_in_executor(
                 self._decoders, lambda: imaging.decode(data, options=self._options)
             )
-            event(log, "file_decoded", file_id=ref.key, bytes=len(data), kind=decoded.kind,
-                  format=decoded.source_format, images=len(decoded.images),
-                  seconds=round(time.monotonic() - started, 3))  # fmt: skip
+            event(
+                log,
+                "file_decoded",
+                file_id=ref.key,
+                bytes=len(data),
+                kind=decoded.kind,
+                format=decoded.source_format,
+                images=len(decoded.images),
+                seconds=round(time.monotonic() - started, 3),
+            )
             return decoded
 
         return await self._cache.get_or_load(ref.key, load)
@@ -143,7 +150,9 @@ class Pipeline:
             notes.append(("burned_in", {}))
         for file in newest.files:
             if file.is_series and file.total_slices > len(file.images):
-                notes.append(("slices_used", {"used": len(file.images), "total": file.total_slices}))
+                notes.append(
+                    ("slices_used", {"used": len(file.images), "total": file.total_slices})
+                )
         if any(f.is_series for f in newest.files) and VOLUME_MODEL_HINT not in self._settings.model:
             notes.append(("series_model", {"model": self._settings.model}))
         if failed:
@@ -189,9 +198,11 @@ class Pipeline:
         failed = sum(n for _, n in resolved)
         conv = self.plan(messages, specialty=self._specialty(messages, channel_specialty))
         request = GenerationRequest(
-            messages=conv.messages, max_new_tokens=conv.max_new_tokens,
-            request_id=request_id, on_queue_position=on_position,
-        )  # fmt: skip
+            messages=conv.messages,
+            max_new_tokens=conv.max_new_tokens,
+            request_id=request_id,
+            on_queue_position=on_position,
+        )
         chunks: list[str] = []
         first_token_at: float | None = None
         try:
@@ -204,14 +215,23 @@ class Pipeline:
                         if on_text is not None:
                             on_text(chunk)
         except TimeoutError as exc:
-            raise BackendTimeout("no complete answer in time", seconds=self._settings.timeout_s) from exc
+            raise BackendTimeout(
+                "no complete answer in time", seconds=self._settings.timeout_s
+            ) from exc
         findings = "".join(chunks).strip()
         notes = self._notes(messages[-1], conv, failed)
         if not findings:
             notes.append(("empty_answer", {}))
-        event(log, "answered", request_id=request_id, turns=len(conv.messages) - 1,
-              images=conv.image_count, prompt_tokens=conv.tokens, answer_chars=len(findings),
-              first_token_s=round((first_token_at or time.monotonic()) - started, 3),
-              seconds=round(time.monotonic() - started, 3))  # fmt: skip
+        event(
+            log,
+            "answered",
+            request_id=request_id,
+            turns=len(conv.messages) - 1,
+            images=conv.image_count,
+            prompt_tokens=conv.tokens,
+            answer_chars=len(findings),
+            first_token_s=round((first_token_at or time.monotonic()) - started, 3),
+            seconds=round(time.monotonic() - started, 3),
+        )
         rendered = tuple(self._prompts.text("notes", key, **params) for key, params in notes)
         return Answer(findings=findings, notes=rendered)

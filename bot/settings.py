@@ -83,7 +83,9 @@ class Settings:
         if not self.slack_bot_token.startswith("xoxb-"):
             raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
         if http and not self.slack_signing_secret:
-            raise ConfigError("Set SLACK_SIGNING_SECRET (Basic Information > Signing Secret) for --http")
+            raise ConfigError(
+                "Set SLACK_SIGNING_SECRET (Basic Information > Signing Secret) for --http"
+            )
         if not http and not self.slack_app_token:
             raise ConfigError(
                 "Set SLACK_APP_TOKEN to an app-level token (xapp-...) with connections:write "
@@ -145,12 +147,23 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 _MINIMUM: dict[str, float] = {
-    "slack_api_timeout_s": 1, "download_timeout_s": 1, "max_file_mb": 0.001,
-    "max_batch": 1, "slot_tokens": 256, "max_waiting": 1, "timeout_s": 1,
-    "max_new_tokens": 1, "context_tokens": 512, "max_images": 1, "max_slices": 1,
-    "max_pixels": 1_000_000, "pathology_tiles": 1, "image_cache_mb": 0,
-    "image_cache_ttl_s": 0, "max_pending": 1,
-}  # fmt: skip
+    "slack_api_timeout_s": 1,
+    "download_timeout_s": 1,
+    "max_file_mb": 0.001,
+    "max_batch": 1,
+    "slot_tokens": 256,
+    "max_waiting": 1,
+    "timeout_s": 1,
+    "max_new_tokens": 1,
+    "context_tokens": 512,
+    "max_images": 1,
+    "max_slices": 1,
+    "max_pixels": 1_000_000,
+    "pathology_tiles": 1,
+    "image_cache_mb": 0,
+    "image_cache_ttl_s": 0,
+    "max_pending": 1,
+}
 
 
 def _parse(env_name: str, raw: str, kind: type) -> Any:
@@ -201,10 +214,14 @@ def _validate(values: dict[str, Any]) -> None:
     if api.scheme not in ("http", "https") or not api.hostname:
         raise ConfigError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
     if values.get("backend") == "openai" and not values.get("base_url"):
-        raise ConfigError("Set MEDGEMMA_BASE_URL (e.g. http://vllm:8000/v1) for MEDGEMMA_BACKEND=openai")
+        raise ConfigError(
+            "Set MEDGEMMA_BASE_URL (e.g. http://vllm:8000/v1) for MEDGEMMA_BACKEND=openai"
+        )
 
 
-def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None
+) -> Settings:
     """Build Settings from `environ` (default: the process environment plus `.env`)."""
     source: dict[str, str] = {}
     if environ is None:

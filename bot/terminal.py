@@ -19,8 +19,9 @@ from bot.settings import Settings
 def local_ref(path: Path) -> FileRef:
     """A local file as a pipeline file reference (cache key from path, size and time)."""
     stat = path.stat()
-    return FileRef(key=f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}", size=stat.st_size,
-                   source=path)  # fmt: skip
+    return FileRef(
+        key=f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}", size=stat.st_size, source=path
+    )
 
 
 def local_fetcher(max_bytes: int) -> Fetch:
@@ -52,12 +53,19 @@ async def ask(
     pipeline = Pipeline(backend=backend, prompts=prompts, settings=settings, cache=cache)
     fetch = local_fetcher(settings.max_file_bytes)
     thread = [IncomingMessage("user", question, files=tuple(local_ref(p) for p in images))]
+
+    def show(chunk: str) -> None:
+        out.write(chunk)
+        out.flush()
+
     try:
         while True:
             answer = await pipeline.answer(
-                thread, fetch=fetch, channel_specialty=specialty,
-                on_text=lambda chunk: (out.write(chunk), out.flush()),
-            )  # fmt: skip
+                thread,
+                fetch=fetch,
+                channel_specialty=specialty,
+                on_text=show,
+            )
             out.write("\n\n")
             for note in answer.notes:
                 out.write(f"Note: {note}\n")
@@ -67,7 +75,10 @@ async def ask(
             follow_up = await asyncio.to_thread(_prompt_line, read_line, out)
             if not follow_up:
                 return
-            thread += [IncomingMessage("assistant", answer.findings), IncomingMessage("user", follow_up)]
+            thread += [
+                IncomingMessage("assistant", answer.findings),
+                IncomingMessage("user", follow_up),
+            ]
     finally:
         pipeline.close()
 

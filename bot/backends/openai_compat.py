@@ -97,12 +97,23 @@ class OpenAIBackend:
                 await self.aclose()
                 detail = f"{self._where} refused the API key (HTTP {exc.status_code})"
                 raise BackendUnavailable(detail) from exc
-            event(log, "models_unlisted", level=logging.WARNING, server=self._where,
-                  status=exc.status_code)  # fmt: skip
+            event(
+                log,
+                "models_unlisted",
+                level=logging.WARNING,
+                server=self._where,
+                status=exc.status_code,
+            )
             return
-        event(log, "openai_server", level=logging.INFO if self._model in listed else logging.WARNING,
-              server=self._where, model=self._model, model_listed=self._model in listed,
-              models=listed[:20])  # fmt: skip
+        event(
+            log,
+            "openai_server",
+            level=logging.INFO if self._model in listed else logging.WARNING,
+            server=self._where,
+            model=self._model,
+            model_listed=self._model in listed,
+            models=listed[:20],
+        )
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
         """Yield the answer in chunks, without any thinking trace."""

@@ -11,6 +11,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import BotError, Busy
+from bot.imaging import SUPPORTED_FORMATS
 from bot.logs import event
 from bot.pipeline import IncomingMessage
 from bot.slack import history
@@ -38,10 +39,16 @@ async def answer_question(deps: Deps, route: Route) -> None:
             deps.client, channel=route.channel, thread_ts=route.thread_ts, until_ts=route.ts
         )
         if route.action == "followup" and not history.bot_answered(thread, deps.identity):
-            event(log, "ignored", reason="thread without the bot", channel=route.channel, ts=route.ts)
+            event(
+                log, "ignored", reason="thread without the bot", channel=route.channel, ts=route.ts
+            )
             return
-        progress = Progress(client=deps.client, channel=route.channel,
-                            thread_ts=route.thread_ts, prompts=deps.prompts)  # fmt: skip
+        progress = Progress(
+            client=deps.client,
+            channel=route.channel,
+            thread_ts=route.thread_ts,
+            prompts=deps.prompts,
+        )
         await progress.start()
         answer = await deps.pipeline.answer(
             await _incoming(deps, thread),
@@ -50,22 +57,45 @@ async def answer_question(deps: Deps, route: Route) -> None:
             request_id=request_id,
             on_position=progress.place_in_line,
         )
-        await post_all(deps.client, channel=route.channel, thread_ts=route.thread_ts,
-                       messages=answer_messages(answer, prompts=deps.prompts))  # fmt: skip
-        event(log, "reply_posted", request_id=request_id, channel=route.channel, ts=route.ts,
-              seconds=round(time.monotonic() - started, 3))  # fmt: skip
+        await post_all(
+            deps.client,
+            channel=route.channel,
+            thread_ts=route.thread_ts,
+            messages=answer_messages(answer, prompts=deps.prompts),
+        )
+        event(
+            log,
+            "reply_posted",
+            request_id=request_id,
+            channel=route.channel,
+            ts=route.ts,
+            seconds=round(time.monotonic() - started, 3),
+        )
     except asyncio.CancelledError as exc:
         if SHUTDOWN in exc.args:
             await _notice(deps, route, "restarting", request_id, kind="restarting")
         raise
     except BotError as exc:
-        log.warning("answer_failed", exc_info=True, extra={"fields": {
-            "request_id": request_id, "channel": route.channel, "ts": route.ts,
-            "error": type(exc).__name__, "detail": exc.detail}})  # fmt: skip
+        log.warning(
+            "answer_failed",
+            exc_info=True,
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "channel": route.channel,
+                    "ts": route.ts,
+                    "error": type(exc).__name__,
+                    "detail": exc.detail,
+                }
+            },
+        )
         await _notice(deps, route, exc, request_id, kind="error")
-    except Exception:  # noqa: BLE001 - every question gets an answer or one notice
-        log.error("answer_crashed", exc_info=True, extra={"fields": {
-            "request_id": request_id, "channel": route.channel, "ts": route.ts}})  # fmt: skip
+    except Exception:
+        log.error(
+            "answer_crashed",
+            exc_info=True,
+            extra={"fields": {"request_id": request_id, "channel": route.channel, "ts": route.ts}},
+        )
         await _notice(deps, route, BotError(), request_id, kind="error")
     finally:
         if progress is not None:
@@ -78,15 +108,23 @@ async def _incoming(deps: Deps, thread: list[dict[str, Any]]) -> list[IncomingMe
     return history.to_incoming(thread, identity=deps.identity, names=names, file_ref=deps.files.ref)
 
 
-async def _notice(deps: Deps, route: Route, error: BotError | str, request_id: str, *, kind: str) -> None:
+async def _notice(
+    deps: Deps, route: Route, error: BotError | str, request_id: str, *, kind: str
+) -> None:
     if isinstance(error, BotError):
-        text = deps.prompts.error_text(error, error_id=request_id)
+        text = deps.prompts.error_text(error, error_id=request_id, supported=SUPPORTED_FORMATS)
     else:
         message = deps.prompts.text("errors", error)
         text = deps.prompts.text("format", "error", message=message, error_id=request_id)
     try:
-        await asyncio.shield(post_all(deps.client, channel=route.channel, thread_ts=route.thread_ts,
-                                      messages=[notice_message(text, kind=kind)]))  # fmt: skip
+        await asyncio.shield(
+            post_all(
+                deps.client,
+                channel=route.channel,
+                thread_ts=route.thread_ts,
+                messages=[notice_message(text, kind=kind)],
+            )
+        )
     except SlackApiError as exc:
         error_code = exc.response.get("error") if exc.response else None
         event(log, "notice_failed", level=logging.ERROR, request_id=request_id, error=error_code)

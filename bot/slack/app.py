@@ -41,7 +41,9 @@ async def identify(client: AsyncWebClient) -> tuple[Identity, set[str]]:
         error = exc.response.get("error") if exc.response else "unknown"
         raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN ({error}): check the token") from None
     scopes = {s.strip() for s in (response.headers.get("x-oauth-scopes") or "").split(",") if s}
-    identity = Identity(bot_user_id=str(response["user_id"]), bot_id=str(response.get("bot_id", "")))
+    identity = Identity(
+        bot_user_id=str(response["user_id"]), bot_id=str(response.get("bot_id", ""))
+    )
     return identity, scopes
 
 
@@ -62,27 +64,44 @@ class SlackBot:
     async def prepare(self) -> None:
         """Check the Slack token and scopes, then build dependencies and the Bolt app."""
         s = self.settings
-        client = AsyncWebClient(token=s.slack_bot_token, base_url=s.slack_api_url,
-                                timeout=int(s.slack_api_timeout_s))  # fmt: skip
+        client = AsyncWebClient(
+            token=s.slack_bot_token, base_url=s.slack_api_url, timeout=int(s.slack_api_timeout_s)
+        )
         identity, scopes = await identify(client)
         missing = sorted(set(BOT_SCOPES) - {"users:read"} - scopes)
         if missing:
             event(log, "missing_scopes", level=logging.WARNING, scopes=missing)
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=s.download_timeout_s))
-        files = SlackFiles(client=client, session=self._session, token=s.slack_bot_token,
-                           api_url=s.slack_api_url, max_bytes=s.max_file_bytes,
-                           timeout_s=s.download_timeout_s)  # fmt: skip
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=s.download_timeout_s)
+        )
+        files = SlackFiles(
+            client=client,
+            session=self._session,
+            token=s.slack_bot_token,
+            api_url=s.slack_api_url,
+            max_bytes=s.max_file_bytes,
+            timeout_s=s.download_timeout_s,
+        )
         cache = ImageCache(max_bytes=s.image_cache_mb * 1024 * 1024, ttl_s=s.image_cache_ttl_s)
         self.deps = Deps(
-            settings=s, prompts=self.prompts, client=client, identity=identity, files=files,
+            settings=s,
+            prompts=self.prompts,
+            client=client,
+            identity=identity,
+            files=files,
             pipeline=Pipeline(backend=self.backend, prompts=self.prompts, settings=s, cache=cache),
-            jobs=Jobs(max_pending=s.max_pending), seen=Seen(), names=UserNames(client),
-        )  # fmt: skip
+            jobs=Jobs(max_pending=s.max_pending),
+            seen=Seen(),
+            names=UserNames(client),
+        )
         self.app = AsyncApp(
             client=client,
             signing_secret=s.slack_signing_secret or "unused-in-socket-mode",
             process_before_response=True,  # listeners only enqueue work; ack follows at once
             request_verification_enabled=bool(s.slack_signing_secret),
+            # Bolt's default logger copies the root level and logs socket payloads at
+            # DEBUG; this one inherits the WARNING level set for the slack_bolt tree.
+            logger=logging.getLogger("slack_bolt.app"),
         )
         register(self.app, self.deps)
         event(log, "slack_ready", bot_user_id=identity.bot_user_id, scopes_missing=len(missing))
@@ -90,8 +109,9 @@ class SlackBot:
     async def serve_socket_mode(self) -> None:
         """Connect over Socket Mode (no public endpoint)."""
         assert self.app is not None and self.deps is not None
-        self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token,
-                                              web_client=self.deps.client)  # fmt: skip
+        self._socket = AsyncSocketModeHandler(
+            self.app, self.settings.slack_app_token, web_client=self.deps.client
+        )
         await self._socket.connect_async()
         event(log, "connected", mode="socket")
 

@@ -11,9 +11,12 @@ class Seen:
     """A bounded set of keys that forgets them after `ttl_s`."""
 
     def __init__(
-        self, *, ttl_s: float = 900.0, max_keys: int = 50_000,
+        self,
+        *,
+        ttl_s: float = 900.0,
+        max_keys: int = 50_000,
         clock: Callable[[], float] = time.monotonic,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._ttl = ttl_s
         self._max = max_keys
         self._clock = clock

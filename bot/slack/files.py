@@ -39,7 +39,9 @@ def origin(url: str) -> Origin:
 
 def trusted_origins(api_url: str) -> frozenset[Origin]:
     """Where the bot token may go."""
-    return frozenset({origin("https://files.slack.com/"), origin("https://slack.com/"), origin(api_url)})
+    return frozenset(
+        {origin("https://files.slack.com/"), origin("https://slack.com/"), origin(api_url)}
+    )
 
 
 def _mb(size: int) -> str:
@@ -69,7 +71,9 @@ class SlackFiles:
     def ref(self, file: dict[str, Any]) -> FileRef:
         """The pipeline's handle for a Slack file object (or a Slack Connect stub)."""
         size = file.get("size")
-        return FileRef(key=str(file["id"]), size=size if isinstance(size, int) else None, source=file)
+        return FileRef(
+            key=str(file["id"]), size=size if isinstance(size, int) else None, source=file
+        )
 
     async def fetch(self, ref: FileRef) -> bytes:
         """The file's bytes; raises FileError subclasses with user-safe details."""
@@ -92,8 +96,13 @@ class SlackFiles:
             raise DownloadFailed(f"download failed: {type(exc).__name__}") from exc
         if sniff(data[:1024]) == "html":
             raise MissingFilesScope("Slack answered with an HTML page")
-        event(log, "file_downloaded", file_id=ref.key, bytes=len(data),
-              seconds=round(time.monotonic() - started, 3))  # fmt: skip
+        event(
+            log,
+            "file_downloaded",
+            file_id=ref.key,
+            bytes=len(data),
+            seconds=round(time.monotonic() - started, 3),
+        )
         return data
 
     def _check_size(self, size: object) -> None:
@@ -113,7 +122,9 @@ class SlackFiles:
 
     async def _download(self, url: str) -> bytes:
         for _ in range(MAX_REDIRECTS + 1):
-            headers = {"Authorization": f"Bearer {self._token}"} if origin(url) in self._trusted else {}
+            headers = (
+                {"Authorization": f"Bearer {self._token}"} if origin(url) in self._trusted else {}
+            )
             async with self._session.get(url, headers=headers, allow_redirects=False) as response:
                 if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                     url = urljoin(url, response.headers["Location"])

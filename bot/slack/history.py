@@ -51,8 +51,9 @@ async def fetch_thread(
         cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
         if not cursor or not response.get("has_more", True):
             break
-    ordered = sorted((m for ts, m in by_ts.items() if float(ts) <= float(until_ts)),
-                     key=lambda m: float(m["ts"]))  # fmt: skip
+    ordered = sorted(
+        (m for ts, m in by_ts.items() if float(ts) <= float(until_ts)), key=lambda m: float(m["ts"])
+    )
     return ordered[-MAX_THREAD_MESSAGES:]
 
 

@@ -20,9 +20,16 @@ def handle(deps: Deps, body: dict[str, Any], event_type: str) -> None:
     """Route one event; start or cancel work. Synchronous: Slack is acknowledged at once."""
     event = body.get("event") or {}
     decision = route(event, event_type=event_type, bot_user_id=deps.identity.bot_user_id)
-    log_event(log, "event", type=event_type, action=decision.action, reason=decision.reason,
-              event_id=body.get("event_id"), channel=decision.channel or event.get("channel"),
-              ts=decision.ts or event.get("ts"))  # fmt: skip
+    log_event(
+        log,
+        "event",
+        type=event_type,
+        action=decision.action,
+        reason=decision.reason,
+        event_id=body.get("event_id"),
+        channel=decision.channel or event.get("channel"),
+        ts=decision.ts or event.get("ts"),
+    )
     if decision.action == "cancel":
         deps.jobs.cancel((decision.channel, decision.ts))
         return
@@ -33,7 +40,9 @@ def handle(deps: Deps, body: dict[str, Any], event_type: str) -> None:
         log_event(log, "duplicate", event_id=body.get("event_id"), channel=key[0], ts=key[1])
         return
     if not deps.jobs.try_start(key, answer_question(deps, decision)):
-        log_event(log, "busy", level=logging.WARNING, channel=key[0], ts=key[1], jobs=len(deps.jobs))
+        log_event(
+            log, "busy", level=logging.WARNING, channel=key[0], ts=key[1], jobs=len(deps.jobs)
+        )
         deps.jobs.spawn(post_busy(deps, decision))
 
 

@@ -28,9 +28,14 @@ class Progress:
     """The status of one question's thread, from start to done()."""
 
     def __init__(
-        self, *, client: AsyncWebClient, channel: str, thread_ts: str, prompts: Prompts,
+        self,
+        *,
+        client: AsyncWebClient,
+        channel: str,
+        thread_ts: str,
+        prompts: Prompts,
         refresh_s: float = REFRESH_S,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._client = client
         self._channel = channel
         self._thread_ts = thread_ts
@@ -51,9 +56,11 @@ class Progress:
         if self._use_status:
             try:
                 await self._client.assistant_threads_setStatus(
-                    channel_id=self._channel, thread_ts=self._thread_ts, status=status,
+                    channel_id=self._channel,
+                    thread_ts=self._thread_ts,
+                    status=status,
                     loading_messages=self._prompts.loading() if status else None,
-                )  # fmt: skip
+                )
                 return
             except SlackApiError as exc:
                 error = exc.response.get("error") if exc.response else None
@@ -62,9 +69,10 @@ class Progress:
         if status and self._placeholder is None:
             text = f":hourglass_flowing_sand: {status[:1].upper()}{status[1:]}"
             response = await self._client.chat_postMessage(
-                channel=self._channel, thread_ts=self._thread_ts,
+                channel=self._channel,
+                thread_ts=self._thread_ts,
                 **notice_message(text, kind="progress"),
-            )  # fmt: skip
+            )
             self._placeholder = str(response.get("ts"))
 
     async def _refresh(self) -> None:

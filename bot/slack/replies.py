@@ -28,7 +28,10 @@ def _cut_point(text: str, limit: int) -> int:
         at = text.rfind(sep, 0, limit)
         if at > limit // 2:
             return at + len(sep)
-    return limit
+    cut = limit
+    while cut > 0 and text[cut - 1] == "`" == text[cut]:  # never inside a code fence
+        cut -= 1
+    return cut or limit
 
 
 def split_markdown(text: str, limit: int = MARKDOWN_LIMIT) -> list[str]:
@@ -42,7 +45,11 @@ def split_markdown(text: str, limit: int = MARKDOWN_LIMIT) -> list[str]:
     reopen = ""
     budget = limit - 2 * (len(FENCE) + 1)  # room to close and reopen a fence
     while rest:
-        piece = rest if len(reopen) + len(rest) <= limit else rest[: _cut_point(rest, budget - len(reopen))]
+        piece = (
+            rest
+            if len(reopen) + len(rest) <= limit
+            else rest[: _cut_point(rest, budget - len(reopen))]
+        )
         rest = rest[len(piece) :]
         chunk = reopen + piece
         inside = chunk.count(FENCE) % 2 == 1
@@ -54,8 +61,11 @@ def split_markdown(text: str, limit: int = MARKDOWN_LIMIT) -> list[str]:
 
 
 def _context(text: str, block_id: str) -> dict[str, Any]:
-    return {"type": "context", "block_id": block_id,
-            "elements": [{"type": "mrkdwn", "text": text[:CONTEXT_LIMIT]}]}  # fmt: skip
+    return {
+        "type": "context",
+        "block_id": block_id,
+        "elements": [{"type": "mrkdwn", "text": text[:CONTEXT_LIMIT]}],
+    }
 
 
 def answer_messages(answer: Answer, *, prompts: Prompts) -> list[dict[str, Any]]:
@@ -64,12 +74,16 @@ def answer_messages(answer: Answer, *, prompts: Prompts) -> list[dict[str, Any]]
     chunks = split_markdown(findings) if findings else []
     messages: list[dict[str, Any]] = []
     for i, chunk in enumerate(chunks):
-        messages.append({
-            "text": chunk,
-            "blocks": [{"type": "markdown", "block_id": f"findings-{i + 1}", "text": chunk}],
-            "metadata": {"event_type": ANSWER_EVENT,
-                         "event_payload": {"part": i + 1, "parts": len(chunks)}},
-        })  # fmt: skip
+        messages.append(
+            {
+                "text": chunk,
+                "blocks": [{"type": "markdown", "block_id": f"findings-{i + 1}", "text": chunk}],
+                "metadata": {
+                    "event_type": ANSWER_EVENT,
+                    "event_payload": {"part": i + 1, "parts": len(chunks)},
+                },
+            }
+        )
     tail: list[dict[str, Any]] = [
         _context(prompts.text("format", "note", note=note), f"note-{n}")
         for n, note in enumerate(answer.notes, start=1)
@@ -78,11 +92,13 @@ def answer_messages(answer: Answer, *, prompts: Prompts) -> list[dict[str, Any]]
     if messages:
         messages[-1]["blocks"].extend(tail)
     else:  # no findings (an empty answer): the notes say so; not part of the conversation
-        messages.append({
-            "text": "\n".join(answer.notes) or prompts.disclaimer,
-            "blocks": tail,
-            "metadata": {"event_type": NOTICE_EVENT, "event_payload": {"kind": "empty"}},
-        })  # fmt: skip
+        messages.append(
+            {
+                "text": "\n".join(answer.notes) or prompts.disclaimer,
+                "blocks": tail,
+                "metadata": {"event_type": NOTICE_EVENT, "event_payload": {"kind": "empty"}},
+            }
+        )
     return messages
 
 
@@ -90,7 +106,9 @@ def notice_message(text: str, *, kind: str) -> dict[str, Any]:
     """chat.postMessage arguments for an error or busy notice."""
     return {
         "text": text,
-        "blocks": [{"type": "section", "block_id": "notice", "text": {"type": "mrkdwn", "text": text}}],
+        "blocks": [
+            {"type": "section", "block_id": "notice", "text": {"type": "mrkdwn", "text": text}}
+        ],
         "metadata": {"event_type": NOTICE_EVENT, "event_payload": {"kind": kind}},
     }
 

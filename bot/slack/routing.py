@@ -73,5 +73,7 @@ def route(event: dict[str, Any], *, event_type: str, bot_user_id: str) -> Route:
     if thread_ts != ts:
         if mentions:
             return _ignore("addressed to other people")
-        return Route("followup", "thread reply", channel=channel, ts=ts, thread_ts=thread_ts, user=user)
+        return Route(
+            "followup", "thread reply", channel=channel, ts=ts, thread_ts=thread_ts, user=user
+        )
     return _ignore("channel message without mention")

@@ -23,9 +23,7 @@ from bot.backends.base import (
 )
 from bot.backends.openai_compat import OpenAIBackend, server_host, to_openai_messages
 from bot.errors import BackendError, BackendTimeout, BackendUnavailable
-from tests.fakes import openai_server
 from tests.fakes.openai_server import DEFAULT_MODEL, FakeOpenAIServer, echo_answer
-
 
 SECRET = "Jane Doe, MRN 0042: is the mass malignant?"  # user text that must never leak
 

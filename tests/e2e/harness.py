@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +20,16 @@ from tests.fakes.slack import FakeSlack
 WAIT_S = 15.0
 
 
-def png_bytes(size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (120, 30, 200)) -> bytes:
+async def wait_until(condition: Callable[[], bool], *, timeout_s: float = WAIT_S) -> None:
+    """Poll the fakes' state until `condition` holds (they keep no events to wait on)."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110 - polling in-memory fake state
+            await asyncio.sleep(0.01)
+
+
+def png_bytes(
+    size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (120, 30, 200)
+) -> bytes:
     """A small real PNG."""
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, format="PNG")
@@ -60,16 +69,27 @@ class Harness:
             envelopes.append(envelope)
         return envelopes
 
-    async def ask(self, text: str, *, files: list[dict[str, Any]] | None = None,
-                  channel: str | None = None, channel_type: str = "channel",
-                  thread_ts: str | None = None, user: str = "U1",
-                  mention: bool = True) -> str:  # fmt: skip
+    async def ask(
+        self,
+        text: str,
+        *,
+        files: list[dict[str, Any]] | None = None,
+        channel: str | None = None,
+        channel_type: str = "channel",
+        thread_ts: str | None = None,
+        user: str = "U1",
+        mention: bool = True,
+    ) -> str:
         """Post a user message (mentioning the bot in channels) and deliver its events."""
         prefix = f"<@{self.fake.bot_user_id}> " if mention and channel_type != "im" else ""
         events = self.fake.post_user_message(
-            channel=channel or self.channel, text=prefix + text, user=user,
-            channel_type=channel_type, thread_ts=thread_ts, files=files,  # type: ignore[arg-type]
-        )  # fmt: skip
+            channel=channel or self.channel,
+            text=prefix + text,
+            user=user,
+            channel_type=channel_type,
+            thread_ts=thread_ts,
+            files=files,  # type: ignore[arg-type]
+        )
         await self.deliver(events)
         return str(events[0]["ts"])
 
@@ -80,17 +100,15 @@ class Harness:
 
     async def settle(self) -> None:
         """Wait until no question is being worked on."""
-        assert self.bot.deps is not None
-        async with asyncio.timeout(WAIT_S):
-            while len(self.bot.deps.jobs):
-                await asyncio.sleep(0.01)
+        deps = self.bot.deps
+        assert deps is not None
+        await wait_until(lambda: not len(deps.jobs))
 
-    async def replies(self, thread_ts: str, *, count: int = 1,
-                      channel: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    async def replies(
+        self, thread_ts: str, *, count: int = 1, channel: str | None = None
+    ) -> list[dict[str, Any]]:
         """Wait for the work to finish, then return the bot's messages in the thread."""
-        async with asyncio.timeout(WAIT_S):
-            while len(self.bot_replies(thread_ts, channel)) < count:
-                await asyncio.sleep(0.01)
+        await wait_until(lambda: len(self.bot_replies(thread_ts, channel)) >= count)
         await self.settle()
         return self.bot_replies(thread_ts, channel)
 

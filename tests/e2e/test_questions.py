@@ -11,12 +11,16 @@ from tests.e2e.harness import png_bytes, running_bot
 from tests.fakes.backend import FakeBackend, digest
 from tests.fakes.slack import FakeSlack
 
+CT_SMALL = Path(get_testdata_file("CT_small.dcm")).read_bytes()
+
 
 def roles(messages: tuple[ChatMessage, ...]) -> list[str]:
     return [m.role for m in messages]
 
 
-async def test_mention_with_png_gets_findings_and_disclaimer(fake_slack: FakeSlack, prompts) -> None:
+async def test_mention_with_png_gets_findings_and_disclaimer(
+    fake_slack: FakeSlack, prompts
+) -> None:
     backend = FakeBackend()
     png = fake_slack.add_file(png_bytes(), name="cxr.png", mimetype="image/png", filetype="png")
     async with running_bot(fake_slack, backend) as h:
@@ -62,7 +66,7 @@ async def test_follow_up_without_upload_keeps_image_and_answer(fake_slack: FakeS
 
 async def test_dm_with_dicom(fake_slack: FakeSlack) -> None:
     backend = FakeBackend()
-    data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
+    data = CT_SMALL
     dcm = fake_slack.add_file(data, name="slice.dcm", mimetype="application/dicom", filetype="dcm")
     async with running_bot(fake_slack, backend) as h:
         ts = await h.ask("", files=[dcm], channel="D1", channel_type="im")

@@ -85,9 +85,11 @@ class TransformersBackend:
         )
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.engine = Engine(
-            model=model, rows=self._options.max_batch, slot_tokens=self._options.slot_tokens,
+            model=model,
+            rows=self._options.max_batch,
+            slot_tokens=self._options.slot_tokens,
             pad_id=pad,
-        )  # fmt: skip
+        )
         if self._wants_compile():
             if not self.engine.compile(progress=self._progress):
                 self._progress("compilation failed; decoding without CUDA graphs")
@@ -134,9 +136,10 @@ class TransformersBackend:
             async with asyncio.timeout(self._options.timeout_s):
                 prompt = await self.prepare(request)
                 ticket = self._scheduler.submit(
-                    prompt, max_new_tokens=request.max_new_tokens,
+                    prompt,
+                    max_new_tokens=request.max_new_tokens,
                     on_position=request.on_queue_position,
-                )  # fmt: skip
+                )
                 async for chunk in ticket.stream():
                     if visible := thoughts.feed(chunk):
                         yield visible

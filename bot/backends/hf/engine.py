@@ -91,7 +91,10 @@ class Engine:
             logits_to_keep=1,
             **{self._cache_kwarg: cache},
         )
-        layers = [(layer.keys, layer.values) for layer in cache.layers]
+        layers: list[tuple[torch.Tensor, torch.Tensor]] = [
+            (layer.keys, layer.values)  # type: ignore[union-attr,misc]
+            for layer in cache.layers
+        ]
         for i, (p, row) in enumerate(zip(prompts, rows, strict=True)):
             self.cache.load_prefill(row=row, layers=layers, source_row=i, length=p.length)
         first: list[int] = out.logits[:, -1].argmax(-1).tolist()
@@ -103,8 +106,10 @@ class Engine:
         masks = self.cache.prepare_step(positions)
         if self._float_masks:
             low = torch.finfo(self.dtype).min
-            masks = {k: torch.zeros(m.shape, dtype=self.dtype, device=m.device).masked_fill(~m, low)
-                     for k, m in masks.items()}  # fmt: skip
+            masks = {
+                k: torch.zeros(m.shape, dtype=self.dtype, device=m.device).masked_fill(~m, low)
+                for k, m in masks.items()
+            }
         out = self.model(
             input_ids=ids,
             attention_mask=masks,
@@ -113,7 +118,8 @@ class Engine:
             logits_to_keep=1,
             **{self._cache_kwarg: self.cache},
         )
-        return out.logits[:, -1].argmax(-1)
+        next_tokens: torch.Tensor = out.logits[:, -1].argmax(-1)
+        return next_tokens
 
     def bucket_for(self, active: int) -> int:
         """The smallest batch bucket that holds `active` rows."""
@@ -141,12 +147,16 @@ class Engine:
         started = time.monotonic()
         try:
             for n, bucket in enumerate(self.buckets, start=1):
-                progress(f"compiling the decoding step for batch {bucket} ({n}/{len(self.buckets)})")
+                progress(
+                    f"compiling the decoding step for batch {bucket} ({n}/{len(self.buckets)})"
+                )
                 self._steps[bucket] = compiled
                 for _ in range(3):  # compile, record the graph, replay it
                     self.decode([self.pad_id] * bucket, [0] * bucket)
-        except Exception:  # noqa: BLE001 - any compiler failure falls back to eager
-            log.exception("compile_failed", extra={"fields": {"after_s": time.monotonic() - started}})
+        except Exception:
+            log.exception(
+                "compile_failed", extra={"fields": {"after_s": time.monotonic() - started}}
+            )
             self._steps.clear()
             self.compiled = False
             return False

@@ -83,7 +83,12 @@ class SlotKVCache:
         return {FULL: full_mask[:, None, None, :], SLIDING: ring_mask[:, None, None, :]}
 
     def update(
-        self, key_states: torch.Tensor, value_states: torch.Tensor, layer_idx: int, *_: Any, **__: Any
+        self,
+        key_states: torch.Tensor,
+        value_states: torch.Tensor,
+        layer_idx: int,
+        *_: Any,
+        **__: Any,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Write one token per row and return the row buffers (the model's cache hook)."""
         batch = key_states.shape[0]
@@ -102,8 +107,14 @@ class SlotKVCache:
 
     # -- admission and compaction -------------------------------------------------------
 
-    def load_prefill(self, *, row: int, layers: Sequence[tuple[torch.Tensor, torch.Tensor]],
-                     source_row: int, length: int) -> None:  # fmt: skip
+    def load_prefill(
+        self,
+        *,
+        row: int,
+        layers: Sequence[tuple[torch.Tensor, torch.Tensor]],
+        source_row: int,
+        length: int,
+    ) -> None:
         """Copy one request's prompt from a prefill cache into `row`.
 
         `layers` are the prefill cache's (keys, values) per layer, left-padded along the

@@ -53,7 +53,11 @@ def choose_dtype(requested: str, device: str) -> torch.dtype:
         return torch.float32
     if requested == "bfloat16":
         return torch.bfloat16
-    if device == "cuda" and torch.cuda.is_available() and torch.cuda.get_device_capability()[0] >= 8:
+    if (
+        device == "cuda"
+        and torch.cuda.is_available()
+        and torch.cuda.get_device_capability()[0] >= 8
+    ):
         return torch.bfloat16
     return torch.float32
 
@@ -108,10 +112,16 @@ def load(options: LoadOptions) -> tuple[Any, Any]:
         )
     except ConfigError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every loading failure gets one clear message
+    except Exception as exc:
         raise BackendUnavailable(_why_unavailable(exc, options.model)) from exc
     model.eval()
-    event(log, "model_loaded", device=device, dtype=str(dtype).removeprefix("torch."),
-          seconds=round(time.monotonic() - started, 1), multi_gpu=options.multi_gpu,
-          quantized=options.quantize_4bit)  # fmt: skip
+    event(
+        log,
+        "model_loaded",
+        device=device,
+        dtype=str(dtype).removeprefix("torch."),
+        seconds=round(time.monotonic() - started, 1),
+        multi_gpu=options.multi_gpu,
+        quantized=options.quantize_4bit,
+    )
     return processor, model

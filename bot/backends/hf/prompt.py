@@ -34,7 +34,9 @@ def to_hf_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     converted: list[dict[str, Any]] = []
     for message in messages:
         if message.role == "system":
-            converted.append({"role": "system", "content": [{"type": "text", "text": message.text}]})
+            converted.append(
+                {"role": "system", "content": [{"type": "text", "text": message.text}]}
+            )
             continue
         content: list[dict[str, Any]] = []
         for part in message.parts:

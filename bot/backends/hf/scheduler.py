@@ -92,8 +92,13 @@ class Scheduler:
         """Start the generation thread."""
         self._thread.start()
 
-    def submit(self, prompt: PreparedPrompt, *, max_new_tokens: int,
-               on_position: QueueCallback | None = None) -> Ticket:  # fmt: skip
+    def submit(
+        self,
+        prompt: PreparedPrompt,
+        *,
+        max_new_tokens: int,
+        on_position: QueueCallback | None = None,
+    ) -> Ticket:
         """Queue a prompt; raise Busy when the queue is full."""
         job = Job(
             prompt=prompt,
@@ -219,13 +224,18 @@ class Scheduler:
             self._prefill(lane, jobs[:half])
             self._prefill(lane, jobs[half:])
             return
-        except Exception as exc:  # noqa: BLE001 - reported to each job, logged without text
+        except Exception as exc:
             log.error("prefill_failed", exc_info=True, extra={"fields": {"batch": len(jobs)}})
             for job in jobs:
                 self._finish(None, job, BackendError(f"prefill failed: {type(exc).__name__}"))
             return
-        event(log, "prefill", batch=len(jobs), tokens=sum(j.prompt.length for j in jobs),
-              seconds=round(time.monotonic() - started, 4))  # fmt: skip
+        event(
+            log,
+            "prefill",
+            batch=len(jobs),
+            tokens=sum(j.prompt.length for j in jobs),
+            seconds=round(time.monotonic() - started, 4),
+        )
         for job in jobs:  # all rows first: finishing one moves rows around
             job.cached = job.prompt.length
             lane.active.append(job)
@@ -261,7 +271,7 @@ class Scheduler:
             for job in jobs[keep:]:
                 self._finish(lane, job, BackendOutOfMemory("decode step"))
             return
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.error("decode_failed", exc_info=True, extra={"fields": {"batch": len(jobs)}})
             for job in jobs:
                 self._finish(lane, job, BackendError(f"decode failed: {type(exc).__name__}"))

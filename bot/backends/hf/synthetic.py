@@ -36,14 +36,32 @@ class SpecialIds:
 
 # The real checkpoint's ids (reference/medgemma.md), inside its 262,208-token vocabulary.
 MEDGEMMA_IDS = SpecialIds(
-    pad=0, eos=1, bos=2, unk=3, start_of_turn=105, end_of_turn=106,
-    boi=255_999, eoi=256_000, image=262_144, byte_offset=1000, vocab_size=262_208,
-)  # fmt: skip
+    pad=0,
+    eos=1,
+    bos=2,
+    unk=3,
+    start_of_turn=105,
+    end_of_turn=106,
+    boi=255_999,
+    eoi=256_000,
+    image=262_144,
+    byte_offset=1000,
+    vocab_size=262_208,
+)
 # A compact layout for the tiny CPU model: readable text from random weights.
 TINY_IDS = SpecialIds(
-    pad=0, eos=1, bos=2, unk=3, start_of_turn=4, end_of_turn=5,
-    boi=6, eoi=7, image=8, byte_offset=9, vocab_size=9 + 256,
-)  # fmt: skip
+    pad=0,
+    eos=1,
+    bos=2,
+    unk=3,
+    start_of_turn=4,
+    end_of_turn=5,
+    boi=6,
+    eoi=7,
+    image=8,
+    byte_offset=9,
+    vocab_size=9 + 256,
+)
 
 
 def build_tokenizer(ids: SpecialIds) -> Any:
@@ -54,11 +72,16 @@ def build_tokenizer(ids: SpecialIds) -> Any:
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
     vocab = {ch: ids.byte_offset + i for i, ch in enumerate(alphabet)}
     specials = {
-        "<pad>": ids.pad, "<eos>": ids.eos, "<bos>": ids.bos, "<unk>": ids.unk,
-        "<start_of_turn>": ids.start_of_turn, "<end_of_turn>": ids.end_of_turn,
-        "<start_of_image>": ids.boi, "<end_of_image>": ids.eoi,
+        "<pad>": ids.pad,
+        "<eos>": ids.eos,
+        "<bos>": ids.bos,
+        "<unk>": ids.unk,
+        "<start_of_turn>": ids.start_of_turn,
+        "<end_of_turn>": ids.end_of_turn,
+        "<start_of_image>": ids.boi,
+        "<end_of_image>": ids.eoi,
         "<image_soft_token>": ids.image,
-    }  # fmt: skip
+    }
     vocab.update(specials)
     core = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
@@ -103,18 +126,31 @@ def tiny_config(*, sliding_window: int = 24, layers: int = 4) -> Any:
     from transformers import Gemma3Config
 
     ids = TINY_IDS
-    return Gemma3Config(
+    return Gemma3Config(  # type: ignore[call-arg]
         text_config={
-            "vocab_size": ids.vocab_size, "hidden_size": 32, "intermediate_size": 64,
-            "num_hidden_layers": layers, "num_attention_heads": 4, "num_key_value_heads": 2,
-            "head_dim": 16, "query_pre_attn_scalar": 16, "sliding_window": sliding_window,
-            "sliding_window_pattern": 2, "max_position_embeddings": 4096,
-            "pad_token_id": ids.pad, "eos_token_id": [ids.eos, ids.end_of_turn],
+            "vocab_size": ids.vocab_size,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": layers,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 16,
+            "query_pre_attn_scalar": 16,
+            "sliding_window": sliding_window,
+            "sliding_window_pattern": 2,
+            "max_position_embeddings": 4096,
+            "pad_token_id": ids.pad,
+            "eos_token_id": [ids.eos, ids.end_of_turn],
             "bos_token_id": ids.bos,
         },
         vision_config={
-            "image_size": 28, "patch_size": 14, "hidden_size": 32, "intermediate_size": 64,
-            "num_hidden_layers": 2, "num_attention_heads": 4, "vision_use_head": False,
+            "image_size": 28,
+            "patch_size": 14,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "vision_use_head": False,
         },
         mm_tokens_per_image=4,
         boi_token_index=ids.boi,
@@ -123,7 +159,7 @@ def tiny_config(*, sliding_window: int = 24, layers: int = 4) -> Any:
         eos_token_id=[ids.eos, ids.end_of_turn],
         pad_token_id=ids.pad,
         bos_token_id=ids.bos,
-    )  # fmt: skip
+    )
 
 
 def medgemma_4b_config() -> Any:
@@ -131,23 +167,35 @@ def medgemma_4b_config() -> Any:
     from transformers import Gemma3Config
 
     ids = MEDGEMMA_IDS
-    return Gemma3Config(
+    return Gemma3Config(  # type: ignore[call-arg]
         text_config={
-            "vocab_size": ids.vocab_size, "hidden_size": 2560, "intermediate_size": 10240,
-            "num_hidden_layers": 34, "num_attention_heads": 8, "num_key_value_heads": 4,
-            "head_dim": 256, "query_pre_attn_scalar": 256, "sliding_window": 1024,
-            "sliding_window_pattern": 6, "max_position_embeddings": 131_072,
+            "vocab_size": ids.vocab_size,
+            "hidden_size": 2560,
+            "intermediate_size": 10240,
+            "num_hidden_layers": 34,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 4,
+            "head_dim": 256,
+            "query_pre_attn_scalar": 256,
+            "sliding_window": 1024,
+            "sliding_window_pattern": 6,
+            "max_position_embeddings": 131_072,
             "rms_norm_eps": 1e-6,
             "rope_parameters": {
                 "full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1_000_000.0},
                 "sliding_attention": {"rope_type": "default", "rope_theta": 10_000.0},
             },
-            "pad_token_id": ids.pad, "eos_token_id": [ids.eos, ids.end_of_turn],
+            "pad_token_id": ids.pad,
+            "eos_token_id": [ids.eos, ids.end_of_turn],
             "bos_token_id": ids.bos,
         },
         vision_config={
-            "image_size": 896, "patch_size": 14, "hidden_size": 1152,
-            "intermediate_size": 4304, "num_hidden_layers": 27, "num_attention_heads": 16,
+            "image_size": 896,
+            "patch_size": 14,
+            "hidden_size": 1152,
+            "intermediate_size": 4304,
+            "num_hidden_layers": 27,
+            "num_attention_heads": 16,
             "vision_use_head": False,
         },
         mm_tokens_per_image=256,
@@ -157,7 +205,7 @@ def medgemma_4b_config() -> Any:
         eos_token_id=[ids.eos, ids.end_of_turn],
         pad_token_id=ids.pad,
         bos_token_id=ids.bos,
-    )  # fmt: skip
+    )
 
 
 def save_tiny_model(path: Path, *, seed: int = 0, sliding_window: int = 24) -> Path:

@@ -1,0 +1,31 @@
+"""Bytes of shared files -> RGB images ready for MedGemma, plus metadata safe to log.
+
+Everything here is pure and synchronous: no Slack, no model, no files on disk, no logging.
+Callers run `decode` in a worker thread. Failures are always `bot.errors.ImagingError`
+subclasses whose `detail` never quotes the file.
+"""
+
+from __future__ import annotations
+
+from bot.imaging.decode import SUPPORTED_FORMATS, decode
+from bot.imaging.series import assemble
+from bot.imaging.sniff import sniff
+from bot.imaging.types import (
+    DecodedFile,
+    ImagingOptions,
+    ModelImage,
+    PrivacyFlag,
+    Specialty,
+)
+
+__all__ = [
+    "SUPPORTED_FORMATS",
+    "DecodedFile",
+    "ImagingOptions",
+    "ModelImage",
+    "PrivacyFlag",
+    "Specialty",
+    "assemble",
+    "decode",
+    "sniff",
+]

@@ -1,0 +1,47 @@
+"""Bytes of one shared file -> a DecodedFile, whatever the format."""
+
+from __future__ import annotations
+
+from bot.errors import CorruptImage, ImagingError, UnsupportedFileType
+from bot.imaging.dicom_file import decode_dicom
+from bot.imaging.quiet import quiet
+from bot.imaging.raster import RASTER_KINDS, decode_raster
+from bot.imaging.sniff import KIND_NAMES, sniff
+from bot.imaging.types import DecodedFile, ImagingOptions
+from bot.imaging.zipseries import decode_zip
+
+SUPPORTED_FORMATS = (
+    "PNG, JPEG, WebP, GIF, BMP, TIFF, HEIC and AVIF photos, DICOM files and zipped DICOM series"
+)
+
+
+def decode(data: bytes, *, options: ImagingOptions) -> DecodedFile:
+    """Decode one file into model-ready images; pure and CPU-bound (run it in a thread)."""
+    kind = sniff(data)
+    with quiet():
+        try:
+            return _decode_kind(data, kind=kind, options=options)
+        except ImagingError:
+            raise
+        except Exception as exc:
+            # Last line of defence (e.g. RecursionError deep in a parser): hostile bytes
+            # must end as an ImagingError, never as a crash of the caller.
+            raise CorruptImage(detail=f"unexpected failure decoding {kind}") from exc
+        except BaseException as exc:
+            # Rust codecs (pylibjpeg-rle) turn a bug hit by bad input into pyo3's
+            # PanicException, a BaseException; anything else (KeyboardInterrupt, ...) passes.
+            if type(exc).__name__ != "PanicException":
+                raise
+            raise CorruptImage(detail=f"a native decoder panicked on {kind}") from exc
+
+
+def _decode_kind(data: bytes, *, kind: str, options: ImagingOptions) -> DecodedFile:
+    """Send the bytes to the decoder for their sniffed type."""
+    if kind in RASTER_KINDS:
+        return decode_raster(data, kind=kind, options=options)
+    if kind == "dicom":
+        return decode_dicom(data, options=options)
+    if kind == "zip":
+        return decode_zip(data, options=options)
+    name = KIND_NAMES.get(kind, KIND_NAMES["unknown"])
+    raise UnsupportedFileType(detail=f"sniffed as {kind}", kind=name)

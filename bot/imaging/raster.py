@@ -1,0 +1,145 @@
+"""Photos and slide images (PNG, JPEG, WebP, GIF, BMP, TIFF, HEIC, AVIF) -> model images."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from PIL import (
+    AvifImagePlugin,
+    BmpImagePlugin,
+    GifImagePlugin,
+    Image,
+    ImageFile,
+    ImageOps,
+    JpegImagePlugin,
+    PngImagePlugin,
+    TiffImagePlugin,
+    WebPImagePlugin,
+)
+from pillow_heif.as_plugin import HeifImageFile
+
+from bot.errors import CorruptImage, ImageTooLarge, ImagingError
+from bot.imaging import geometry, pyramid
+from bot.imaging.types import DecodedFile, ImagingOptions, ModelImage, Specialty
+
+# Each sniffed type opens with exactly one Pillow plugin, so bytes are never tried against
+# formats we did not ask for. Calling the plugin class (rather than Image.open) reads only
+# the header and skips Pillow's own pixel check: we check against our cap ourselves, and a
+# slide whose full-resolution page is huge can still be read from a smaller pyramid level.
+_OPENERS: dict[str, type[ImageFile.ImageFile]] = {
+    "png": PngImagePlugin.PngImageFile,
+    "jpeg": JpegImagePlugin.JpegImageFile,
+    "gif": GifImagePlugin.GifImageFile,
+    "bmp": BmpImagePlugin.BmpImageFile,
+    "webp": WebPImagePlugin.WebPImageFile,
+    "tiff": TiffImagePlugin.TiffImageFile,
+    "heic": HeifImageFile,
+    "avif": AvifImagePlugin.AvifImageFile,
+}
+RASTER_KINDS = frozenset(_OPENERS)
+_HIGH_DEPTH_GREY = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
+_WITH_ALPHA = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+
+
+def decode_raster(data: bytes, *, kind: str, options: ImagingOptions) -> DecodedFile:
+    """Decode a picture file of sniffed type `kind` into model-ready images."""
+    try:
+        return _decode(data, kind=kind, options=options)
+    except ImagingError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(detail=f"Pillow pixel limit reached for {kind}") from exc
+    except MemoryError as exc:
+        raise ImageTooLarge(detail=f"out of memory decoding {kind}") from exc
+    except Exception as exc:
+        # Pillow and its codecs raise many types on malformed input (OSError, SyntaxError,
+        # ValueError, struct.error, EOFError, ...); all of them mean the same to the user.
+        raise CorruptImage(detail=f"Pillow could not decode {kind}") from exc
+
+
+def _decode(data: bytes, *, kind: str, options: ImagingOptions) -> DecodedFile:
+    """Open (header only), pick a page, check the size, then decode and lay out."""
+    with _OPENERS[kind](io.BytesIO(data)) as image:
+        slide = _select_page(image, kind=kind, options=options)
+        if kind == "jpeg":
+            # libjpeg can decode at 1/2, 1/4 or 1/8 scale: much less work for big photos.
+            image.draft(image.mode, _wanted_size(image.size, options=options))
+        image.load()
+        rgb = to_rgb(ImageOps.exif_transpose(image))
+    return DecodedFile(
+        kind="pathology" if slide else "photo",
+        images=layout(rgb, options=options),
+        source_format=kind,
+        specialty=Specialty.PATHOLOGIST if slide else None,
+    )
+
+
+def _select_page(image: ImageFile.ImageFile, *, kind: str, options: ImagingOptions) -> bool:
+    """Seek a TIFF to the pyramid level to decode and check the pixel cap; True for slides."""
+    cap = geometry.pixel_cap(options)
+    slide = False
+    if kind == "tiff":
+        levels = pyramid.tiff_levels(image)
+        slide = pyramid.looks_like_slide(image, levels=levels)
+        wanted = _wanted_size(image.size, options=options)
+        image.seek(pyramid.choose_level(levels, cap=cap, wanted=wanted).index)
+    if image.size[0] * image.size[1] > cap:
+        raise ImageTooLarge(detail=f"{kind} header exceeds the pixel cap")
+    return slide
+
+
+def _wanted_size(size: tuple[int, int], *, options: ImagingOptions) -> tuple[int, int]:
+    """The smallest size that still gives every output image (or tile) full resolution."""
+    width, height = size
+    columns, rows = _grid(width, height, options=options)
+    if columns * rows == 1:
+        factor = options.model_side / max(width, height)
+    else:
+        factor = options.model_side / min(width / columns, height / rows)
+    if factor >= 1:
+        return size
+    return (math.ceil(width * factor), math.ceil(height * factor))
+
+
+def _grid(width: int, height: int, *, options: ImagingOptions) -> tuple[int, int]:
+    """Tile grid for an image of this size (1 x 1 when tiling is off or not worth it)."""
+    if options.pathology_tiles <= 1:
+        return (1, 1)
+    return geometry.tile_grid(
+        width, height, max_tiles=options.pathology_tiles, min_side=options.model_side
+    )
+
+
+def layout(image: Image.Image, *, options: ImagingOptions) -> tuple[ModelImage, ...]:
+    """One fitted image, or labelled tiles when a large image should be split."""
+    columns, rows = _grid(image.width, image.height, options=options)
+    if columns * rows == 1:
+        return (ModelImage(image=geometry.fit(image, options=options)),)
+    tiles = geometry.split_tiles(image, columns=columns, rows=rows)
+    return tuple(
+        ModelImage(image=geometry.fit(tile, options=options), label=label) for tile, label in tiles
+    )
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB; transparency is composited on white."""
+    if image.mode in _HIGH_DEPTH_GREY:
+        return _stretch_grey(image)
+    if image.mode == "P" or "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in _WITH_ALPHA:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _stretch_grey(image: Image.Image) -> Image.Image:
+    """16-bit or float grey to 8 bits over its own range (12-bit data fills 0-255 too)."""
+    values = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = float(values.min()), float(values.max())
+    scale = 255.0 / (high - low) if high > low else 0.0
+    grey = np.rint((values - low) * scale).astype(np.uint8)
+    return Image.fromarray(grey).convert("RGB")

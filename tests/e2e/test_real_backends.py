@@ -1,0 +1,70 @@
+"""The same Slack path with the real backends: an OpenAI-compatible server and the
+in-process transformers backend on a tiny random Gemma 3."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from bot.backends import create_backend
+from tests.e2e.harness import png_bytes, running_bot, settings_for
+from tests.fakes.openai_server import FakeOpenAIServer, echo_answer
+from tests.fakes.slack import FakeSlack
+
+
+async def test_openai_backend_through_slack(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAIServer
+) -> None:
+    env = {
+        "MEDGEMMA_BACKEND": "openai",
+        "MEDGEMMA_BASE_URL": fake_openai.base_url,
+        "MEDGEMMA_MODEL": "google/medgemma-4b-it",
+    }
+    backend = create_backend(settings_for(fake_slack, **env))
+    png = fake_slack.add_file(
+        png_bytes((40, 20)), name="a.png", mimetype="image/png", filetype="png"
+    )
+    async with running_bot(fake_slack, backend, **env) as h:
+        root = await h.ask("what do you see?", files=[png])
+        await h.replies(root)
+        await h.ask("anything else?", thread_ts=root, mention=False)
+        first, second = await h.replies(root, count=2)
+    assert first["text"] == echo_answer("what do you see?")
+    assert second["text"] == echo_answer("anything else?")
+    body = fake_openai.requests[1]
+    assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "user"]
+    assert body["temperature"] == 0 and body["stream"] is True
+    image_part = body["messages"][1]["content"][0]
+    data = base64.b64decode(image_part["image_url"]["url"].split(",", 1)[1])
+    assert Image.open(io.BytesIO(data)).size == (40, 40)  # padded to a square
+    assert body["messages"][2]["content"] == first["text"]
+
+
+async def test_transformers_backend_through_slack(
+    fake_slack: FakeSlack, tiny_model_dir: Path
+) -> None:
+    env = {
+        "MEDGEMMA_MODEL": str(tiny_model_dir),
+        "MEDGEMMA_DEVICE": "cpu",
+        "MEDGEMMA_MAX_NEW_TOKENS": "24",
+        "MEDGEMMA_MAX_BATCH": "4",
+        "MEDGEMMA_SLOT_TOKENS": "2560",
+        "MEDGEMMA_CONTEXT_TOKENS": "4096",
+    }
+    backend = create_backend(settings_for(fake_slack, **env))
+    png = fake_slack.add_file(png_bytes(), name="a.png", mimetype="image/png", filetype="png")
+    async with running_bot(fake_slack, backend, **env) as h:
+        roots = [await h.ask(f"case {i}", files=[png]) for i in range(3)]
+        replies = [await h.replies(ts) for ts in roots]
+        follow = await h.ask("and now?", thread_ts=roots[0], mention=False)
+        thread = await h.replies(roots[0], count=2)
+    assert follow
+    for [reply] in replies:
+        kinds = reply["metadata"]["event_type"]
+        # Random weights say something or nothing; either way exactly one message per question.
+        assert kinds in ("medgemma_answer", "medgemma_notice")
+        assert reply["blocks"][-1]["block_id"] == "disclaimer"
+    assert len(thread) == 2

@@ -1,0 +1,308 @@
+"""DICOM pixels: Google's CT windows, MR stretch, radiograph VOI, colour, codecs, errors."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.encaps import encapsulate
+from pydicom.pixels import apply_color_lut
+from pydicom.uid import UID
+
+from bot.errors import CorruptImage, DicomNoPixelData, DicomUnsupportedSyntax, ImageTooLarge
+from bot.imaging import ImagingOptions, Specialty, decode
+from tests.imaging.helpers import (
+    NATIVE,
+    dicom_bytes,
+    pixels,
+    sample,
+    sample_dataset,
+    sample_path,
+)
+
+# Google's recipe, restated here rather than imported from the code under test.
+GOOGLE_CT_WINDOWS = [(-1024, 1024), (-135, 215), (0, 80)]
+
+
+def _raw(ds: pydicom.Dataset, dtype: str) -> np.ndarray:
+    """Uncompressed pixel data read straight from the bytes, not through pydicom's handlers."""
+    frames = int(ds.get("NumberOfFrames", 1))
+    shape = (frames, ds.Rows, ds.Columns) if frames > 1 else (ds.Rows, ds.Columns)
+    return np.frombuffer(ds.PixelData, dtype=dtype).reshape(shape)
+
+
+def _google_ct(hounsfield: np.ndarray) -> np.ndarray:
+    channels = [
+        np.round(np.clip((hounsfield - low) / (high - low), 0, 1) * 255).astype(np.uint8)
+        for low, high in GOOGLE_CT_WINDOWS
+    ]
+    return np.stack(channels, axis=-1)
+
+
+def _stretch(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    return np.round(np.clip((values - low) / (high - low), 0, 1) * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("name", "dtype"), [("CT_small.dcm", "<i2"), ("693_UNCI.dcm", "<i2")])
+def test_ct_three_windows_match_googles_recipe(name: str, dtype: str) -> None:
+    ds = sample_dataset(name)
+    hounsfield = _raw(ds, dtype) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    decoded = decode(sample(name), options=NATIVE)
+    assert decoded.kind == "ct" and decoded.modality == "CT"
+    assert decoded.specialty is Specialty.RADIOLOGIST
+    assert np.array_equal(pixels(decoded), _google_ct(hounsfield))
+
+
+@pytest.mark.parametrize(
+    ("compressed", "uncompressed"),
+    [
+        # *_UNCR / *_UNCI are the decompressed twins of the reversible / irreversible files.
+        ("693_J2KR.dcm", "693_UNCR.dcm"),
+        ("693_J2KI.dcm", "693_UNCI.dcm"),
+        ("RG1_J2KR.dcm", "RG1_UNCR.dcm"),
+        ("RG1_J2KI.dcm", "RG1_UNCI.dcm"),
+        ("MR2_J2KR.dcm", "MR2_UNCR.dcm"),
+        ("US1_J2KR.dcm", "US1_UNCR.dcm"),
+    ],
+)
+def test_jpeg2000_matches_its_uncompressed_twin(compressed: str, uncompressed: str) -> None:
+    reference = pixels(decode(sample(uncompressed), options=NATIVE)).astype(int)
+    ours = pixels(decode(sample(compressed), options=NATIVE)).astype(int)
+    # Irreversible files were decompressed by another JPEG 2000 decoder: off by one at most.
+    assert np.abs(ours - reference).max() <= (0 if "J2KR" in compressed else 1)
+
+
+def test_mr_robust_min_max() -> None:
+    ds = sample_dataset("MR_small.dcm")
+    raw = _raw(ds, "<i2").astype(np.float64)
+    low, high = np.percentile(raw, [0.5, 99.5])
+    grey = _stretch(raw, low, high)
+    out = pixels(decode(sample("MR_small.dcm"), options=NATIVE))
+    assert np.array_equal(out, np.stack([grey] * 3, axis=-1))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MR_small_RLE.dcm",
+        "MR_small_jp2klossless.dcm",
+        "MR_small_jpeg_ls_lossless.dcm",
+        "MR_small_bigendian.dcm",
+        "MR_small_implicit.dcm",
+        "MR_small_expb.dcm",
+    ],
+)
+def test_mr_transfer_syntaxes_decode_identically(name: str) -> None:
+    reference = pixels(decode(sample("MR_small.dcm"), options=NATIVE))
+    assert np.array_equal(pixels(decode(sample(name), options=NATIVE)), reference)
+
+
+def test_radiograph_window_then_full_range_then_monochrome1_inverted() -> None:
+    ds = sample_dataset("RG3_UNCI.dcm")
+    assert ds.PhotometricInterpretation == "MONOCHROME1"
+    raw = _raw(ds, "<u2").astype(np.float64)
+    centre, width = float(ds.WindowCenter), float(ds.WindowWidth)
+    # DICOM PS3.3 C.11.2.1.2.1 linear window, then the full 0-255 range, then inversion.
+    windowed = np.clip((raw - (centre - 0.5)) / (width - 1) + 0.5, 0, 1)
+    full = (windowed - windowed.min()) / (windowed.max() - windowed.min())
+    expected = 255 - np.round(full * 255)
+    out = pixels(decode(sample("RG3_UNCI.dcm"), options=NATIVE))
+    assert np.abs(out[..., 0].astype(int) - expected).max() <= 1
+    assert out[..., 0].min() == 0 and out[..., 0].max() == 255
+
+
+def test_monochrome1_chest_has_dark_lungs() -> None:
+    decoded = decode(sample("RG1_UNCI.dcm"), options=NATIVE)
+    assert decoded.kind == "radiograph" and decoded.modality == "CR"
+    grey = pixels(decoded)[..., 0].astype(np.float64)
+    rows, columns = grey.shape
+    band = slice(int(rows * 0.30), int(rows * 0.50))
+    right_lung = grey[band, int(columns * 0.22) : int(columns * 0.35)].mean()
+    left_lung = grey[band, int(columns * 0.65) : int(columns * 0.78)].mean()
+    mediastinum = grey[band, int(columns * 0.46) : int(columns * 0.54)].mean()
+    assert right_lung < mediastinum - 40 and left_lung < mediastinum - 40
+
+
+def test_without_window_full_range_min_max() -> None:
+    ds = sample_dataset("JPEG2000.dcm")
+    assert "WindowCenter" not in ds
+    grey = pixels(decode(sample("JPEG2000.dcm"), options=NATIVE))[..., 0]
+    raw = ds.pixel_array.astype(np.float64)
+    expected = _stretch(raw, raw.min(), raw.max())
+    assert np.array_equal(grey, expected)
+
+
+@pytest.mark.parametrize("name", ["vlut_04.dcm", "mlut_18.dcm"])
+def test_voi_and_modality_lookup_tables(name: str) -> None:
+    grey = pixels(decode(sample(name), options=NATIVE))[..., 0]
+    assert grey.min() == 0 and grey.max() == 255
+    assert len(np.unique(grey)) > 32
+
+
+def _sc_reference() -> np.ndarray:
+    ds = sample_dataset("SC_rgb.dcm")
+    assert ds.PlanarConfiguration == 0
+    return np.frombuffer(ds.PixelData, dtype=np.uint8).reshape(ds.Rows, ds.Columns, 3)
+
+
+def test_rgb_secondary_capture_exact() -> None:
+    decoded = decode(sample("SC_rgb.dcm"), options=NATIVE)
+    assert decoded.kind == "dicom" and decoded.modality == "OT" and decoded.specialty is None
+    assert np.array_equal(pixels(decoded), _sc_reference())
+
+
+@pytest.mark.parametrize(
+    ("name", "worst", "average"),
+    [
+        ("SC_rgb_16bit.dcm", 1, 0.5),
+        ("SC_rgb_32bit.dcm", 1, 0.5),
+        ("SC_rgb_rle.dcm", 0, 0.0),
+        ("SC_rgb_expb.dcm", 0, 0.0),
+        ("SC_rgb_gdcm2k_uncompressed.dcm", 0, 0.0),
+        # YBR -> RGB rounds; JPEG is lossy at the colour bars' sharp edges.
+        ("SC_ybr_full_uncompressed.dcm", 8, 1.0),
+        ("SC_ybr_full_422_uncompressed.dcm", 8, 1.0),
+        ("SC_rgb_jpeg_dcmtk.dcm", 255, 3.0),
+        ("SC_rgb_dcmtk_+eb+cy+np.dcm", 255, 3.0),
+    ],
+)
+def test_colour_encodings_match_the_rgb_original(name: str, worst: int, average: float) -> None:
+    difference = np.abs(pixels(decode(sample(name), options=NATIVE)).astype(int) - _sc_reference())
+    assert difference.max() <= worst and difference.mean() <= average
+
+
+def test_palette_colour_through_the_lookup_table() -> None:
+    ds = pydicom.dcmread(sample_path("OT-PAL-8-face.dcm"), force=True)
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+    lut = apply_color_lut(ds.pixel_array, ds).astype(np.float64)
+    expected = np.round(lut / 65535 * 255) if lut.max() > 255 else lut
+    out = pixels(decode(sample("OT-PAL-8-face.dcm"), options=NATIVE)).astype(int)
+    assert np.abs(out - expected).max() <= 1
+    assert np.abs(out[..., 0] - out[..., 2]).mean() > 10  # really in colour
+
+
+def test_ultrasound_palette_and_rgb() -> None:
+    for name in ("OBXXXX1A.dcm", "US1_UNCI.dcm"):
+        decoded = decode(sample(name), options=NATIVE)
+        assert decoded.modality == "US" and decoded.kind == "dicom"
+        assert decoded.specialty is Specialty.RADIOLOGIST
+        out = pixels(decoded).astype(int)
+        assert np.abs(out[..., 0] - out[..., 2]).max() > 50
+
+
+def test_multi_frame_becomes_a_series() -> None:
+    decoded = decode(sample("emri_small.dcm"), options=NATIVE)
+    assert decoded.is_series and decoded.kind == "series"
+    assert decoded.modality == "MR" and decoded.specialty is Specialty.RADIOLOGIST
+    assert decoded.total_slices == 10 and len(decoded.images) == 10
+    assert [image.label for image in decoded.images] == [f"SLICE {i}" for i in range(1, 11)]
+
+
+def test_multi_frame_sampled_evenly_first_and_last_kept() -> None:
+    ds = sample_dataset("emri_small.dcm")
+    frames = _raw(ds, "<u2").astype(np.float64)
+    decoded = decode(
+        sample("emri_small.dcm"), options=ImagingOptions(max_slices=4, model_side=4096)
+    )
+    assert decoded.total_slices == 10 and len(decoded.images) == 4
+    assert [image.label for image in decoded.images] == ["SLICE 1", "SLICE 2", "SLICE 3", "SLICE 4"]
+    for image, frame_index in zip(decoded.images, [0, 3, 6, 9], strict=True):
+        frame = frames[frame_index]
+        low, high = np.percentile(frame, [0.5, 99.5])
+        assert np.array_equal(np.asarray(image.image)[..., 0], _stretch(frame, low, high))
+
+
+def test_multi_frame_compressed_matches_uncompressed() -> None:
+    reference = decode(sample("emri_small.dcm"), options=NATIVE)
+    for name in ("emri_small_RLE.dcm", "emri_small_jpeg_ls_lossless.dcm"):
+        decoded = decode(sample(name), options=NATIVE)
+        for ours, theirs in zip(decoded.images, reference.images, strict=True):
+            assert np.array_equal(np.asarray(ours.image), np.asarray(theirs.image))
+
+
+def test_file_without_preamble_decodes_like_the_original() -> None:
+    bare = dicom_bytes(sample_dataset("CT_small.dcm"), preamble=False)
+    assert bare[128:132] != b"DICM"
+    reference = pixels(decode(sample("CT_small.dcm"), options=NATIVE))
+    assert np.array_equal(pixels(decode(bare, options=NATIVE)), reference)
+
+
+def test_no_pixel_data() -> None:
+    for name in ("rtplan.dcm", "test-SR.dcm", "waveform_ecg.dcm"):
+        with pytest.raises(DicomNoPixelData):
+            decode(sample(name), options=NATIVE)
+
+
+def test_transfer_syntax_without_a_decoder() -> None:
+    ds = sample_dataset("CT_small.dcm")
+    ds.file_meta.TransferSyntaxUID = UID("1.2.840.10008.1.2.4.100")  # MPEG2, no decoder
+    ds.PixelData = encapsulate([ds.PixelData])
+    ds["PixelData"].VR = "OB"
+    with pytest.raises(DicomUnsupportedSyntax):
+        decode(dicom_bytes(ds), options=NATIVE)
+
+
+@pytest.mark.parametrize("name", ["MR_truncated.dcm", "JPEG-lossy.dcm"])
+def test_broken_pixel_data_is_corrupt(name: str) -> None:
+    with pytest.raises(CorruptImage):
+        decode(sample(name), options=NATIVE)
+
+
+def test_pixel_cap_applies_to_dicom() -> None:
+    with pytest.raises(ImageTooLarge):
+        decode(sample("CT_small.dcm"), options=ImagingOptions(max_pixels=128 * 128 - 1))
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "specialty"),
+    [
+        ("CT", "ct", Specialty.RADIOLOGIST),
+        ("MR", "mri", Specialty.RADIOLOGIST),
+        ("DX", "radiograph", Specialty.RADIOLOGIST),
+        ("MG", "radiograph", Specialty.RADIOLOGIST),
+        ("PT", "dicom", Specialty.RADIOLOGIST),
+        ("SM", "dicom", Specialty.PATHOLOGIST),
+        ("OP", "dicom", Specialty.OPHTHALMOLOGIST),
+        ("OPT", "dicom", Specialty.OPHTHALMOLOGIST),
+        ("XC", "dicom", Specialty.DERMATOLOGIST),
+        ("ES", "dicom", None),
+        ("OT", "dicom", None),
+    ],
+)
+def test_kind_and_specialty_from_modality(
+    code: str, kind: str, specialty: Specialty | None
+) -> None:
+    ds = copy.deepcopy(sample_dataset("MR_small.dcm"))
+    ds.Modality = code
+    decoded = decode(dicom_bytes(ds), options=NATIVE)
+    assert (decoded.kind, decoded.modality, decoded.specialty) == (kind, code, specialty)
+
+
+def test_unknown_modality_text_is_not_exposed() -> None:
+    ds = sample_dataset("MR_small.dcm")
+    ds.Modality = "DOE JANE"
+    decoded = decode(dicom_bytes(ds), options=NATIVE)
+    assert decoded.modality is None and decoded.specialty is None and decoded.kind == "dicom"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "JPEG-LL.dcm",  # JPEG lossless, process 14
+        "JPGLosslessP14SV1_1s_1f_8b.dcm",
+        "JPGExtended.dcm",  # JPEG extended, 12-bit
+        "JPEGLSNearLossless_16.dcm",
+        "JPEG2000.dcm",
+        "SC_rgb_jpeg_gdcm.dcm",  # JPEG baseline, colour
+        "examples_ybr_color.dcm",  # JPEG baseline YBR_FULL_422, 30 frames
+        "emri_small_jpeg_2k_lossless.dcm",
+        "SC_rgb_rle_16bit.dcm",
+    ],
+)
+def test_compressed_transfer_syntaxes_decode(name: str) -> None:
+    decoded = decode(sample(name), options=NATIVE)
+    for image in decoded.images:
+        array = np.asarray(image.image)
+        assert image.image.mode == "RGB" and array.std() > 5  # not blank, not constant
