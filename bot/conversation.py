@@ -144,15 +144,20 @@ class _Counter:
         return self.system + sum(self.turn(t) for t in turns) + answer
 
 
-def _drop_oldest_image_file(turns: list[_Turn]) -> int:
+def _drop_oldest_file(turns: list[_Turn], *, plain_only: bool) -> int:
+    """Remove the oldest earlier file (a series too, unless `plain_only`); its image count."""
     for turn in turns:
-        if not turn.newest and turn.files:
-            return len(turn.files.pop(0).images)
+        if turn.newest:
+            continue
+        for i, file in enumerate(turn.files):
+            if not (plain_only and file.is_series):
+                return len(turn.files.pop(i).images)
     return 0
 
 
-def _old_images(turns: Sequence[_Turn]) -> int:
-    return sum(t.image_count() for t in turns if not t.newest and not _has_series(t))
+def _plain_images(turns: Sequence[_Turn]) -> int:
+    """Images outside series (series have their own slice limit)."""
+    return sum(len(f.images) for t in turns for f in t.files if not f.is_series)
 
 
 def _has_series(turn: _Turn) -> bool:
@@ -167,11 +172,11 @@ def _fit(turns: list[_Turn], budget: Budget, counter: _Counter) -> tuple[int, li
         needed = counter.system + counter.turn(newest) + budget.max_new_tokens
         limit = max(limit, min(budget.model_context, needed))
     dropped_images = 0
-    room = max(0, budget.max_images - newest.image_count())
-    while _old_images(turns) > room and (n := _drop_oldest_image_file(turns)):
+    room = max(0, budget.max_images - _plain_images([newest]))
+    while _plain_images(turns[:-1]) > room and (n := _drop_oldest_file(turns, plain_only=True)):
         dropped_images += n
     while counter.total(turns, budget.max_new_tokens) > limit and (
-        n := _drop_oldest_image_file(turns)
+        n := _drop_oldest_file(turns, plain_only=False)
     ):
         dropped_images += n
     dropped_turns = 0
@@ -198,6 +203,8 @@ def _merge(turns: Sequence[_Turn], texts: Texts) -> list[ChatMessage]:
         parts: list[Part] = [p for f in turn.files for p in _file_parts(f, texts)]
         if turn.text:
             parts.append(TextPart(turn.text))
+        if not parts:  # an image-only message whose images were left out
+            continue
         if messages and messages[-1].role == turn.role:
             messages[-1] = ChatMessage(turn.role, (*messages[-1].parts, *parts))
         elif messages or turn.role == "user":  # the model's turn may not come first

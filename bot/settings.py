@@ -7,6 +7,7 @@ bot connects to anything.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -181,9 +182,12 @@ def _parse(env_name: str, raw: str, kind: type) -> Any:
     if kind is dict:
         return _parse_channel_map(env_name, text)
     try:
-        return kind(text)
+        number = kind(text)
     except ValueError:
         raise ConfigError(f"{env_name} must be a number, not {text!r}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{env_name} must be a finite number, not {text!r}")
+    return number
 
 
 def _parse_channel_map(env_name: str, text: str) -> dict[str, str]:
@@ -238,7 +242,7 @@ def load_settings(
         raw = source.get(env_name)
         if raw is not None and raw.strip() != "":
             values[attr] = _parse(env_name, raw, kind)
-    if str(source.get("MEDGEMMA_DTYPE", "")).lower() in ("float16", "fp16", "half"):
+    if str(source.get("MEDGEMMA_DTYPE", "")).strip().lower() in ("float16", "fp16", "half"):
         raise ConfigError("MEDGEMMA_DTYPE=float16 is not allowed: Gemma 3 overflows in fp16")
     _validate(values)
     if "slack_api_url" in values and not values["slack_api_url"].endswith("/"):

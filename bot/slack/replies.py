@@ -48,7 +48,7 @@ def split_markdown(text: str, limit: int = MARKDOWN_LIMIT) -> list[str]:
         piece = (
             rest
             if len(reopen) + len(rest) <= limit
-            else rest[: _cut_point(rest, budget - len(reopen))]
+            else rest[: max(1, _cut_point(rest, max(1, budget - len(reopen))))]
         )
         rest = rest[len(piece) :]
         chunk = reopen + piece

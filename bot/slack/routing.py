@@ -37,8 +37,8 @@ def mentioned_users(text: str) -> set[str]:
 
 def strip_mention(text: str, bot_user_id: str) -> str:
     """The text without mentions of the bot."""
-    pattern = re.compile(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>")
-    return re.sub(r"[ \t]{2,}", " ", pattern.sub("", text or "")).strip()
+    pattern = re.compile(rf"[ \t]?<@{re.escape(bot_user_id)}(?:\|[^>]*)?>[ \t]?")
+    return pattern.sub(" ", text or "").strip()
 
 
 def _ignore(reason: str) -> Route:

@@ -1,0 +1,133 @@
+"""Tests for bot.logs: structured records, and exceptions without their messages."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot.logs import JsonFormatter, TextFormatter, event
+
+SECRET = "secret patient text"
+
+
+Captured = tuple[logging.Logger, io.StringIO]
+
+
+def logger_to_buffer(fmt: str) -> Captured:
+    """A private logger writing through the `fmt` formatter into a buffer."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    logger = logging.getLogger(f"tests.logs.{fmt}")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    return logger, stream
+
+
+@pytest.fixture(params=["json", "text"])
+def captured(request: pytest.FixtureRequest) -> Iterator[Captured]:
+    """Each formatter in turn."""
+    logger, stream = logger_to_buffer(request.param)
+    yield logger, stream
+    logger.handlers.clear()
+
+
+def fail_deep_inside() -> None:
+    raise ValueError(SECRET)
+
+
+def test_json_record_has_the_event_and_fields() -> None:
+    logger, stream = logger_to_buffer("json")
+    event(logger, "answer_posted", channel="C1", parts=2, seconds=1.5)
+    record = json.loads(stream.getvalue())
+    assert record["event"] == "answer_posted"
+    assert record["level"] == "info"
+    assert record["logger"] == logger.name
+    assert (record["channel"], record["parts"], record["seconds"]) == ("C1", 2, 1.5)
+    assert record["ts"].endswith("Z")
+
+
+def test_text_record_has_the_event_and_fields() -> None:
+    logger, stream = logger_to_buffer("text")
+    event(logger, "answer_posted", level=logging.WARNING, channel="C1", parts=2)
+    line = stream.getvalue().strip()
+    assert "answer_posted" in line
+    assert " warning " in line
+    assert " channel=C1" in line
+    assert " parts=2" in line
+    assert "\n" not in line
+
+
+def test_one_line_per_record(captured: Captured) -> None:
+    logger, stream = captured
+    event(logger, "first", n=1)
+    event(logger, "second", n=2)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert "first" in lines[0]
+    assert "second" in lines[1]
+
+
+def test_exception_shows_type_and_frames_not_message(
+    captured: Captured,
+) -> None:
+    logger, stream = captured
+    try:
+        fail_deep_inside()
+    except ValueError:
+        logger.exception("decode_failed", extra={"fields": {"file": "F1"}})
+    out = stream.getvalue()
+    assert SECRET not in out
+    assert "ValueError" in out
+    assert "fail_deep_inside" in out
+    assert "test_logs.py" in out
+    assert "decode_failed" in out
+    assert "F1" in out
+
+
+def test_chained_exception_messages_stay_out(captured: Captured) -> None:
+    logger, stream = captured
+    try:
+        try:
+            fail_deep_inside()
+        except ValueError as exc:
+            raise RuntimeError(f"wrapped: {exc}") from exc
+    except RuntimeError:
+        logger.error("wrapped_failure", exc_info=True)
+    out = stream.getvalue()
+    assert SECRET not in out
+    assert "RuntimeError" in out
+
+
+def test_foreign_log_arguments_are_not_formatted_in(
+    captured: Captured,
+) -> None:
+    logger, stream = captured
+    logger.info("library says %s", SECRET)
+    out = stream.getvalue()
+    assert SECRET not in out
+    assert "library says %s" in out
+
+
+def test_no_exception_no_error_fields(captured: Captured) -> None:
+    logger, stream = captured
+    event(logger, "plain")
+    assert "error_type" not in stream.getvalue()
+
+
+def test_json_exception_fields() -> None:
+    logger, stream = logger_to_buffer("json")
+    try:
+        fail_deep_inside()
+    except ValueError:
+        logger.exception("decode_failed")
+    record = json.loads(stream.getvalue())
+    assert record["error_type"] == "ValueError"
+    assert record["frames"][-1].endswith(":fail_deep_inside")
+    assert record["frames"][-1].startswith("test_logs.py:")
+    assert SECRET not in json.dumps(record)

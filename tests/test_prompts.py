@@ -1,0 +1,167 @@
+"""Tests for bot.prompts: loading and checking prompts/, and filling messages."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot import errors
+from bot.errors import BotError, ConfigError
+from bot.prompts import Prompts, fill, load_prompts
+from bot.settings import DEFAULT_PROMPTS, SPECIALTIES
+
+
+@pytest.fixture(scope="module")
+def prompts() -> Prompts:
+    return load_prompts(DEFAULT_PROMPTS)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A copy of the real prompts folder to break."""
+    copy = tmp_path / "prompts"
+    shutil.copytree(DEFAULT_PROMPTS, copy)
+    return copy
+
+
+def bot_errors() -> list[type[BotError]]:
+    return [
+        cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, BotError)
+    ]
+
+
+def test_the_real_folder_loads(prompts: Prompts) -> None:
+    assert set(prompts.system) == set(SPECIALTIES)
+    for specialty in SPECIALTIES:
+        assert prompts.system_prompt(specialty).strip()
+    assert "{slices}" in prompts.series
+    assert "{modality}" in prompts.series
+    assert prompts.disclaimer.strip()
+    assert prompts.loading()
+    assert all(isinstance(m, str) and m for m in prompts.loading())
+
+
+@pytest.mark.parametrize("cls", bot_errors(), ids=lambda cls: cls.__name__)
+def test_every_error_has_a_message(prompts: Prompts, cls: type[BotError]) -> None:
+    assert prompts.messages["errors"][cls.message_key].strip()
+
+
+def test_the_series_text_fills(prompts: Prompts) -> None:
+    text = prompts.series.format(slices=12, modality="CT")
+    assert "12" in text
+    assert "CT" in text
+
+
+@pytest.mark.parametrize(
+    "name", [*(f"{s}.md" for s in SPECIALTIES), "series.md", "disclaimer.md", "messages.toml"]
+)
+def test_a_missing_file_is_named(folder: Path, name: str) -> None:
+    (folder / name).unlink()
+    with pytest.raises(ConfigError, match=re.escape(name)):
+        load_prompts(folder)
+
+
+@pytest.mark.parametrize("name", ["disclaimer.md", "radiologist.md"])
+def test_an_empty_file_is_named(folder: Path, name: str) -> None:
+    (folder / name).write_text("  \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(name)):
+        load_prompts(folder)
+
+
+def drop_line(path: Path, pattern: str) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [ln for ln in lines if not re.match(pattern, ln)]
+    assert len(kept) == len(lines) - 1, f"{pattern} should match exactly one line"
+    path.write_text("".join(kept), encoding="utf-8")
+
+
+@pytest.mark.parametrize("key", ["busy", "too_much_text", "internal_error", "backend_timeout"])
+def test_a_missing_error_message_is_named(folder: Path, key: str) -> None:
+    drop_line(folder / "messages.toml", rf"{key}\s*=")
+    with pytest.raises(ConfigError, match=rf"\[errors\].*\b{key}\b"):
+        load_prompts(folder)
+
+
+@pytest.mark.parametrize("section", ["status", "notes", "format"])
+def test_a_missing_section_is_named(folder: Path, section: str) -> None:
+    path = folder / "messages.toml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(f"[{section}]", "[unused]"), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=re.escape(f"[{section}]")):
+        load_prompts(folder)
+
+
+def test_invalid_toml_is_named(folder: Path) -> None:
+    (folder / "messages.toml").write_text("[errors\nbusy = 'x'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape("messages.toml")):
+        load_prompts(folder)
+
+
+def test_a_missing_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="MEDGEMMA_PROMPTS_DIR"):
+        load_prompts(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("exc", "params"),
+    [
+        (errors.TooMuchText("secret patient text in the detail", tokens=9000), {}),
+        (errors.UnsupportedFileType("secret patient text", kind="PDF"), {"supported": "PNG"}),
+        (errors.FileTooLarge("secret patient text", limit_mb=50), {}),
+        (errors.BackendTimeout("secret patient text"), {}),
+        (errors.BotError("secret patient text"), {}),  # the base class: internal_error
+    ],
+    ids=["too much text", "unsupported", "too large", "timeout", "base"],
+)
+def test_error_text_has_the_id_and_never_the_detail(
+    prompts: Prompts, exc: BotError, params: dict[str, object]
+) -> None:
+    text = prompts.error_text(exc, error_id="a1b2c3", **params)
+    assert "a1b2c3" in text
+    assert "secret" not in text
+    expected = prompts.text("errors", exc.message_key, **{**exc.params, **params})
+    assert expected in text
+
+
+def test_error_text_fills_the_errors_params(prompts: Prompts) -> None:
+    text = prompts.error_text(errors.FileTooLarge(limit_mb=25), error_id="x")
+    assert "25 MB" in text
+    text = prompts.error_text(
+        errors.UnsupportedFileType(kind="PDF"), error_id="x", supported="PNG, JPEG and DICOM"
+    )
+    assert "PDF" in text
+    assert "PNG, JPEG and DICOM" in text
+    assert "{" not in text
+
+
+def test_text_fills_placeholders(prompts: Prompts) -> None:
+    text = prompts.text("notes", "images_capped", used=8, total=11)
+    assert "8" in text
+    assert "11" in text
+    assert "{" not in text
+
+
+def test_text_without_its_values_leaves_blanks(prompts: Prompts) -> None:
+    text = prompts.text("notes", "images_capped")
+    assert "{" not in text
+    assert "}" not in text
+
+
+# (template, params, expected)
+FILL: list[tuple[str, dict[str, object], str]] = [
+    ("{a} and {b}", {"a": 1, "b": "two"}, "1 and two"),
+    ("{a} and {b}", {"a": 1}, "1 and "),
+    ("{unknown}", {}, ""),
+    ("no placeholders", {"a": 1}, "no placeholders"),
+    ("{{literal}} {a}", {"a": "x"}, "{literal} x"),
+    ("{a}{a}", {"a": "r"}, "rr"),
+]
+
+
+@pytest.mark.parametrize(("template", "params", "expected"), FILL)
+def test_fill(template: str, params: dict[str, object], expected: str) -> None:
+    assert fill(template, params) == expected

@@ -1,0 +1,237 @@
+"""Tests for bot.settings: parsing and validating the environment (always a dict here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.settings import DEFAULT_PROMPTS, Settings, load_settings
+
+
+def test_empty_environment_gives_the_defaults() -> None:
+    settings = load_settings({})
+    assert settings == Settings()
+    assert settings.backend == "transformers"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.prompts_dir == DEFAULT_PROMPTS
+    assert settings.channel_specialties == {}
+    assert settings.socket_mode is False
+
+
+def test_blank_values_mean_the_default() -> None:
+    assert load_settings({"MEDGEMMA_MAX_IMAGES": "  ", "MEDGEMMA_BACKEND": ""}) == Settings()
+
+
+def test_unrelated_variables_are_ignored() -> None:
+    assert load_settings({"PATH": "/bin", "HOME": "/root"}) == Settings()
+
+
+# (variable, raw value, attribute, expected value)
+PARSED: list[tuple[str, str, str, Any]] = [
+    ("SLACK_BOT_TOKEN", " xoxb-1 ", "slack_bot_token", "xoxb-1"),
+    ("SLACK_APP_TOKEN", "xapp-1", "slack_app_token", "xapp-1"),
+    ("SLACK_SIGNING_SECRET", "s3cret", "slack_signing_secret", "s3cret"),
+    ("SLACK_API_URL", "http://127.0.0.1:8080/api/", "slack_api_url", "http://127.0.0.1:8080/api/"),
+    ("SLACK_API_TIMEOUT_S", "12.5", "slack_api_timeout_s", 12.5),
+    ("SLACK_DOWNLOAD_TIMEOUT_S", "90", "download_timeout_s", 90.0),
+    ("MEDGEMMA_MAX_FILE_MB", "0.5", "max_file_mb", 0.5),
+    ("MEDGEMMA_BACKEND", "transformers", "backend", "transformers"),
+    ("MEDGEMMA_MODEL", "google/medgemma-27b-it", "model", "google/medgemma-27b-it"),
+    ("MEDGEMMA_REVISION", "abc123", "revision", "abc123"),
+    ("MEDGEMMA_API_KEY", "k", "api_key", "k"),
+    ("HF_TOKEN", "hf_x", "hf_token", "hf_x"),
+    ("MEDGEMMA_DEVICE", "cpu", "device", "cpu"),
+    ("MEDGEMMA_DTYPE", "bfloat16", "dtype", "bfloat16"),
+    ("MEDGEMMA_DTYPE", "float32", "dtype", "float32"),
+    ("MEDGEMMA_MULTI_GPU", "true", "multi_gpu", True),
+    ("MEDGEMMA_MULTI_GPU", "YES", "multi_gpu", True),
+    ("MEDGEMMA_MULTI_GPU", "1", "multi_gpu", True),
+    ("MEDGEMMA_MULTI_GPU", "on", "multi_gpu", True),
+    ("MEDGEMMA_PAD_TO_SQUARE", "false", "pad_to_square", False),
+    ("MEDGEMMA_PAD_TO_SQUARE", "No", "pad_to_square", False),
+    ("MEDGEMMA_PAD_TO_SQUARE", "0", "pad_to_square", False),
+    ("MEDGEMMA_PAD_TO_SQUARE", "off", "pad_to_square", False),
+    ("MEDGEMMA_QUANTIZE", "4bit", "quantize", "4bit"),
+    ("MEDGEMMA_COMPILE", "off", "compile", "off"),
+    ("MEDGEMMA_MAX_BATCH", "4", "max_batch", 4),
+    ("MEDGEMMA_SLOT_TOKENS", "8192", "slot_tokens", 8192),
+    ("MEDGEMMA_MAX_WAITING", "3", "max_waiting", 3),
+    ("MEDGEMMA_TIMEOUT_S", "45", "timeout_s", 45.0),
+    ("MEDGEMMA_MAX_NEW_TOKENS", " 512 ", "max_new_tokens", 512),
+    ("MEDGEMMA_CONTEXT_TOKENS", "16384", "context_tokens", 16384),
+    ("MEDGEMMA_MAX_IMAGES", "2", "max_images", 2),
+    ("MEDGEMMA_MAX_SLICES", "40", "max_slices", 40),
+    ("MEDGEMMA_MAX_PIXELS", "2000000", "max_pixels", 2_000_000),
+    ("MEDGEMMA_PATHOLOGY_TILES", "4", "pathology_tiles", 4),
+    ("MEDGEMMA_SPECIALTY", "pathologist", "specialty", "pathologist"),
+    ("MEDGEMMA_PROMPTS_DIR", "/etc/medgemma/prompts", "prompts_dir", Path("/etc/medgemma/prompts")),
+    ("MEDGEMMA_IMAGE_CACHE_MB", "0", "image_cache_mb", 0),
+    ("MEDGEMMA_IMAGE_CACHE_TTL_S", "600", "image_cache_ttl_s", 600.0),
+    ("MEDGEMMA_MAX_PENDING", "10", "max_pending", 10),
+    ("LOG_LEVEL", "debug", "log_level", "DEBUG"),
+    ("LOG_FORMAT", "text", "log_format", "text"),
+    ("MEDGEMMA_CHANNEL_SPECIALTIES", "", "channel_specialties", {}),
+    (
+        "MEDGEMMA_CHANNEL_SPECIALTIES",
+        "C1=dermatologist,C2=pathologist",
+        "channel_specialties",
+        {"C1": "dermatologist", "C2": "pathologist"},
+    ),
+    (
+        "MEDGEMMA_CHANNEL_SPECIALTIES",
+        " C1 = ophthalmologist , ,C2=radiologist, ",
+        "channel_specialties",
+        {"C1": "ophthalmologist", "C2": "radiologist"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "attribute", "expected"),
+    PARSED,
+    ids=[f"{c[0]}={c[1]!r}" for c in PARSED],
+)
+def test_each_variable_is_parsed(variable: str, raw: str, attribute: str, expected: Any) -> None:
+    settings = load_settings({variable: raw})
+    value = getattr(settings, attribute)
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+def test_every_field_has_a_parsed_case() -> None:
+    """A new setting without a row above fails here."""
+    covered = {c[2] for c in PARSED} | {"base_url"}  # base_url: see the openai tests
+    assert covered == set(Settings.__dataclass_fields__)
+
+
+def test_prompts_dir_expands_the_home_directory() -> None:
+    settings = load_settings({"MEDGEMMA_PROMPTS_DIR": "~/prompts"})
+    assert settings.prompts_dir == Path.home() / "prompts"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("http://127.0.0.1:8080/api", "http://127.0.0.1:8080/api/"),
+        ("https://slack.example/api/", "https://slack.example/api/"),
+        ("http://localhost:9", "http://localhost:9/"),
+    ],
+)
+def test_slack_api_url_ends_with_a_slash(raw: str, expected: str) -> None:
+    assert load_settings({"SLACK_API_URL": raw}).slack_api_url == expected
+
+
+def test_openai_backend_with_a_base_url() -> None:
+    settings = load_settings(
+        {"MEDGEMMA_BACKEND": "openai", "MEDGEMMA_BASE_URL": "http://127.0.0.1:8000/v1"}
+    )
+    assert (settings.backend, settings.base_url) == ("openai", "http://127.0.0.1:8000/v1")
+
+
+def test_max_file_bytes() -> None:
+    assert load_settings({"MEDGEMMA_MAX_FILE_MB": "2"}).max_file_bytes == 2 * 1024 * 1024
+
+
+def test_socket_mode_follows_the_app_token() -> None:
+    assert load_settings({"SLACK_APP_TOKEN": "xapp-1"}).socket_mode is True
+
+
+# (case id, environment, words the message must contain)
+BAD: list[tuple[str, dict[str, str], list[str]]] = [
+    ("bool", {"MEDGEMMA_MULTI_GPU": "maybe"}, ["MEDGEMMA_MULTI_GPU"]),
+    ("int given a float", {"MEDGEMMA_MAX_IMAGES": "2.5"}, ["MEDGEMMA_MAX_IMAGES"]),
+    ("int given text", {"MEDGEMMA_MAX_BATCH": "many"}, ["MEDGEMMA_MAX_BATCH"]),
+    ("float given text", {"MEDGEMMA_TIMEOUT_S": "5m"}, ["MEDGEMMA_TIMEOUT_S"]),
+    ("below minimum", {"MEDGEMMA_CONTEXT_TOKENS": "100"}, ["MEDGEMMA_CONTEXT_TOKENS", "512"]),
+    ("zero images", {"MEDGEMMA_MAX_IMAGES": "0"}, ["MEDGEMMA_MAX_IMAGES"]),
+    ("negative cache", {"MEDGEMMA_IMAGE_CACHE_MB": "-1"}, ["MEDGEMMA_IMAGE_CACHE_MB"]),
+    ("tiny timeout", {"SLACK_API_TIMEOUT_S": "0.5"}, ["SLACK_API_TIMEOUT_S"]),
+    ("backend", {"MEDGEMMA_BACKEND": "llama"}, ["MEDGEMMA_BACKEND", "openai"]),
+    ("device", {"MEDGEMMA_DEVICE": "tpu"}, ["MEDGEMMA_DEVICE"]),
+    ("dtype", {"MEDGEMMA_DTYPE": "int8"}, ["MEDGEMMA_DTYPE"]),
+    ("quantize", {"MEDGEMMA_QUANTIZE": "8bit"}, ["MEDGEMMA_QUANTIZE"]),
+    ("compile", {"MEDGEMMA_COMPILE": "yes"}, ["MEDGEMMA_COMPILE"]),
+    ("specialty", {"MEDGEMMA_SPECIALTY": "surgeon"}, ["MEDGEMMA_SPECIALTY"]),
+    ("log level", {"LOG_LEVEL": "verbose"}, ["LOG_LEVEL"]),
+    ("log format", {"LOG_FORMAT": "xml"}, ["LOG_FORMAT"]),
+    ("channel map: no =", {"MEDGEMMA_CHANNEL_SPECIALTIES": "C1"}, ["MEDGEMMA_CHANNEL_SPECIALTIES"]),
+    (
+        "channel map: unknown specialty",
+        {"MEDGEMMA_CHANNEL_SPECIALTIES": "C1=dermatologist,C2=surgeon"},
+        ["MEDGEMMA_CHANNEL_SPECIALTIES", "pathologist"],
+    ),
+    (
+        "channel map: no channel",
+        {"MEDGEMMA_CHANNEL_SPECIALTIES": "=pathologist"},
+        ["MEDGEMMA_CHANNEL_SPECIALTIES"],
+    ),
+    ("api url scheme", {"SLACK_API_URL": "ftp://slack.com/api/"}, ["SLACK_API_URL"]),
+    ("api url not a url", {"SLACK_API_URL": "slack.com/api"}, ["SLACK_API_URL"]),
+    ("float16", {"MEDGEMMA_DTYPE": "float16"}, ["MEDGEMMA_DTYPE", "fp16"]),
+    ("fp16", {"MEDGEMMA_DTYPE": "fp16"}, ["MEDGEMMA_DTYPE", "fp16"]),
+    ("half", {"MEDGEMMA_DTYPE": "HALF"}, ["MEDGEMMA_DTYPE", "fp16"]),
+    ("openai without a url", {"MEDGEMMA_BACKEND": "openai"}, ["MEDGEMMA_BASE_URL"]),
+    (
+        "openai with a blank url",
+        {"MEDGEMMA_BACKEND": "openai", "MEDGEMMA_BASE_URL": "  "},
+        ["MEDGEMMA_BASE_URL"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "environ", "needles"), BAD, ids=[c[0] for c in BAD])
+def test_bad_values_name_the_variable(
+    name: str, environ: dict[str, str], needles: list[str]
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ)
+    message = str(info.value)
+    for needle in needles:
+        assert needle in message
+    assert "\n" not in message
+
+
+# (case id, environment, http, words the message must contain or None: accepted)
+SLACK: list[tuple[str, dict[str, str], bool, list[str] | None]] = [
+    ("socket mode ok", {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}, False, None),
+    ("http ok", {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, True, None),
+    ("no bot token", {"SLACK_APP_TOKEN": "xapp-1"}, False, ["SLACK_BOT_TOKEN", "xoxb-"]),
+    ("no bot token, http", {"SLACK_SIGNING_SECRET": "s"}, True, ["SLACK_BOT_TOKEN"]),
+    (
+        "user token as bot token",
+        {"SLACK_BOT_TOKEN": "xoxp-1", "SLACK_APP_TOKEN": "xapp-1"},
+        False,
+        ["SLACK_BOT_TOKEN", "xoxb-"],
+    ),
+    ("no app token", {"SLACK_BOT_TOKEN": "xoxb-1"}, False, ["SLACK_APP_TOKEN", "--http"]),
+    (
+        "bot token as app token",
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"},
+        False,
+        ["SLACK_APP_TOKEN", "xapp-"],
+    ),
+    ("http without a secret", {"SLACK_BOT_TOKEN": "xoxb-1"}, True, ["SLACK_SIGNING_SECRET"]),
+    (
+        "http needs no app token",
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_APP_TOKEN": "bad"},
+        True,
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "environ", "http", "needles"), SLACK, ids=[c[0] for c in SLACK])
+def test_require_slack(
+    name: str, environ: dict[str, str], http: bool, needles: list[str] | None
+) -> None:
+    settings = load_settings(environ)
+    if needles is None:
+        settings.require_slack(http=http)
+        return
+    with pytest.raises(ConfigError) as info:
+        settings.require_slack(http=http)
+    for needle in needles:
+        assert needle in str(info.value)
