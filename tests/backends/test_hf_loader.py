@@ -1,0 +1,94 @@
+"""Loading: automatic device and dtype (never fp16), real loading code on a local folder,
+and one clear message when the weights cannot be had."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from bot.backends.hf import loader
+from bot.backends.hf.loader import LoadOptions, choose_device, choose_dtype, load
+from bot.errors import BackendUnavailable, ConfigError
+
+
+def fake_gpu(monkeypatch: pytest.MonkeyPatch, major: int | None) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: major is not None)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a: (major or 0, 0))
+
+
+@pytest.mark.parametrize(
+    ("gpu", "requested", "device", "expected"),
+    [
+        (None, "auto", "cpu", torch.float32),
+        (7, "auto", "cuda", torch.float32),  # V100/T4: no bf16, and fp16 is never chosen
+        (8, "auto", "cuda", torch.bfloat16),
+        (9, "auto", "cuda", torch.bfloat16),
+        (8, "float32", "cuda", torch.float32),
+        (None, "bfloat16", "cpu", torch.bfloat16),
+    ],
+)
+def test_dtype_rules(
+    monkeypatch: pytest.MonkeyPatch,
+    gpu: int | None,
+    requested: str,
+    device: str,
+    expected: torch.dtype,
+) -> None:
+    fake_gpu(monkeypatch, gpu)
+    assert choose_dtype(requested, device) == expected
+
+
+@pytest.mark.parametrize("requested", ["float16", "fp16", "half"])
+@pytest.mark.parametrize("gpu", [None, 7, 8])
+def test_fp16_is_never_used(
+    monkeypatch: pytest.MonkeyPatch, requested: str, gpu: int | None
+) -> None:
+    fake_gpu(monkeypatch, gpu)
+    with pytest.raises(ConfigError, match="fp16"):
+        choose_dtype(requested, "cuda" if gpu else "cpu")
+
+
+def test_device_auto_and_explicit(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_gpu(monkeypatch, None)
+    assert choose_device("auto") == "cpu"
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        choose_device("cuda")
+    fake_gpu(monkeypatch, 9)
+    assert choose_device("auto") == "cuda"
+
+
+def test_loads_a_local_checkpoint_through_the_auto_classes(tiny_model_dir: Path) -> None:
+    processor, model = load(LoadOptions(model=str(tiny_model_dir), device="cpu"))
+    assert type(model).__name__ == "Gemma3ForConditionalGeneration"
+    assert model.dtype == torch.float32 and not model.training
+    assert model.config._attn_implementation == "sdpa"
+    assert processor.tokenizer.boi_token == "<start_of_image>"
+
+
+def test_missing_weights_give_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(BackendUnavailable) as caught:
+        load(LoadOptions(model=str(tmp_path / "no-such-model"), device="cpu"))
+    assert "HF_TOKEN" in caught.value.detail and "MEDGEMMA_MODEL" in caught.value.detail
+
+
+def hub_error(name: str) -> BaseException:
+    """transformers wraps the hub's errors in OSError: keep that chain."""
+    inner = type(name, (Exception,), {})("401 Client Error: gated")
+    outer = OSError("You are trying to access a gated repo.")
+    outer.__cause__ = inner
+    return outer
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        ("GatedRepoError", "accept its terms"),
+        ("RepositoryNotFoundError", "was not found"),
+        ("RevisionNotFoundError", "was not found"),
+        ("ConnectError", "unreachable"),
+    ],
+)
+def test_hub_failures_are_explained(error: str, says: str) -> None:
+    assert says in loader._why_unavailable(hub_error(error), "google/medgemma-4b-it")

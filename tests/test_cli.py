@@ -1,0 +1,165 @@
+"""The command line: manifest, set-up errors, `ask` in the terminal, `bench --tiny`."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot import cli
+from bot.prompts import load_prompts
+from bot.settings import DEFAULT_PROMPTS, load_settings
+from bot.slack.manifest import manifest_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_SCOPES = {
+    "app_mentions:read",
+    "chat:write",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+    "files:read",
+    "reactions:write",
+    "users:read",
+}
+REFERENCE_EVENTS = {
+    "app_mention",
+    "message.channels",
+    "message.groups",
+    "message.im",
+    "message.mpim",
+}
+
+
+def test_manifest_matches_the_file_in_deploy(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["manifest"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == (ROOT / "deploy" / "slack-app-manifest.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(printed)
+    assert set(data["oauth_config"]["scopes"]["bot"]) == REFERENCE_SCOPES
+    assert set(data["settings"]["event_subscriptions"]["bot_events"]) == REFERENCE_EVENTS
+    assert data["settings"]["socket_mode_enabled"] is True
+
+
+def test_http_manifest_has_the_request_url() -> None:
+    data = yaml.safe_load(manifest_yaml(request_url="https://bot.example.org/slack/events"))
+    assert data["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
+    assert data["settings"]["socket_mode_enabled"] is False
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({}, "Set SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user"}, "starting with xoxb-"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "Set SLACK_APP_TOKEN"),
+        (
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_APP_TOKEN": "xapp-1",
+                "MEDGEMMA_MAX_BATCH": "lots",
+            },
+            "MEDGEMMA_MAX_BATCH must be a number",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "MEDGEMMA_DTYPE": "float16"},
+            "fp16",
+        ),
+    ],
+)
+def test_run_stops_with_one_clear_line(tmp_path: Path, env: dict[str, str], says: str) -> None:
+    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("medgemma-bot: ") and says in lines[0]
+
+
+async def test_ask_streams_an_answer_with_notes_and_disclaimer(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from bot.backends import create_backend
+    from bot.terminal import ask
+    from tests.e2e.harness import png_bytes
+
+    image = tmp_path / "cxr.png"
+    image.write_bytes(png_bytes())
+    settings = load_settings(
+        {
+            "MEDGEMMA_MODEL": str(tiny_model_dir),
+            "MEDGEMMA_DEVICE": "cpu",
+            "MEDGEMMA_MAX_NEW_TOKENS": "16",
+            "MEDGEMMA_SLOT_TOKENS": "4096",
+            "MEDGEMMA_CONTEXT_TOKENS": "4096",
+            "MEDGEMMA_MAX_BATCH": "2",
+        }
+    )
+    prompts = load_prompts(DEFAULT_PROMPTS)
+    backend = create_backend(settings)
+    await backend.start()
+    out = io.StringIO()
+    follow_ups = iter(["and the heart?", ""])
+    try:
+        await ask(
+            settings=settings,
+            prompts=prompts,
+            backend=backend,
+            images=[image],
+            question="what is this?",
+            chat=True,
+            specialty=None,
+            out=out,
+            read_line=lambda: next(follow_ups),
+        )
+    finally:
+        await backend.aclose()
+    text = out.getvalue()
+    assert text.count(prompts.disclaimer) == 2  # the answer and the follow-up's answer
+    assert "> " in text
+
+
+def test_bench_tiny_writes_the_documented_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "bench.json"
+    code = cli.main(
+        [
+            "bench",
+            "--tiny",
+            "--concurrency",
+            "1,3",
+            "--new-tokens",
+            "8",
+            "--prompt-tokens",
+            "60",
+            "--device",
+            "cpu",
+            "--json",
+            str(target),
+        ]
+    )
+    assert code == 0
+    report = json.loads(target.read_text(encoding="utf-8"))
+    assert report["model"] == "tiny random Gemma 3" and report["new_tokens"] == 8
+    assert report["device"] == "cpu" and report["dtype"] == "float32"
+    assert report["prompt_tokens"] >= 60
+    rows = {(r["path"], r["concurrency"]): r for r in report["results"]}
+    assert set(rows) == {("scheduler", 1), ("scheduler", 3), ("generate", 1)}
+    for row in rows.values():
+        assert row["tokens_per_s_per_answer"] > 0 and row["tokens_per_s_total"] > 0
+        assert row["peak_memory_gib"] is None  # no GPU here
+    assert rows[("scheduler", 1)]["ttft_ms"] > 0
+    assert "| scheduler | 3 |" in capsys.readouterr().out
