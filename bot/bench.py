@@ -224,11 +224,16 @@ def table(report: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
-        lines.append(
-            f"| {r['path']} | {r['concurrency']} | {r['ttft_ms']} | "
-            f"{r['tokens_per_s_per_answer']} | {r['tokens_per_s_total']} | "
-            f"{r['peak_memory_gib'] if r['peak_memory_gib'] is not None else '-'} |"
-        )
+        cells = [
+            r["path"],
+            r["concurrency"],
+            r["ttft_ms"],
+            r["tokens_per_s_per_answer"],
+            r["tokens_per_s_total"],
+            r["peak_memory_gib"],
+        ]
+        shown = ["-" if c is None or c != c else str(c) for c in cells]  # None or NaN
+        lines.append("| " + " | ".join(shown) + " |")
     return "\n".join(lines)
 
 

@@ -105,9 +105,14 @@ def build_tokenizer(ids: SpecialIds) -> Any:
 
 def build_processor(ids: SpecialIds, *, image_size: int, tokens_per_image: int) -> Any:
     """A Gemma3Processor around the byte-level tokenizer."""
-    from transformers import Gemma3ImageProcessor, Gemma3Processor
+    from transformers import Gemma3Processor
 
-    image_processor = Gemma3ImageProcessor(
+    try:  # the torchvision-free processor where transformers has one (same maths)
+        from transformers import Gemma3ImageProcessorPil as ImageProcessor
+    except ImportError:  # pragma: no cover - older transformers
+        from transformers import Gemma3ImageProcessor as ImageProcessor
+
+    image_processor = ImageProcessor(
         size={"height": image_size, "width": image_size},
         image_mean=[0.5, 0.5, 0.5],
         image_std=[0.5, 0.5, 0.5],
