@@ -149,7 +149,7 @@ class Pipeline:
         if PrivacyFlag.BURNED_IN_ANNOTATION in flags:
             notes.append(("burned_in", {}))
         for file in newest.files:
-            if file.is_series and file.total_slices > len(file.images):
+            if file.is_series:
                 notes.append(
                     ("slices_used", {"used": len(file.images), "total": file.total_slices})
                 )

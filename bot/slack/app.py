@@ -11,6 +11,11 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.backends.base import Backend
@@ -65,7 +70,15 @@ class SlackBot:
         """Check the Slack token and scopes, then build dependencies and the Bolt app."""
         s = self.settings
         client = AsyncWebClient(
-            token=s.slack_bot_token, base_url=s.slack_api_url, timeout=int(s.slack_api_timeout_s)
+            token=s.slack_bot_token,
+            base_url=s.slack_api_url,
+            timeout=int(s.slack_api_timeout_s),
+            # Busy channels can hit conversations.replies' rate tier: wait as Slack asks.
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(max_retry_count=1),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+                AsyncServerErrorRetryHandler(max_retry_count=1),
+            ],
         )
         identity, scopes = await identify(client)
         missing = sorted(set(BOT_SCOPES) - {"users:read"} - scopes)

@@ -108,3 +108,14 @@ async def test_logs_carry_ids_not_patient_data(
         assert secret not in rendered
     assert marker.hex() not in rendered
     assert '"event": "answered"' in rendered and '"request_id"' in rendered
+
+
+async def test_slack_rate_limits_are_waited_out(fake_slack: FakeSlack) -> None:
+    backend = FakeBackend()
+    fake_slack.fail_next("conversations.replies", error="ratelimited", retry_after=1)
+    fake_slack.fail_next("chat.postMessage", error="ratelimited", retry_after=1)
+    async with running_bot(fake_slack, backend) as h:
+        ts = await h.ask("still there?")
+        [reply] = await h.replies(ts)
+    assert reply["metadata"]["event_type"] == "medgemma_answer"
+    assert len(fake_slack.calls_to("conversations.replies")) == 2
