@@ -11,7 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.backends.base import Capabilities, ChatMessage, GenerationRequest
+from bot.backends.base import (
+    Capabilities,
+    ChatMessage,
+    GenerationRequest,
+    estimate_text_tokens,
+)
 from bot.backends.hf.engine import Engine
 from bot.backends.hf.jobs import Ticket
 from bot.backends.hf.loader import LoadOptions, choose_device, load
@@ -58,6 +63,7 @@ class TransformersBackend:
         self._progress = progress or (lambda message: event(log, "startup", step=message))
         self._loader = loader
         self._processor: Any = None
+        self._counter: Any = None
         self._scheduler: Scheduler | None = None
         # The processor's tokenizer is not safe to share between threads.
         self._prep = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medgemma-prep")
@@ -78,6 +84,9 @@ class TransformersBackend:
         config = model.config
         text = config.get_text_config()
         tokenizer = self._processor.tokenizer
+        # Each thread gets its own tokenizer: the Rust tokenizer refuses concurrent use
+        # ("Already borrowed"). This one counts on the event loop's thread.
+        self._counter = copy.deepcopy(tokenizer)
         self.capabilities = Capabilities(
             images=True,
             context_tokens=int(text.max_position_embeddings),
@@ -153,11 +162,9 @@ class TransformersBackend:
 
     def count_text_tokens(self, text: str) -> int:
         """Exact token count with the checkpoint's tokenizer."""
-        if self._processor is None:
-            from bot.backends.base import estimate_text_tokens
-
+        if self._counter is None:
             return estimate_text_tokens(text)
-        return len(self._processor.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self._counter(text, add_special_tokens=False)["input_ids"])
 
     @property
     def scheduler(self) -> Scheduler:

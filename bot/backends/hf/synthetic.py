@@ -110,7 +110,7 @@ def build_processor(ids: SpecialIds, *, image_size: int, tokens_per_image: int) 
     try:  # the torchvision-free processor where transformers has one (same maths)
         from transformers import Gemma3ImageProcessorPil as ImageProcessor
     except ImportError:  # pragma: no cover - older transformers
-        from transformers import Gemma3ImageProcessor as ImageProcessor
+        from transformers import Gemma3ImageProcessor as ImageProcessor  # type: ignore[assignment]
 
     image_processor = ImageProcessor(
         size={"height": image_size, "width": image_size},
