@@ -143,14 +143,14 @@ class SlackBot:
         """Block until stop() is called."""
         await self._stopped.wait()
 
-    async def stop(self) -> None:
+    async def stop(self, *, drain_s: float = DRAIN_S) -> None:
         """Stop taking events, let answers finish (then cancel them), release everything."""
         if self._socket is not None:
             await self._socket.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
         if self.deps is not None:
-            await self.deps.jobs.drain(timeout_s=DRAIN_S)
+            await self.deps.jobs.drain(timeout_s=drain_s)
             self.deps.pipeline.close()
         if self._session is not None:
             await self._session.close()

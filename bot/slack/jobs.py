@@ -76,7 +76,7 @@ class Jobs:
             _, still = await asyncio.wait(pending, timeout=timeout_s)
             for task in still:
                 task.cancel(SHUTDOWN)
-            # Cancelled answers post their own short notice before they finish.
-            await asyncio.wait(still, timeout=10) if still else None
+            if still:  # cancelled answers post their own short notice before they finish
+                await asyncio.wait(still, timeout=10)
         if self._side:
             await asyncio.wait(list(self._side), timeout=10)

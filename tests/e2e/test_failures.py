@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from bot.errors import BackendError
-from tests.e2e.harness import png_bytes, running_bot
+from tests.e2e.harness import Harness, png_bytes, running_bot
 from tests.fakes.backend import FakeBackend, Step, digest
 from tests.fakes.slack import FakeSlack
 
@@ -119,3 +119,38 @@ async def test_slack_rate_limits_are_waited_out(fake_slack: FakeSlack) -> None:
         [reply] = await h.replies(ts)
     assert reply["metadata"]["event_type"] == "medgemma_answer"
     assert len(fake_slack.calls_to("conversations.replies")) == 2
+
+
+async def test_shutdown_lets_answers_finish_then_tells_the_rest(fake_slack: FakeSlack) -> None:
+    from bot.prompts import load_prompts
+    from bot.settings import DEFAULT_PROMPTS
+    from bot.slack.app import SlackBot
+    from tests.e2e.harness import settings_for, wait_until
+
+    backend = FakeBackend().then(Step(delay_s=0.3)).then(Step(hang=True))
+    bot = SlackBot(
+        settings=settings_for(fake_slack), prompts=load_prompts(DEFAULT_PROMPTS), backend=backend
+    )
+    await bot.prepare()
+    await bot.serve_socket_mode()
+    h = Harness(fake=fake_slack, bot=bot, backend=backend)
+    quick = await h.ask("quick one")
+    stuck = await h.ask("stuck one")
+    await wait_until(lambda: len(backend.requests) == 2)
+    await bot.stop(drain_s=1.0)
+    [answer] = h.bot_replies(quick)
+    [notice] = h.bot_replies(stuck)
+    assert answer["metadata"]["event_type"] == "medgemma_answer"
+    assert "restarting" in notice["text"] and "ask again" in notice["text"]
+
+
+async def test_without_thread_status_a_placeholder_shows_progress(fake_slack: FakeSlack) -> None:
+    backend = FakeBackend()
+    fake_slack.fail_next("assistant.threads.setStatus", error="not_allowed_token_type")
+    async with running_bot(fake_slack, backend) as h:
+        ts = await h.ask("hello", channel="D2", channel_type="im")
+        [reply] = await h.replies(ts, channel="D2")
+    posted = [p for m, p in fake_slack.calls if m == "chat.postMessage"]
+    assert len(posted) == 2 and posted[0]["text"].startswith(":hourglass")
+    assert [p["ts"] for m, p in fake_slack.calls if m == "chat.delete"]  # placeholder removed
+    assert reply["metadata"]["event_type"] == "medgemma_answer"
