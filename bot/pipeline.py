@@ -156,7 +156,7 @@ class Pipeline:
         if any(f.is_series for f in newest.files) and VOLUME_MODEL_HINT not in self._settings.model:
             notes.append(("series_model", {"model": self._settings.model}))
         if failed:
-            notes.append(("images_left_out", {"count": failed}))
+            notes.append(("files_unreadable", {"count": failed}))
         return [*notes, *conv.notes]
 
     def plan(self, thread: Sequence[ThreadMessage], *, specialty: str) -> Conversation:
@@ -191,9 +191,9 @@ class Pipeline:
     ) -> Answer:
         """Fetch, decode, plan and generate the answer to the newest message."""
         started = time.monotonic()
-        resolved = [
-            await self._resolve(m, fetch, newest=i == len(thread) - 1) for i, m in enumerate(thread)
-        ]
+        resolved = await asyncio.gather(
+            *(self._resolve(m, fetch, newest=i == len(thread) - 1) for i, m in enumerate(thread))
+        )
         messages = [m for m, _ in resolved]
         failed = sum(n for _, n in resolved)
         conv = self.plan(messages, specialty=self._specialty(messages, channel_specialty))

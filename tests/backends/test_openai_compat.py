@@ -32,12 +32,12 @@ def make_backend(
     base_url: str,
     *,
     api_key: str = "",
-    timeout_s: float = 0.5,
+    timeout_s: float = 2.0,
     max_retries: int = 0,
     context_tokens: int = 8192,
     tokens_per_image: int = 256,
 ) -> OpenAIBackend:
-    """A backend for tests: a 0.5 s timeout and no retries unless asked."""
+    """A backend for tests: a 2 s timeout (short, yet safe on a loaded box), no retries."""
     return OpenAIBackend(
         base_url=base_url,
         api_key=api_key,
@@ -186,9 +186,9 @@ FAULTS: list[tuple[str, Inject, type[BackendError], str]] = [
     ("400", context_too_long, BackendError, "HTTP 400 (BadRequestError/context_length_exceeded)"),
     ("text as type", lambda s: s.fail(422, error_type=SECRET), BackendError, "HTTP 422 (?)"),
     ("event mid-stream", lambda s: s.stream_error(message=SECRET), BackendError, "mid-stream"),
-    ("hang before headers", lambda s: s.hang(), BackendTimeout, "nothing for 0.5 s"),
-    ("stall mid-stream", lambda s: s.hang(after_chunks=2), BackendTimeout, "nothing for 0.5 s"),
-    ("stall with pings", stall_with_pings, BackendTimeout, "nothing for 0.5 s"),
+    ("hang before headers", lambda s: s.hang(), BackendTimeout, "nothing for 2 s"),
+    ("stall mid-stream", lambda s: s.hang(after_chunks=2), BackendTimeout, "nothing for 2 s"),
+    ("stall with pings", stall_with_pings, BackendTimeout, "nothing for 2 s"),
     ("drop mid-stream", lambda s: s.drop(after_chunks=1), BackendUnavailable, "connection"),
 ]
 
@@ -210,7 +210,7 @@ async def test_failures_map_to_backend_errors_and_recover(
         async with asyncio.timeout(10):  # a guard: the backend's own timeout must fire first
             await collect(backend, question(SECRET))
     assert type(caught.value) is error
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 8
     assert says in str(caught.value)
     for leak in (SECRET, "MRN"):
         assert leak not in f"{caught.value} {caught.value!r} {caught.value.detail} {caplog.text}"

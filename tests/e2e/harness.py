@@ -44,7 +44,7 @@ def settings_for(fake: FakeSlack, **env: str) -> Settings:
         "SLACK_API_URL": fake.api_url,
         "MEDGEMMA_BACKEND": "transformers",
         "SLACK_DOWNLOAD_TIMEOUT_S": "5",
-        "MEDGEMMA_TIMEOUT_S": "10",
+        "MEDGEMMA_TIMEOUT_S": "30",
         "LOG_FORMAT": "json",
     }
     values.update(env)

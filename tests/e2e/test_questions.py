@@ -76,3 +76,18 @@ async def test_dm_with_dicom(fake_slack: FakeSlack) -> None:
     [image] = request.messages[-1].images
     assert image.mode == "RGB" and image.width == image.height
     assert reply["text"].startswith("Findings for")
+
+
+async def test_follow_up_when_an_earlier_file_is_gone(fake_slack: FakeSlack) -> None:
+    backend = FakeBackend()
+    png = fake_slack.add_file(png_bytes(), name="cxr.png", mimetype="image/png", filetype="png")
+    async with running_bot(fake_slack, backend, MEDGEMMA_IMAGE_CACHE_MB="0") as h:
+        root = await h.ask("what do you see?", files=[png])
+        await h.replies(root)
+        del fake_slack.files[png["id"]]  # deleted from Slack since: the host answers 404
+        await h.ask("and now?", thread_ts=root, mention=False)
+        _, second = await h.replies(root, count=2)
+    assert second["metadata"]["event_type"] == "medgemma_answer"
+    notes = [b["elements"][0]["text"] for b in second["blocks"] if b["block_id"].startswith("note")]
+    assert any("could not be read again" in n for n in notes)
+    assert backend.requests[1].messages[1].images == []
