@@ -217,3 +217,16 @@ async def test_a_request_longer_than_a_row_uses_the_long_lane(model_dir: Path) -
     finally:
         await short.aclose()
     assert both[0] == alone and both[1]
+
+
+async def test_a_prompt_above_the_prefill_budget_still_starts(model_dir: Path) -> None:
+    backend = make_backend(model_dir)
+    await backend.start()
+    try:
+        backend.scheduler._prefill_tokens = 8  # every prompt is longer than this
+        texts = await asyncio.wait_for(
+            asyncio.gather(*(answer(backend, q, new_tokens=4) for q in QUESTIONS[:3])), timeout=30
+        )
+    finally:
+        await backend.aclose()
+    assert all(texts)

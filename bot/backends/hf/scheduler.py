@@ -188,7 +188,7 @@ class Scheduler:
         with self._wake:
             for job in list(self._waiting):
                 if self._main.fits(job):
-                    if len(group) < self._main.free and job.prompt.length <= budget:
+                    if len(group) < self._main.free and (not group or job.prompt.length <= budget):
                         group.append(job)
                         budget -= job.prompt.length
                 elif long_job is None and self._long is None and self._make_long is not None:
