@@ -149,6 +149,8 @@ class Pipeline:
         if PrivacyFlag.BURNED_IN_ANNOTATION in flags:
             notes.append(("burned_in", {}))
         for file in newest.files:
+            if file.skipped_series:
+                notes.append(("series_skipped", {"count": file.skipped_series}))
             if file.is_series:
                 notes.append(
                     ("slices_used", {"used": len(file.images), "total": file.total_slices})

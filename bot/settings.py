@@ -72,11 +72,6 @@ class Settings:
         """The download cap in bytes."""
         return int(self.max_file_mb * 1024 * 1024)
 
-    @property
-    def socket_mode(self) -> bool:
-        """Socket Mode is used whenever an app-level token is configured."""
-        return bool(self.slack_app_token)
-
     def require_slack(self, *, http: bool) -> None:
         """Check the Slack tokens needed by `run` (Socket Mode or HTTP)."""
         if not self.slack_bot_token:

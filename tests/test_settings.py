@@ -18,7 +18,6 @@ def test_empty_environment_gives_the_defaults() -> None:
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.prompts_dir == DEFAULT_PROMPTS
     assert settings.channel_specialties == {}
-    assert settings.socket_mode is False
 
 
 def test_blank_values_mean_the_default() -> None:
@@ -133,10 +132,6 @@ def test_openai_backend_with_a_base_url() -> None:
 
 def test_max_file_bytes() -> None:
     assert load_settings({"MEDGEMMA_MAX_FILE_MB": "2"}).max_file_bytes == 2 * 1024 * 1024
-
-
-def test_socket_mode_follows_the_app_token() -> None:
-    assert load_settings({"SLACK_APP_TOKEN": "xapp-1"}).socket_mode is True
 
 
 # (case id, environment, words the message must contain)

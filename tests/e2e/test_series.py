@@ -40,3 +40,26 @@ async def test_a_shuffled_ct_series_is_ordered_labelled_and_noted(fake_slack: Fa
     assert any("patient identifiers" in n for n in notes)
     everything = str(reply) + str(fake_slack.calls)
     assert "CompressedSamples" not in everything  # CT_small's PatientName
+
+
+async def test_a_zip_with_two_series_reads_the_larger_and_says_so(fake_slack: FakeSlack) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        for i, data in enumerate(ct_slices(4)):
+            zipped.writestr(f"study/series1/IM{i}.dcm", data)
+        for i, data in enumerate(ct_slices(2, uid="1.2.3.4.5.6.7")):
+            zipped.writestr(f"study/series2/IM{i}.dcm", data)
+    file = fake_slack.add_file(
+        buffer.getvalue(), name="study.zip", mimetype="application/zip", filetype="zip"
+    )
+    backend = FakeBackend()
+    async with running_bot(fake_slack, backend) as h:
+        ts = await h.ask("summarise the study", files=[file])
+        [reply] = await h.replies(ts)
+    assert len(backend.requests[0].messages[-1].images) == 4
+    notes = [b["elements"][0]["text"] for b in reply["blocks"] if b["block_id"].startswith("note")]
+    assert any("1 other series" in n for n in notes)
+    assert any("4 of the series' 4 slices" in n for n in notes)

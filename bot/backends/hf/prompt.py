@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from bot.backends.base import ChatMessage, ImagePart, TextPart
+from bot.backends.base import ChatMessage, ImagePart
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,11 +65,3 @@ def prepare(processor: Any, messages: Sequence[ChatMessage]) -> PreparedPrompt:
     return PreparedPrompt(
         input_ids=input_ids, token_type_ids=types, pixel_values=batch.get("pixel_values")
     )
-
-
-def text_only(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
-    """The messages without images (used to count text tokens)."""
-    return [
-        ChatMessage(role=m.role, parts=tuple(p for p in m.parts if isinstance(p, TextPart)))
-        for m in messages
-    ]
