@@ -125,10 +125,17 @@ def _cap_newest(turn: _Turn, limit: int) -> Note | None:
 
 class _Counter:
     def __init__(self, count_text: Callable[[str], int], budget: Budget, texts: Texts) -> None:
-        self.count_text = count_text
+        self._count = count_text
+        self._known: dict[str, int] = {}
         self.budget = budget
         self.system = count_text(texts.system) + TURN_OVERHEAD
         self.texts = texts
+
+    def count_text(self, text: str) -> int:
+        """Tokens of a text, tokenized once: the fitting loops recount every turn."""
+        if text not in self._known:
+            self._known[text] = self._count(text)
+        return self._known[text]
 
     def turn(self, turn: _Turn) -> int:
         parts = [p for f in turn.files for p in _file_parts(f, self.texts)]
