@@ -133,18 +133,25 @@ async def test_timeout_frees_the_row(model_dir: Path) -> None:
 
 
 async def test_the_waiting_queue_is_bounded(model_dir: Path) -> None:
-    backend = make_backend(model_dir, max_batch=1, max_waiting=1, slot_tokens=4096)
+    # One row, one waiting place. The first answer runs (end of turn ignored, so it
+    # cannot finish early), the second waits; only then is a third refused. Waiting for
+    # the reported places, not for a count that a step may change under us, keeps the
+    # order certain on a loaded machine.
+    backend = make_backend(model_dir, max_batch=1, max_waiting=1, slot_tokens=4096, ignore_eos=True)
     await backend.start()
+    running: list[int] = []
+    waiting: list[int] = []
     try:
-        long = [
-            asyncio.create_task(answer(backend, QUESTIONS[i], new_tokens=400)) for i in range(2)
-        ]
-        await wait_until(lambda: backend.waiting >= 1)
+        first = asyncio.create_task(answer(backend, QUESTIONS[0], 3000, places=running))
+        await wait_until(lambda: 0 in running)
+        second = asyncio.create_task(answer(backend, QUESTIONS[1], 3000, places=waiting))
+        await wait_until(lambda: 1 in waiting)
         with pytest.raises(Busy):
             await answer(backend, QUESTIONS[3])
-        for task in long:
+        assert not first.done() and not second.done()
+        for task in (first, second):
             task.cancel()
-        await asyncio.gather(*long, return_exceptions=True)
+        await asyncio.gather(first, second, return_exceptions=True)
     finally:
         await backend.aclose()
 
