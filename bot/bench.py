@@ -14,6 +14,7 @@ transformers installed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import statistics
 import time
@@ -24,10 +25,12 @@ from typing import Any
 import torch
 from PIL import Image
 
+from bot.backends import load_options
 from bot.backends.base import ChatMessage, GenerationRequest, ImagePart, TextPart
 from bot.backends.hf import synthetic
 from bot.backends.hf.backend import EngineOptions, TransformersBackend
 from bot.backends.hf.loader import LoadOptions, choose_device, choose_dtype, load
+from bot.settings import CompileMode, Device, load_settings
 
 SYSTEM = "You are an expert radiologist."
 
@@ -165,23 +168,25 @@ async def run_bench(
     concurrency: Sequence[int],
     new_tokens: int,
     prompt_tokens: int,
-    compile_mode: str,
-    device: str,
+    compile_mode: CompileMode,
+    device: Device,
     baseline: bool,
 ) -> dict[str, Any]:
     """Load, warm up, measure every concurrency level; return the JSON report."""
-    device = choose_device(device)  # type: ignore[arg-type]
+    device = choose_device(device)
     dtype = choose_dtype("auto", device)
     loader = load if model else _random_loader(tiny=tiny, device=device, dtype=dtype)
     slot = max(1024, -(-(prompt_tokens + new_tokens + 64) // 1024) * 1024)
     backend = TransformersBackend(
-        load_options=LoadOptions(model=model or "random", device=device),  # type: ignore[arg-type]
+        # HF_TOKEN and MEDGEMMA_REVISION still apply to --model.
+        load_options=dataclasses.replace(
+            load_options(load_settings()), model=model or "random", device=device
+        ),
         engine_options=EngineOptions(
             max_batch=max(concurrency),
             slot_tokens=slot,
             max_waiting=max(concurrency),
-            compile=compile_mode,  # type: ignore[arg-type]
-            timeout_s=3600,
+            compile=compile_mode,
             ignore_eos=True,
         ),
         progress=lambda message: print(f"[bench] {message}", flush=True),

@@ -12,8 +12,11 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 from bot.errors import BackendUnavailable, ConfigError
+from bot.settings import CompileMode, Device
+from bot.specialty import SPECIALTIES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,17 +34,15 @@ def _parser() -> argparse.ArgumentParser:
         "-q", "--question", default="", help="the question (default: describe the findings)"
     )
     ask.add_argument("--chat", action="store_true", help="keep asking follow-up questions")
-    ask.add_argument(
-        "--specialty", choices=("radiologist", "dermatologist", "pathologist", "ophthalmologist")
-    )
+    ask.add_argument("--specialty", choices=SPECIALTIES)
     bench = sub.add_parser("bench", help="measure the in-process backend's speed")
     bench.add_argument("--tiny", action="store_true", help="a toy model on the CPU, in seconds")
     bench.add_argument("--model", help="real weights (a Hub id or folder) instead of random ones")
     bench.add_argument("--concurrency", default="1,8,32", help="comma-separated levels")
     bench.add_argument("--new-tokens", type=int, default=256)
     bench.add_argument("--prompt-tokens", type=int, default=331)
-    bench.add_argument("--compile", choices=("auto", "on", "off"), default="auto")
-    bench.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
+    bench.add_argument("--compile", choices=get_args(CompileMode), default="auto")
+    bench.add_argument("--device", choices=get_args(Device), default="auto")
     bench.add_argument("--no-baseline", action="store_true", help="skip timing model.generate()")
     bench.add_argument("--json", type=Path, help="also write the report here")
     sub.add_parser("doctor", help="check tokens, scopes, GPU and model access")

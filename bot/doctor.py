@@ -85,7 +85,11 @@ async def _openai(settings: Settings, report: Report) -> None:
     from bot.backends.openai_compat import OpenAIBackend
 
     backend = OpenAIBackend(
-        base_url=settings.base_url, api_key=settings.api_key, model=settings.model, timeout_s=10
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        model=settings.model,
+        timeout_s=min(10.0, settings.server_timeout_s),
+        context_tokens=settings.context_tokens,
     )
     try:
         await backend.start()

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot import errors
 from bot.errors import BotError, ConfigError
-from bot.settings import SPECIALTIES
+from bot.specialty import SPECIALTIES
 
 
 class _Blank(dict[str, Any]):

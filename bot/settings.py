@@ -1,24 +1,84 @@
 """One frozen settings object, read once from the environment (and a `.env` file).
 
-Every setting has a default and a line in the README's configuration table. A missing
+Each setting is declared once, as a field below: its type (a `Literal` lists the
+choices), its environment variable, its default and its lower bound. The README's
+configuration table lists every one of them (a test holds the two together). A missing
 or malformed value raises ConfigError with one line that says what to set, before the
 bot connects to anything.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
+from bot.specialty import SPECIALTIES, Specialty
 
 DEFAULT_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
-SPECIALTIES = ("radiologist", "dermatologist", "pathologist", "ophthalmologist")
+
+BackendName = Literal["transformers", "openai"]
+Device = Literal["auto", "cuda", "cpu"]
+DType = Literal["auto", "bfloat16", "float32"]
+Quantize = Literal["none", "4bit"]
+CompileMode = Literal["auto", "on", "off"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["json", "text"]
+
+Parser = Callable[[str, str], Any]  # (variable name, raw text) -> value
+
+
+def setting(
+    env: str,
+    default: Any = dataclasses.MISSING,
+    *,
+    factory: Callable[[], Any] | None = None,
+    minimum: float | None = None,
+    parse: Parser | None = None,
+) -> Any:
+    """A settings field read from `env`; `parse` replaces the parsing its type implies."""
+    metadata = {"env": env, "minimum": minimum, "parse": parse}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _upper(env: str, raw: str) -> str:
+    return raw.upper()
+
+
+def _api_url(env: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{env} must be an http(s) URL such as https://slack.com/api/")
+    return raw if raw.endswith("/") else raw + "/"
+
+
+def _dtype(env: str, raw: str) -> str:
+    if raw.lower() in ("float16", "fp16", "half"):
+        raise ConfigError(f"{env}=float16 is not allowed: Gemma 3 overflows in fp16")
+    return raw
+
+
+def _channel_specialties(env: str, raw: str) -> dict[str, Specialty]:
+    mapping: dict[str, Specialty] = {}
+    for item in filter(None, (i.strip() for i in raw.split(","))):
+        channel, _, specialty = (part.strip() for part in item.partition("="))
+        if not channel or specialty not in SPECIALTIES:
+            raise ConfigError(
+                f"{env} takes CHANNEL_ID=specialty pairs separated by commas, specialty "
+                f"one of {', '.join(SPECIALTIES)}"
+            )
+        mapping[channel] = Specialty(specialty)
+    return mapping
 
 
 @dataclass(frozen=True)
@@ -26,46 +86,49 @@ class Settings:
     """Everything configurable, validated."""
 
     # Slack
-    slack_bot_token: str = ""
-    slack_app_token: str = ""
-    slack_signing_secret: str = ""
-    slack_api_url: str = "https://slack.com/api/"
-    slack_api_timeout_s: float = 30.0
-    download_timeout_s: float = 60.0
-    max_file_mb: float = 50.0
+    slack_bot_token: str = setting("SLACK_BOT_TOKEN", "")
+    slack_app_token: str = setting("SLACK_APP_TOKEN", "")
+    slack_signing_secret: str = setting("SLACK_SIGNING_SECRET", "")
+    slack_api_url: str = setting("SLACK_API_URL", "https://slack.com/api/", parse=_api_url)
+    slack_api_timeout_s: float = setting("SLACK_API_TIMEOUT_S", 30.0, minimum=1)
+    download_timeout_s: float = setting("SLACK_DOWNLOAD_TIMEOUT_S", 60.0, minimum=1)
+    max_file_mb: float = setting("MEDGEMMA_MAX_FILE_MB", 50.0, minimum=0.001)
     # Model and backend
-    backend: str = "transformers"
-    model: str = "google/medgemma-4b-it"
-    revision: str = ""
-    base_url: str = ""
-    api_key: str = ""
-    hf_token: str = ""
-    device: str = "auto"
-    dtype: str = "auto"
-    multi_gpu: bool = False
-    quantize: str = "none"
-    compile: str = "auto"
-    max_batch: int = 32
-    slot_tokens: int = 4096
-    max_waiting: int = 64
-    timeout_s: float = 300.0
-    max_new_tokens: int = 1024
+    backend: BackendName = setting("MEDGEMMA_BACKEND", "transformers")
+    model: str = setting("MEDGEMMA_MODEL", "google/medgemma-4b-it")
+    revision: str = setting("MEDGEMMA_REVISION", "")
+    base_url: str = setting("MEDGEMMA_BASE_URL", "")
+    api_key: str = setting("MEDGEMMA_API_KEY", "")
+    server_timeout_s: float = setting("MEDGEMMA_SERVER_TIMEOUT_S", 120.0, minimum=1)
+    hf_token: str = setting("HF_TOKEN", "")
+    device: Device = setting("MEDGEMMA_DEVICE", "auto")
+    dtype: DType = setting("MEDGEMMA_DTYPE", "auto", parse=_dtype)
+    multi_gpu: bool = setting("MEDGEMMA_MULTI_GPU", False)
+    quantize: Quantize = setting("MEDGEMMA_QUANTIZE", "none")
+    compile: CompileMode = setting("MEDGEMMA_COMPILE", "auto")
+    max_batch: int = setting("MEDGEMMA_MAX_BATCH", 32, minimum=1)
+    slot_tokens: int = setting("MEDGEMMA_SLOT_TOKENS", 4096, minimum=256)
+    max_waiting: int = setting("MEDGEMMA_MAX_WAITING", 64, minimum=1)
+    timeout_s: float = setting("MEDGEMMA_TIMEOUT_S", 300.0, minimum=1)
+    max_new_tokens: int = setting("MEDGEMMA_MAX_NEW_TOKENS", 1024, minimum=1)
     # Conversation and images
-    context_tokens: int = 8192
-    max_images: int = 8
-    max_slices: int = 85
-    max_pixels: int = 100_000_000
-    pad_to_square: bool = True
-    pathology_tiles: int = 1
-    specialty: str = "radiologist"
-    channel_specialties: Mapping[str, str] = field(default_factory=dict)
-    prompts_dir: Path = DEFAULT_PROMPTS
-    image_cache_mb: int = 512
-    image_cache_ttl_s: float = 3600.0
+    context_tokens: int = setting("MEDGEMMA_CONTEXT_TOKENS", 8192, minimum=512)
+    max_images: int = setting("MEDGEMMA_MAX_IMAGES", 8, minimum=1)
+    max_slices: int = setting("MEDGEMMA_MAX_SLICES", 85, minimum=1)
+    max_pixels: int = setting("MEDGEMMA_MAX_PIXELS", 100_000_000, minimum=1_000_000)
+    pad_to_square: bool = setting("MEDGEMMA_PAD_TO_SQUARE", True)
+    pathology_tiles: int = setting("MEDGEMMA_PATHOLOGY_TILES", 1, minimum=1)
+    specialty: Specialty = setting("MEDGEMMA_SPECIALTY", Specialty.RADIOLOGIST)
+    channel_specialties: Mapping[str, Specialty] = setting(
+        "MEDGEMMA_CHANNEL_SPECIALTIES", factory=dict, parse=_channel_specialties
+    )
+    prompts_dir: Path = setting("MEDGEMMA_PROMPTS_DIR", DEFAULT_PROMPTS)
+    image_cache_mb: int = setting("MEDGEMMA_IMAGE_CACHE_MB", 512, minimum=0)
+    image_cache_ttl_s: float = setting("MEDGEMMA_IMAGE_CACHE_TTL_S", 3600.0, minimum=0)
     # Front
-    max_pending: int = 64
-    log_level: str = "INFO"
-    log_format: str = "json"
+    max_pending: int = setting("MEDGEMMA_MAX_PENDING", 64, minimum=1)
+    log_level: LogLevel = setting("LOG_LEVEL", "INFO", parse=_upper)
+    log_format: LogFormat = setting("LOG_FORMAT", "json")
 
     @property
     def max_file_bytes(self) -> int:
@@ -91,155 +154,105 @@ class Settings:
             raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
 
 
-_ENV: dict[str, tuple[str, type]] = {
-    "SLACK_BOT_TOKEN": ("slack_bot_token", str),
-    "SLACK_APP_TOKEN": ("slack_app_token", str),
-    "SLACK_SIGNING_SECRET": ("slack_signing_secret", str),
-    "SLACK_API_URL": ("slack_api_url", str),
-    "SLACK_API_TIMEOUT_S": ("slack_api_timeout_s", float),
-    "SLACK_DOWNLOAD_TIMEOUT_S": ("download_timeout_s", float),
-    "MEDGEMMA_MAX_FILE_MB": ("max_file_mb", float),
-    "MEDGEMMA_BACKEND": ("backend", str),
-    "MEDGEMMA_MODEL": ("model", str),
-    "MEDGEMMA_REVISION": ("revision", str),
-    "MEDGEMMA_BASE_URL": ("base_url", str),
-    "MEDGEMMA_API_KEY": ("api_key", str),
-    "HF_TOKEN": ("hf_token", str),
-    "MEDGEMMA_DEVICE": ("device", str),
-    "MEDGEMMA_DTYPE": ("dtype", str),
-    "MEDGEMMA_MULTI_GPU": ("multi_gpu", bool),
-    "MEDGEMMA_QUANTIZE": ("quantize", str),
-    "MEDGEMMA_COMPILE": ("compile", str),
-    "MEDGEMMA_MAX_BATCH": ("max_batch", int),
-    "MEDGEMMA_SLOT_TOKENS": ("slot_tokens", int),
-    "MEDGEMMA_MAX_WAITING": ("max_waiting", int),
-    "MEDGEMMA_TIMEOUT_S": ("timeout_s", float),
-    "MEDGEMMA_MAX_NEW_TOKENS": ("max_new_tokens", int),
-    "MEDGEMMA_CONTEXT_TOKENS": ("context_tokens", int),
-    "MEDGEMMA_MAX_IMAGES": ("max_images", int),
-    "MEDGEMMA_MAX_SLICES": ("max_slices", int),
-    "MEDGEMMA_MAX_PIXELS": ("max_pixels", int),
-    "MEDGEMMA_PAD_TO_SQUARE": ("pad_to_square", bool),
-    "MEDGEMMA_PATHOLOGY_TILES": ("pathology_tiles", int),
-    "MEDGEMMA_SPECIALTY": ("specialty", str),
-    "MEDGEMMA_CHANNEL_SPECIALTIES": ("channel_specialties", dict),
-    "MEDGEMMA_PROMPTS_DIR": ("prompts_dir", Path),
-    "MEDGEMMA_IMAGE_CACHE_MB": ("image_cache_mb", int),
-    "MEDGEMMA_IMAGE_CACHE_TTL_S": ("image_cache_ttl_s", float),
-    "MEDGEMMA_MAX_PENDING": ("max_pending", int),
-    "LOG_LEVEL": ("log_level", str),
-    "LOG_FORMAT": ("log_format", str),
-}
+@dataclass(frozen=True)
+class Declared:
+    """One field of Settings as declared: where it is read from and how."""
 
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "backend": ("transformers", "openai"),
-    "device": ("auto", "cuda", "cpu"),
-    "dtype": ("auto", "bfloat16", "float32"),
-    "quantize": ("none", "4bit"),
-    "compile": ("auto", "on", "off"),
-    "specialty": SPECIALTIES,
-    "log_level": ("DEBUG", "INFO", "WARNING", "ERROR"),
-    "log_format": ("json", "text"),
-}
-
-_MINIMUM: dict[str, float] = {
-    "slack_api_timeout_s": 1,
-    "download_timeout_s": 1,
-    "max_file_mb": 0.001,
-    "max_batch": 1,
-    "slot_tokens": 256,
-    "max_waiting": 1,
-    "timeout_s": 1,
-    "max_new_tokens": 1,
-    "context_tokens": 512,
-    "max_images": 1,
-    "max_slices": 1,
-    "max_pixels": 1_000_000,
-    "pathology_tiles": 1,
-    "image_cache_mb": 0,
-    "image_cache_ttl_s": 0,
-    "max_pending": 1,
-}
+    name: str
+    env: str
+    kind: Any  # the resolved annotation
+    default: Any
+    minimum: float | None
+    parse: Parser | None
 
 
-def _parse(env_name: str, raw: str, kind: type) -> Any:
-    text = raw.strip()
-    if kind is str:
-        return text
-    if kind is Path:
-        return Path(text).expanduser()
-    if kind is bool:
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"{env_name} must be true or false, not {text!r}")
-    if kind is dict:
-        return _parse_channel_map(env_name, text)
-    try:
-        number = kind(text)
-    except ValueError:
-        raise ConfigError(f"{env_name} must be a number, not {text!r}") from None
-    if not math.isfinite(number):
-        raise ConfigError(f"{env_name} must be a finite number, not {text!r}")
-    return number
-
-
-def _parse_channel_map(env_name: str, text: str) -> dict[str, str]:
-    mapping: dict[str, str] = {}
-    for item in filter(None, (i.strip() for i in text.split(","))):
-        channel, _, specialty = item.partition("=")
-        if not channel.strip() or specialty.strip() not in SPECIALTIES:
-            raise ConfigError(
-                f"{env_name} takes CHANNEL_ID=specialty pairs separated by commas, specialty "
-                f"one of {', '.join(SPECIALTIES)}"
-            )
-        mapping[channel.strip()] = specialty.strip()
-    return mapping
-
-
-def _validate(values: dict[str, Any]) -> None:
-    names = {attr: env for env, (attr, _) in _ENV.items()}
-    for attr, choices in _CHOICES.items():
-        if attr in values:
-            if attr == "log_level":
-                values[attr] = values[attr].upper()
-            if values[attr] not in choices:
-                raise ConfigError(f"{names[attr]} must be one of {', '.join(choices)}")
-    for attr, low in _MINIMUM.items():
-        if attr in values and values[attr] < low:
-            raise ConfigError(f"{names[attr]} must be at least {low:g}")
-    api = urlsplit(values.get("slack_api_url", Settings.slack_api_url))
-    if api.scheme not in ("http", "https") or not api.hostname:
-        raise ConfigError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
-    if values.get("backend") == "openai" and not values.get("base_url"):
-        raise ConfigError(
-            "Set MEDGEMMA_BASE_URL (e.g. http://vllm:8000/v1) for MEDGEMMA_BACKEND=openai"
+def declared() -> list[Declared]:
+    """Every setting, in declaration order."""
+    hints = typing.get_type_hints(Settings)
+    result = []
+    for f in dataclasses.fields(Settings):
+        factory = f.default_factory
+        default = factory() if callable(factory) else f.default
+        meta = f.metadata
+        result.append(
+            Declared(f.name, meta["env"], hints[f.name], default, meta["minimum"], meta["parse"])
         )
+    return result
+
+
+def _choices(kind: Any) -> tuple[str, ...] | None:
+    if typing.get_origin(kind) is Literal:
+        return tuple(str(c) for c in typing.get_args(kind))
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return tuple(str(m.value) for m in kind)
+    return None
+
+
+def _convert(item: Declared, text: str) -> Any:
+    """The typed value of one variable's text (already stripped, not blank)."""
+    if item.parse is not None:
+        text = item.parse(item.env, text)
+        if not isinstance(text, str):
+            return text
+    choices = _choices(item.kind)
+    if choices is not None:
+        if text not in choices:
+            raise ConfigError(f"{item.env} must be one of {', '.join(choices)}")
+        return item.kind(text) if isinstance(item.kind, type) else text
+    if item.kind is bool:
+        return _boolean(item.env, text)
+    if item.kind is Path:
+        return Path(text).expanduser()
+    if item.kind in (int, float):
+        return _number(item, text)
+    return text
+
+
+def _boolean(env: str, text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{env} must be true or false, not {text!r}")
+
+
+def _number(item: Declared, text: str) -> float:
+    try:
+        number = item.kind(text)
+    except ValueError:
+        raise ConfigError(f"{item.env} must be a number, not {text!r}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{item.env} must be a finite number, not {text!r}")
+    if item.minimum is not None and number < item.minimum:
+        raise ConfigError(f"{item.env} must be at least {item.minimum:g}")
+    return typing.cast(float, number)
+
+
+def _environment(dotenv: Path | None) -> dict[str, str]:
+    """The process environment over the `.env` file's values."""
+    from dotenv import dotenv_values
+
+    source: dict[str, str] = {}
+    path = dotenv or Path(".env")
+    if path.is_file():
+        source.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    source.update(os.environ)  # the real environment wins over the file
+    return source
 
 
 def load_settings(
     environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None
 ) -> Settings:
     """Build Settings from `environ` (default: the process environment plus `.env`)."""
-    source: dict[str, str] = {}
-    if environ is None:
-        from dotenv import dotenv_values
-
-        path = dotenv or Path(".env")
-        if path.is_file():
-            source.update({k: v for k, v in dotenv_values(path).items() if v is not None})
-        source.update(os.environ)  # the real environment wins over the file
-    else:
-        source.update(environ)
+    source = _environment(dotenv) if environ is None else dict(environ)
     values: dict[str, Any] = {}
-    for env_name, (attr, kind) in _ENV.items():
-        raw = source.get(env_name)
-        if raw is not None and raw.strip() != "":
-            values[attr] = _parse(env_name, raw, kind)
-    if str(source.get("MEDGEMMA_DTYPE", "")).strip().lower() in ("float16", "fp16", "half"):
-        raise ConfigError("MEDGEMMA_DTYPE=float16 is not allowed: Gemma 3 overflows in fp16")
-    _validate(values)
-    if "slack_api_url" in values and not values["slack_api_url"].endswith("/"):
-        values["slack_api_url"] += "/"
-    return Settings(**values)
+    for item in declared():
+        raw = source.get(item.env, "").strip()
+        if raw:
+            values[item.name] = _convert(item, raw)
+    settings = Settings(**values)
+    if settings.backend == "openai" and not settings.base_url:
+        raise ConfigError(
+            "Set MEDGEMMA_BASE_URL (e.g. http://vllm:8000/v1) for MEDGEMMA_BACKEND=openai"
+        )
+    return settings

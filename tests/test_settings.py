@@ -9,6 +9,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.settings import DEFAULT_PROMPTS, Settings, load_settings
+from bot.specialty import Specialty
 
 
 def test_empty_environment_gives_the_defaults() -> None:
@@ -65,7 +66,8 @@ PARSED: list[tuple[str, str, str, Any]] = [
     ("MEDGEMMA_MAX_SLICES", "40", "max_slices", 40),
     ("MEDGEMMA_MAX_PIXELS", "2000000", "max_pixels", 2_000_000),
     ("MEDGEMMA_PATHOLOGY_TILES", "4", "pathology_tiles", 4),
-    ("MEDGEMMA_SPECIALTY", "pathologist", "specialty", "pathologist"),
+    ("MEDGEMMA_SPECIALTY", "pathologist", "specialty", Specialty.PATHOLOGIST),
+    ("MEDGEMMA_SERVER_TIMEOUT_S", "15", "server_timeout_s", 15.0),
     ("MEDGEMMA_PROMPTS_DIR", "/etc/medgemma/prompts", "prompts_dir", Path("/etc/medgemma/prompts")),
     ("MEDGEMMA_IMAGE_CACHE_MB", "0", "image_cache_mb", 0),
     ("MEDGEMMA_IMAGE_CACHE_TTL_S", "600", "image_cache_ttl_s", 600.0),
@@ -77,13 +79,13 @@ PARSED: list[tuple[str, str, str, Any]] = [
         "MEDGEMMA_CHANNEL_SPECIALTIES",
         "C1=dermatologist,C2=pathologist",
         "channel_specialties",
-        {"C1": "dermatologist", "C2": "pathologist"},
+        {"C1": Specialty.DERMATOLOGIST, "C2": Specialty.PATHOLOGIST},
     ),
     (
         "MEDGEMMA_CHANNEL_SPECIALTIES",
         " C1 = ophthalmologist , ,C2=radiologist, ",
         "channel_specialties",
-        {"C1": "ophthalmologist", "C2": "radiologist"},
+        {"C1": Specialty.OPHTHALMOLOGIST, "C2": Specialty.RADIOLOGIST},
     ),
 ]
 

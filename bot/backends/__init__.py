@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.backends.base import Backend
-from bot.errors import ConfigError
 from bot.settings import Settings
 
-NAMES = ("transformers", "openai")
+if TYPE_CHECKING:
+    from bot.backends.hf.backend import EngineOptions
+    from bot.backends.hf.loader import LoadOptions
+
+
+def load_options(settings: Settings) -> LoadOptions:
+    """Where the in-process backend's weights come from and how they are placed."""
+    from bot.backends.hf.loader import LoadOptions
+
+    return LoadOptions(
+        model=settings.model,
+        revision=settings.revision or None,
+        token=settings.hf_token or None,
+        device=settings.device,
+        dtype=settings.dtype,
+        multi_gpu=settings.multi_gpu,
+        quantize_4bit=settings.quantize == "4bit",
+    )
+
+
+def engine_options(settings: Settings) -> EngineOptions:
+    """How the in-process backend batches and compiles."""
+    from bot.backends.hf.backend import EngineOptions
+
+    return EngineOptions(
+        max_batch=settings.max_batch,
+        slot_tokens=settings.slot_tokens,
+        max_waiting=settings.max_waiting,
+        compile=settings.compile,
+    )
 
 
 def create_backend(settings: Settings) -> Backend:
@@ -18,29 +48,11 @@ def create_backend(settings: Settings) -> Backend:
             base_url=settings.base_url,
             api_key=settings.api_key,
             model=settings.model,
-            timeout_s=settings.timeout_s,
+            timeout_s=settings.server_timeout_s,
             context_tokens=settings.context_tokens,
         )
-    if settings.backend == "transformers":
-        from bot.backends.hf.backend import EngineOptions, TransformersBackend
-        from bot.backends.hf.loader import LoadOptions
+    from bot.backends.hf.backend import TransformersBackend
 
-        return TransformersBackend(
-            load_options=LoadOptions(
-                model=settings.model,
-                revision=settings.revision or None,
-                token=settings.hf_token or None,
-                device=settings.device,  # type: ignore[arg-type]
-                dtype=settings.dtype,  # type: ignore[arg-type]
-                multi_gpu=settings.multi_gpu,
-                quantize_4bit=settings.quantize == "4bit",
-            ),
-            engine_options=EngineOptions(
-                max_batch=settings.max_batch,
-                slot_tokens=settings.slot_tokens,
-                max_waiting=settings.max_waiting,
-                compile=settings.compile,  # type: ignore[arg-type]
-                timeout_s=settings.timeout_s,
-            ),
-        )
-    raise ConfigError(f"MEDGEMMA_BACKEND must be one of {', '.join(NAMES)}")
+    return TransformersBackend(
+        load_options=load_options(settings), engine_options=engine_options(settings)
+    )

@@ -51,7 +51,6 @@ class ChatMessage:
 class Capabilities:
     """What a backend can take."""
 
-    images: bool = True
     context_tokens: int = 131_072  # the model's maximum context
     tokens_per_image: int = 256  # as the model counts an image (MedGemma: 256 + wrappers)
     max_images: int | None = None  # per request, None when only the context limits it

@@ -32,7 +32,6 @@ from bot.logs import event
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT_S = 120.0
 API_KEY_PLACEHOLDER = "none"  # the SDK refuses an empty key; keyless servers ignore it
 # Error `type`/`code` values are echoed into operator details only when they look like
 # identifiers: a server could put anything there, user text included.
@@ -42,10 +41,10 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 class OpenAIBackend:
     """Streams answers from an OpenAI-compatible `/chat/completions` endpoint.
 
-    `timeout_s` bounds connecting, the wait for the reply to start (per try: the SDK
-    retries connection failures, timeouts, 408/409/429 and 5xx `max_retries` times) and
-    every wait between two chunks. It does not bound a whole answer that keeps
-    streaming: the caller's generation deadline does.
+    `timeout_s` (MEDGEMMA_SERVER_TIMEOUT_S) bounds connecting, the wait for the reply to
+    start (per try: the SDK retries connection failures, timeouts, 408/409/429 and 5xx
+    `max_retries` times) and every wait between two chunks. It does not bound a whole
+    answer that keeps streaming: the caller's generation deadline does.
     """
 
     name = "openai"
@@ -56,13 +55,13 @@ class OpenAIBackend:
         base_url: str,
         api_key: str,
         model: str,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
+        timeout_s: float,
+        context_tokens: int,
         max_retries: int = 1,
-        context_tokens: int = 8192,
         tokens_per_image: int = 256,
     ) -> None:
         self.capabilities = Capabilities(
-            images=True, context_tokens=context_tokens, tokens_per_image=tokens_per_image
+            context_tokens=context_tokens, tokens_per_image=tokens_per_image
         )
         self._base_url = base_url
         self._api_key = api_key or API_KEY_PLACEHOLDER

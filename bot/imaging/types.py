@@ -7,14 +7,9 @@ from enum import StrEnum
 
 from PIL import Image
 
+from bot.specialty import Specialty
 
-class Specialty(StrEnum):
-    """Which specialist system prompt fits an image best."""
-
-    RADIOLOGIST = "radiologist"
-    DERMATOLOGIST = "dermatologist"
-    PATHOLOGIST = "pathologist"
-    OPHTHALMOLOGIST = "ophthalmologist"
+__all__ = ["DecodedFile", "ImagingOptions", "ModelImage", "PrivacyFlag", "Specialty"]
 
 
 class PrivacyFlag(StrEnum):

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from bot.backends import load_options
 from bot.backends.hf import loader
-from bot.backends.hf.loader import LoadOptions, choose_device, choose_dtype, load
+from bot.backends.hf.loader import choose_device, choose_dtype, load
 from bot.errors import BackendUnavailable, ConfigError
+from bot.settings import Settings
 
 
 def fake_gpu(monkeypatch: pytest.MonkeyPatch, major: int | None) -> None:
@@ -60,7 +62,7 @@ def test_device_auto_and_explicit(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_loads_a_local_checkpoint_through_the_auto_classes(tiny_model_dir: Path) -> None:
-    processor, model = load(LoadOptions(model=str(tiny_model_dir), device="cpu"))
+    processor, model = load(load_options(Settings(model=str(tiny_model_dir), device="cpu")))
     assert type(model).__name__ == "Gemma3ForConditionalGeneration"
     assert model.dtype == torch.float32 and not model.training
     assert model.config._attn_implementation == "sdpa"
@@ -69,7 +71,7 @@ def test_loads_a_local_checkpoint_through_the_auto_classes(tiny_model_dir: Path)
 
 def test_missing_weights_give_one_clear_line(tmp_path: Path) -> None:
     with pytest.raises(BackendUnavailable) as caught:
-        load(LoadOptions(model=str(tmp_path / "no-such-model"), device="cpu"))
+        load(load_options(Settings(model=str(tmp_path / "no-such-model"), device="cpu")))
     assert "HF_TOKEN" in caught.value.detail and "MEDGEMMA_MODEL" in caught.value.detail
 
 

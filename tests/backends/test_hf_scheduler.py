@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
+from bot.backends import engine_options, load_options
 from bot.backends.base import GenerationRequest
-from bot.backends.hf.backend import EngineOptions, TransformersBackend
+from bot.backends.hf.backend import TransformersBackend
 from bot.backends.hf.engine import Engine
-from bot.backends.hf.loader import LoadOptions
 from bot.backends.hf.synthetic import save_tiny_model
-from bot.errors import BackendOutOfMemory, BackendTimeout, Busy
+from bot.errors import BackendOutOfMemory, Busy
+from bot.settings import Settings
 from tests.backends.hf_helpers import WINDOW, load_tiny, question
 from tests.e2e.harness import wait_until
 
@@ -29,17 +31,17 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_backend(model_dir: Path, **options: Any) -> TransformersBackend:
+    settings = Settings(model=str(model_dir), device="cpu")
     defaults: dict[str, Any] = {
         "max_batch": 4,
         "slot_tokens": 256,
         "max_waiting": 16,
         "compile": "off",
-        "timeout_s": 60,
     }
     defaults.update(options)
     return TransformersBackend(
-        load_options=LoadOptions(model=str(model_dir), device="cpu"),
-        engine_options=EngineOptions(**defaults),
+        load_options=load_options(settings),
+        engine_options=dataclasses.replace(engine_options(settings), **defaults),
         loader=lambda _: load_tiny(model_dir),
     )
 
@@ -121,12 +123,14 @@ async def test_cancelling_frees_the_row_for_the_next(model_dir: Path) -> None:
     assert lane.active == []
 
 
-async def test_timeout_frees_the_row(model_dir: Path) -> None:
-    backend = make_backend(model_dir, max_batch=1, slot_tokens=4096, timeout_s=0.5)
+async def test_the_callers_deadline_frees_the_row(model_dir: Path) -> None:
+    # The pipeline's generation deadline cancels the stream; its row must come free.
+    backend = make_backend(model_dir, max_batch=1, slot_tokens=4096)
     await backend.start()
     try:
-        with pytest.raises(BackendTimeout):
-            await answer(backend, QUESTIONS[0], new_tokens=3500)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await answer(backend, QUESTIONS[0], new_tokens=3500)
         await wait_until(lambda: not backend.scheduler._main.active)
     finally:
         await backend.aclose()

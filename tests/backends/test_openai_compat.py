@@ -325,7 +325,6 @@ async def test_stream_before_start_is_a_bug() -> None:
 
 def test_capabilities_and_token_estimate() -> None:
     backend = make_backend("http://127.0.0.1:9/v1", context_tokens=32768, tokens_per_image=260)
-    assert backend.capabilities.images
     assert backend.capabilities.context_tokens == 32768
     assert backend.capabilities.tokens_per_image == 260
     assert backend.count_text_tokens("abcdef") == 2

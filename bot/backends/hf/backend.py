@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from bot.backends.base import (
     Capabilities,
@@ -23,8 +23,9 @@ from bot.backends.hf.loader import LoadOptions, choose_device, load
 from bot.backends.hf.prompt import PreparedPrompt, prepare
 from bot.backends.hf.scheduler import Scheduler
 from bot.backends.thinking import ThinkingFilter
-from bot.errors import BackendTimeout, BackendUnavailable
+from bot.errors import BackendUnavailable
 from bot.logs import event
+from bot.settings import CompileMode
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,12 @@ _THOUGHT_MARKERS = ("<unused94>", "<unused95>")
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """How generation is batched and compiled."""
+    """How generation is batched and compiled (from settings; see the README's table)."""
 
-    max_batch: int = 32  # requests decoded together in one step
-    slot_tokens: int = 4096  # prompt + answer per batched request; longer ones use a long lane
-    max_waiting: int = 64  # requests that may wait for a row before "busy"
-    compile: Literal["auto", "on", "off"] = "auto"  # auto: on with a CUDA GPU
-    timeout_s: float = 300.0  # a whole request, waiting included
+    max_batch: int  # requests decoded together in one step
+    slot_tokens: int  # prompt + answer per batched request; longer ones use a long lane
+    max_waiting: int  # requests that may wait for a row before "busy"
+    compile: CompileMode  # auto: on with a CUDA GPU
     ignore_eos: bool = False  # benchmarks only: always generate max_new_tokens
 
 
@@ -88,7 +88,6 @@ class TransformersBackend:
         # ("Already borrowed"). This one counts on the event loop's thread.
         self._counter = copy.deepcopy(tokenizer)
         self.capabilities = Capabilities(
-            images=True,
             context_tokens=int(text.max_position_embeddings),
             tokens_per_image=int(config.mm_tokens_per_image) + _IMAGE_WRAPPER_TOKENS,
         )
@@ -136,24 +135,25 @@ class TransformersBackend:
         return prepare(self._processor, messages).length
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
-        """Queue the request and yield its answer as it is decoded."""
+        """Queue the request and yield its answer as it is decoded.
+
+        No deadline of its own: the caller's (the pipeline's generation deadline)
+        cancels the stream, and closing the stream frees the request's row at once.
+        """
         if self._scheduler is None:
             raise BackendUnavailable("transformers backend not started")
         thoughts = ThinkingFilter()
         ticket: Ticket | None = None
         try:
-            async with asyncio.timeout(self._options.timeout_s):
-                prompt = await self.prepare(request)
-                ticket = self._scheduler.submit(
-                    prompt,
-                    max_new_tokens=request.max_new_tokens,
-                    on_position=request.on_queue_position,
-                )
-                async for chunk in ticket.stream():
-                    if visible := thoughts.feed(chunk):
-                        yield visible
-        except TimeoutError as exc:
-            raise BackendTimeout("generation timed out", seconds=self._options.timeout_s) from exc
+            prompt = await self.prepare(request)
+            ticket = self._scheduler.submit(
+                prompt,
+                max_new_tokens=request.max_new_tokens,
+                on_position=request.on_queue_position,
+            )
+            async for chunk in ticket.stream():
+                if visible := thoughts.feed(chunk):
+                    yield visible
         finally:
             if ticket is not None:  # a consumer that stops listening frees the row at once
                 ticket.cancel()
@@ -172,11 +172,6 @@ class TransformersBackend:
         if self._scheduler is None:
             raise BackendUnavailable("transformers backend not started")
         return self._scheduler
-
-    @property
-    def waiting(self) -> int:
-        """Requests waiting for a batch row."""
-        return self._scheduler.waiting if self._scheduler else 0
 
     async def aclose(self) -> None:
         """Stop the generation thread and release the model."""

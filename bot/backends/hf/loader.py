@@ -11,11 +11,9 @@ import torch
 
 from bot.errors import BackendUnavailable, ConfigError
 from bot.logs import event
+from bot.settings import Device, DType
 
 log = logging.getLogger(__name__)
-
-Device = Literal["auto", "cuda", "cpu"]
-DType = Literal["auto", "bfloat16", "float32"]
 
 
 @dataclass(frozen=True)
@@ -23,16 +21,16 @@ class LoadOptions:
     """Where the weights come from and how they are placed."""
 
     model: str
-    revision: str | None = None
-    token: str | None = None
-    device: Device = "auto"
-    dtype: DType = "auto"
-    multi_gpu: bool = False  # spread layers over all visible GPUs (device_map="auto")
-    quantize_4bit: bool = False  # bitsandbytes NF4, for 16 GB cards
+    revision: str | None
+    token: str | None
+    device: Device
+    dtype: DType
+    multi_gpu: bool  # spread layers over all visible GPUs (device_map="auto")
+    quantize_4bit: bool  # bitsandbytes NF4, for 16 GB cards
     attention: Literal["sdpa", "eager"] = "sdpa"
 
 
-def choose_device(requested: Device) -> str:
+def choose_device(requested: Device) -> Literal["cuda", "cpu"]:
     """`auto` takes the GPU when there is one."""
     if requested == "cuda" and not torch.cuda.is_available():
         raise ConfigError("MEDGEMMA_DEVICE=cuda but no CUDA GPU is visible")
@@ -41,13 +39,13 @@ def choose_device(requested: Device) -> str:
     return requested
 
 
-def choose_dtype(requested: str, device: str) -> torch.dtype:
+def choose_dtype(requested: DType, device: str) -> torch.dtype:
     """bf16 where the GPU supports it (compute capability >= 8.0), else fp32; never fp16.
 
     Gemma 3's activations overflow in fp16 and answers come out empty or NaN
     (transformers issue 36822), so fp16 is refused rather than silently used.
     """
-    if requested in ("float16", "fp16", "half"):
+    if requested not in ("auto", "bfloat16", "float32"):  # settings refuse fp16 already
         raise ConfigError("MEDGEMMA_DTYPE=float16 is not allowed: Gemma 3 overflows in fp16")
     if requested == "float32":
         return torch.float32
