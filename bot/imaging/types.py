@@ -21,13 +21,13 @@ class PrivacyFlag(StrEnum):
 
 @dataclass(frozen=True)
 class ImagingOptions:
-    """Knobs of the image pipeline, filled from settings."""
+    """Knobs of the image pipeline; the first four come from settings (their defaults too)."""
 
-    max_pixels: int = 100_000_000  # per decoded frame; guards against decompression bombs
+    max_pixels: int  # per decoded frame; guards against decompression bombs
+    pad_to_square: bool  # as Google's notebooks do before the processor
+    max_slices: int  # per CT/MRI series, sampled evenly
+    pathology_tiles: int  # >1 splits a large slide image into up to this many tiles
     model_side: int = 896  # MedGemma's input side; larger images are downsampled to it
-    pad_to_square: bool = True  # as Google's notebooks do before the processor
-    max_slices: int = 85  # per CT/MRI series, sampled evenly
-    pathology_tiles: int = 1  # >1 splits a large slide image into up to this many tiles
     zip_max_entries: int = 2000
     zip_max_total_bytes: int = 1_000_000_000
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import random
 from pathlib import Path
@@ -17,10 +18,18 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 
 from bot.imaging import DecodedFile, ImagingOptions
+from bot.pipeline import imaging_options
+from bot.settings import Settings
 
-DEFAULT = ImagingOptions()
+
+def options(**overrides: Any) -> ImagingOptions:
+    """The shipped imaging options (from the settings' defaults), with `overrides`."""
+    return dataclasses.replace(imaging_options(Settings()), **overrides)
+
+
+DEFAULT = options()
 # Large side and no padding: the output keeps the file's own pixel grid for comparisons.
-NATIVE = ImagingOptions(model_side=4096, pad_to_square=False)
+NATIVE = options(model_side=4096, pad_to_square=False)
 SERIES_UID = "1.2.826.0.1.3680043.8.498.1234567890"
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from bot.errors import CorruptImage, DicomNoPixelData, UnsafeArchive, UnsupportedFileType
-from bot.imaging import ImagingOptions, archive, decode
-from tests.imaging.helpers import DEFAULT, ct_slices, encode, sample
+from bot.imaging import archive, decode
+from tests.imaging.helpers import DEFAULT, ct_slices, encode, options, sample
 
 
 def _zip(entries: dict[str, bytes], *, method: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -42,7 +42,7 @@ def test_zip_of_a_series() -> None:
 
 
 def test_zip_series_is_sampled() -> None:
-    decoded = decode(_zip(_series_zip(30)), options=ImagingOptions(max_slices=5))
+    decoded = decode(_zip(_series_zip(30)), options=options(max_slices=5))
     assert decoded.total_slices == 30 and len(decoded.images) == 5
     assert [image.label for image in decoded.images][-1] == "SLICE 5"
 
@@ -88,7 +88,7 @@ def test_zip_with_only_image_less_dicom() -> None:
 def test_too_many_entries() -> None:
     entries = {f"n{i}.txt": b"x" for i in range(6)}
     with pytest.raises(UnsafeArchive):
-        decode(_zip(entries), options=ImagingOptions(zip_max_entries=5))
+        decode(_zip(entries), options=options(zip_max_entries=5))
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ def test_compression_ratio_bomb() -> None:
 def test_declared_total_over_the_cap() -> None:
     data = _zip(_series_zip(3), method=zipfile.ZIP_STORED)
     with pytest.raises(UnsafeArchive):
-        decode(data, options=ImagingOptions(zip_max_total_bytes=50_000))
+        decode(data, options=options(zip_max_total_bytes=50_000))
 
 
 def test_entry_larger_than_declared() -> None:

@@ -12,10 +12,11 @@ from pydicom.pixels import apply_color_lut
 from pydicom.uid import UID
 
 from bot.errors import CorruptImage, DicomNoPixelData, DicomUnsupportedSyntax, ImageTooLarge
-from bot.imaging import ImagingOptions, Specialty, decode
+from bot.imaging import Specialty, decode
 from tests.imaging.helpers import (
     NATIVE,
     dicom_bytes,
+    options,
     pixels,
     sample,
     sample_dataset,
@@ -203,9 +204,7 @@ def test_multi_frame_becomes_a_series() -> None:
 def test_multi_frame_sampled_evenly_first_and_last_kept() -> None:
     ds = sample_dataset("emri_small.dcm")
     frames = _raw(ds, "<u2").astype(np.float64)
-    decoded = decode(
-        sample("emri_small.dcm"), options=ImagingOptions(max_slices=4, model_side=4096)
-    )
+    decoded = decode(sample("emri_small.dcm"), options=options(max_slices=4, model_side=4096))
     assert decoded.total_slices == 10 and len(decoded.images) == 4
     assert [image.label for image in decoded.images] == ["SLICE 1", "SLICE 2", "SLICE 3", "SLICE 4"]
     for image, frame_index in zip(decoded.images, [0, 3, 6, 9], strict=True):
@@ -252,7 +251,7 @@ def test_broken_pixel_data_is_corrupt(name: str) -> None:
 
 def test_pixel_cap_applies_to_dicom() -> None:
     with pytest.raises(ImageTooLarge):
-        decode(sample("CT_small.dcm"), options=ImagingOptions(max_pixels=128 * 128 - 1))
+        decode(sample("CT_small.dcm"), options=options(max_pixels=128 * 128 - 1))
 
 
 @pytest.mark.parametrize(

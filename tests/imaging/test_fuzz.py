@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from bot.errors import ImagingError
-from bot.imaging import DecodedFile, ImagingOptions, decode
-from tests.imaging.helpers import ct_slices, encode, sample
+from bot.imaging import DecodedFile, decode
+from tests.imaging.helpers import ct_slices, encode, options, sample
 
 # Small outputs keep each example fast; the code paths are the same.
-OPTIONS = ImagingOptions(model_side=64, max_slices=4, pathology_tiles=4)
+OPTIONS = options(model_side=64, max_slices=4, pathology_tiles=4)
 HANG_SECONDS = 10
 FUZZ = settings(
     max_examples=200,

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from bot.imaging import ImagingOptions
 from bot.imaging.geometry import downsample, fit, pad_to_square, split_tiles, tile_position
+from tests.imaging.helpers import options
 
 
 def test_pad_to_square_centres_on_black() -> None:
@@ -45,7 +45,7 @@ def test_downsample_never_enlarges() -> None:
 )
 def test_fit_bounds(width: int, height: int, side: int, pad: bool) -> None:
     image = Image.new("RGB", (width, height), (1, 2, 3))
-    out = fit(image, options=ImagingOptions(model_side=side, pad_to_square=pad))
+    out = fit(image, options=options(model_side=side, pad_to_square=pad))
     assert out.mode == "RGB"
     assert max(out.size) == min(side, max(width, height))
     if pad:
@@ -59,7 +59,7 @@ def test_fit_strips_metadata() -> None:
     image = Image.new("RGB", (20, 20))
     image.info["comment"] = b"Doe^John"
     image.info["icc_profile"] = b"\x00" * 16
-    assert fit(image, options=ImagingOptions()).info == {}
+    assert fit(image, options=options()).info == {}
 
 
 def test_split_tiles_cover_the_image() -> None:

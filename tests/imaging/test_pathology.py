@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bot.errors import ImageTooLarge
 from bot.imaging import ImagingOptions, Specialty, decode
 from bot.imaging.geometry import tile_grid
-from tests.imaging.helpers import DEFAULT, encode, pixels
+from tests.imaging.helpers import DEFAULT, encode, options, pixels
 
 IHC = skimage.data.immunohistochemistry()  # 512 x 512 RGB, a stained tissue section
 LEVEL_COLOURS = {0: (255, 0, 0), 1: (0, 255, 0), 2: (0, 0, 255)}
@@ -57,26 +57,26 @@ def test_plain_small_tiff_is_a_photo() -> None:
 
 
 @pytest.mark.parametrize(
-    ("options", "level"),
+    ("chosen", "level"),
     [
         # The smallest level that still fills model_side: 1000 x 800.
-        (ImagingOptions(), 1),
-        (ImagingOptions(model_side=400), 2),
-        (ImagingOptions(model_side=1500), 0),
+        (options(), 1),
+        (options(model_side=400), 2),
+        (options(model_side=1500), 0),
         # Level 0 (3.2 Mpx) is over the cap: the largest level under it.
-        (ImagingOptions(model_side=1500, max_pixels=1_000_000), 1),
-        (ImagingOptions(model_side=1500, max_pixels=300_000), 2),
+        (options(model_side=1500, max_pixels=1_000_000), 1),
+        (options(model_side=1500, max_pixels=300_000), 2),
     ],
 )
-def test_pyramid_level_choice(options: ImagingOptions, level: int) -> None:
-    decoded = decode(_pyramid_tiff(), options=options)
+def test_pyramid_level_choice(chosen: ImagingOptions, level: int) -> None:
+    decoded = decode(_pyramid_tiff(), options=chosen)
     assert decoded.kind == "pathology"
     assert _colour_of(pixels(decoded)) == LEVEL_COLOURS[level]
 
 
 def test_pyramid_with_every_level_over_the_cap() -> None:
     with pytest.raises(ImageTooLarge):
-        decode(_pyramid_tiff(), options=ImagingOptions(max_pixels=100_000))
+        decode(_pyramid_tiff(), options=options(max_pixels=100_000))
 
 
 def _quadrants(side: int) -> np.ndarray:
@@ -91,7 +91,7 @@ def _quadrants(side: int) -> np.ndarray:
 @pytest.mark.parametrize("fmt", ["PNG", "TIFF", "JPEG"])
 def test_large_image_split_into_labelled_tiles(fmt: str) -> None:
     data = encode(_quadrants(2000), fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-    decoded = decode(data, options=ImagingOptions(pathology_tiles=4))
+    decoded = decode(data, options=options(pathology_tiles=4))
     labels = [image.label for image in decoded.images]
     assert labels == [
         "TILE 1 of 4 (top left)",
@@ -108,7 +108,7 @@ def test_large_image_split_into_labelled_tiles(fmt: str) -> None:
 
 def test_nine_tiles_have_a_centre() -> None:
     decoded = decode(
-        encode(_solid(2700, 2700, (9, 9, 9)), "PNG"), options=ImagingOptions(pathology_tiles=9)
+        encode(_solid(2700, 2700, (9, 9, 9)), "PNG"), options=options(pathology_tiles=9)
     )
     assert len(decoded.images) == 9
     assert decoded.images[4].label == "TILE 5 of 9 (centre)"
@@ -116,7 +116,7 @@ def test_nine_tiles_have_a_centre() -> None:
 
 
 def test_image_not_much_larger_than_model_side_is_not_tiled() -> None:
-    decoded = decode(encode(_quadrants(1200), "PNG"), options=ImagingOptions(pathology_tiles=4))
+    decoded = decode(encode(_quadrants(1200), "PNG"), options=options(pathology_tiles=4))
     assert len(decoded.images) == 1 and decoded.images[0].label is None
 
 

@@ -14,8 +14,8 @@ import skimage.data
 from PIL import Image
 
 from bot.errors import CorruptImage, ImageTooLarge
-from bot.imaging import ImagingOptions, decode
-from tests.imaging.helpers import DEFAULT, NATIVE, encode, pixels
+from bot.imaging import decode
+from tests.imaging.helpers import DEFAULT, NATIVE, encode, options, pixels
 
 RETINA = np.asarray(Image.fromarray(skimage.data.retina()).resize((600, 600)))
 
@@ -71,8 +71,8 @@ def test_resized_to_model_side_and_padded_square() -> None:
 
 def test_no_padding_keeps_aspect_ratio() -> None:
     wide = np.full((900, 1800, 3), 90, dtype=np.uint8)
-    options = ImagingOptions(pad_to_square=False)
-    assert decode(encode(wide, "PNG"), options=options).images[0].image.size == (896, 448)
+    narrow = options(pad_to_square=False)
+    assert decode(encode(wide, "PNG"), options=narrow).images[0].image.size == (896, 448)
 
 
 def test_small_images_are_never_enlarged() -> None:
@@ -183,15 +183,15 @@ def test_decompression_bomb_is_refused_from_the_header(side: int) -> None:
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         with pytest.raises(ImageTooLarge):
-            decode(data, options=ImagingOptions(max_pixels=10**12))
+            decode(data, options=options(max_pixels=10**12))
     assert seen == []
 
 
 def test_pixel_cap_from_options() -> None:
     data = encode(np.zeros((200, 200, 3), dtype=np.uint8), "PNG")
     with pytest.raises(ImageTooLarge):
-        decode(data, options=ImagingOptions(max_pixels=200 * 200 - 1))
-    assert decode(data, options=ImagingOptions(max_pixels=200 * 200)).images
+        decode(data, options=options(max_pixels=200 * 200 - 1))
+    assert decode(data, options=options(max_pixels=200 * 200)).images
 
 
 def test_gif_screen_bomb() -> None:
