@@ -161,6 +161,22 @@ def _baseline(
     return Row("generate", 1, float("nan"), rate, rate, _peak_gib())
 
 
+def _bench_backend(
+    *, model: str | None, tiny: bool, device: Device, dtype: torch.dtype, engine: EngineOptions
+) -> TransformersBackend:
+    """The backend to measure: random weights unless `model` names real ones."""
+    loader = load if model else _random_loader(tiny=tiny, device=device, dtype=dtype)
+    return TransformersBackend(
+        # HF_TOKEN and MEDGEMMA_REVISION still apply to --model.
+        load_options=dataclasses.replace(
+            load_options(load_settings()), model=model or "random", device=device
+        ),
+        engine_options=engine,
+        progress=lambda message: print(f"[bench] {message}", flush=True),
+        loader=loader,
+    )
+
+
 async def run_bench(
     *,
     tiny: bool,
@@ -175,23 +191,14 @@ async def run_bench(
     """Load, warm up, measure every concurrency level; return the JSON report."""
     device = choose_device(device)
     dtype = choose_dtype("auto", device)
-    loader = load if model else _random_loader(tiny=tiny, device=device, dtype=dtype)
-    slot = max(1024, -(-(prompt_tokens + new_tokens + 64) // 1024) * 1024)
-    backend = TransformersBackend(
-        # HF_TOKEN and MEDGEMMA_REVISION still apply to --model.
-        load_options=dataclasses.replace(
-            load_options(load_settings()), model=model or "random", device=device
-        ),
-        engine_options=EngineOptions(
-            max_batch=max(concurrency),
-            slot_tokens=slot,
-            max_waiting=max(concurrency),
-            compile=compile_mode,
-            ignore_eos=True,
-        ),
-        progress=lambda message: print(f"[bench] {message}", flush=True),
-        loader=loader,
+    engine = EngineOptions(
+        max_batch=max(concurrency),
+        slot_tokens=max(1024, -(-(prompt_tokens + new_tokens + 64) // 1024) * 1024),
+        max_waiting=max(concurrency),
+        compile=compile_mode,
+        ignore_eos=True,
     )
+    backend = _bench_backend(model=model, tiny=tiny, device=device, dtype=dtype, engine=engine)
     await backend.start()
     try:
         messages = _question(backend, prompt_tokens)

@@ -1,6 +1,6 @@
 """A bounded in-memory cache of decoded files, so a follow-up downloads nothing again.
 
-Bounded by bytes (least recently used entries go first) and by age. Concurrent loads
+Bounded by bytes (least recently used entries go first) and by age (cachetools). Concurrent loads
 of the same key share one download. Nothing is ever written to disk.
 """
 
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+
+from cachetools import TTLCache
 
 from bot.imaging.types import DecodedFile
 
@@ -20,47 +21,34 @@ class ImageCache:
     def __init__(
         self, *, max_bytes: int, ttl_s: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._max_bytes = max_bytes
-        self._ttl = ttl_s
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, DecodedFile]] = OrderedDict()
-        self._bytes = 0
+        # An LRU cache whose size is the images' bytes; entries live for ttl_s, reads
+        # do not extend that.
+        self._entries: TTLCache[str, DecodedFile] = TTLCache(
+            maxsize=max_bytes, ttl=ttl_s, timer=clock, getsizeof=lambda f: f.nbytes
+        )
         self._loading: dict[str, asyncio.Future[DecodedFile]] = {}
 
     @property
     def nbytes(self) -> int:
         """Bytes held now."""
-        return self._bytes
+        self._entries.expire()
+        return int(self._entries.currsize)
 
     def __len__(self) -> int:
+        self._entries.expire()
         return len(self._entries)
 
     def get(self, key: str) -> DecodedFile | None:
         """The cached file, if present and fresh."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        stored, value = entry
-        if self._clock() - stored > self._ttl:
-            self._remove(key)
-            return None
-        self._entries.move_to_end(key)
+        value: DecodedFile | None = self._entries.get(key)
         return value
 
     def put(self, key: str, value: DecodedFile) -> None:
         """Store a file; evict the least recently used beyond the byte cap."""
-        if key in self._entries:
-            self._remove(key)
-        if value.nbytes > self._max_bytes:
-            return  # larger than the whole cache: serve it, do not keep it
-        self._entries[key] = (self._clock(), value)
-        self._bytes += value.nbytes
-        while self._bytes > self._max_bytes:
-            self._remove(next(iter(self._entries)))
-
-    def _remove(self, key: str) -> None:
-        _, value = self._entries.pop(key)
-        self._bytes -= value.nbytes
+        try:
+            self._entries[key] = value
+        except ValueError:  # larger than the whole cache: serve it, do not keep it
+            self._entries.pop(key, None)
 
     async def get_or_load(
         self, key: str, load: Callable[[], Awaitable[DecodedFile]]

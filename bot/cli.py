@@ -16,7 +16,7 @@ from typing import get_args
 
 from bot.errors import BackendUnavailable, ConfigError
 from bot.settings import CompileMode, Device
-from bot.specialty import SPECIALTIES
+from bot.specialty import SPECIALTIES, Specialty
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,27 +57,29 @@ async def _run(args: argparse.Namespace) -> None:
     from bot.backends import create_backend
     from bot.prompts import load_prompts
     from bot.settings import load_settings
-    from bot.slack.app import SlackBot
+    from bot.slack.app import build_app
+    from bot.slack.runner import Runner
 
     settings = load_settings()
     logs.setup(level=settings.log_level, fmt=settings.log_format)
     settings.require_slack(http=args.http)
     prompts = load_prompts(settings.prompts_dir)
     backend = create_backend(settings)
-    bot = SlackBot(settings=settings, prompts=prompts, backend=backend)
-    await bot.prepare()  # a bad Slack token fails before minutes of model loading
-    await backend.start()
+    # A bad Slack token fails here, before minutes of model loading.
+    runner = Runner(await build_app(settings=settings, prompts=prompts, backend=backend))
+    stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.stop()))
+        loop.add_signal_handler(sig, stopping.set)
     try:
+        await backend.start()
         if args.http:
-            await bot.serve_http(host=args.host, port=args.port)
+            await runner.http(host=args.host, port=args.port)
         else:
-            await bot.serve_socket_mode()
-        await bot.wait_stopped()
+            await runner.socket_mode()
+        await stopping.wait()
     finally:
-        await bot.stop()
+        await runner.stop()
         await backend.aclose()
 
 
@@ -101,7 +103,7 @@ async def _ask(args: argparse.Namespace) -> None:
             images=args.images,
             question=args.question,
             chat=args.chat,
-            specialty=args.specialty,
+            specialty=Specialty(args.specialty) if args.specialty else None,
         )
     finally:
         await backend.aclose()

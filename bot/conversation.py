@@ -10,24 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 from bot.backends.base import ChatMessage, ImagePart, Part, TextPart
 from bot.errors import TooMuchText
 from bot.imaging.types import DecodedFile
+from bot.thread import DecodedMessage, Role
 
 TURN_OVERHEAD = 5  # <start_of_turn>role\n ... <end_of_turn>\n
 MIN_ANSWER_TOKENS = 256
-
-
-@dataclass(frozen=True)
-class ThreadMessage:
-    """One message of a thread as the conversation needs it."""
-
-    role: Literal["user", "assistant"]
-    text: str
-    author: str = ""  # who wrote a human message, shown when several people talk
-    files: tuple[DecodedFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,7 +45,9 @@ Note = tuple[str, dict[str, object]]  # a key of [notes] in messages.toml and it
 
 @dataclass
 class _Turn:
-    role: Literal["user", "assistant"]
+    """A message while the request is fitted: files may be dropped, turns removed."""
+
+    role: Role
     files: list[DecodedFile]
     text: str
     newest: bool = False
@@ -91,7 +83,7 @@ def _file_parts(file: DecodedFile, texts: Texts) -> list[Part]:
     return parts
 
 
-def _turns(thread: Sequence[ThreadMessage], texts: Texts) -> list[_Turn]:
+def _turns(thread: Sequence[DecodedMessage], texts: Texts) -> list[_Turn]:
     speakers = {m.author for m in thread if m.role == "user" and m.author}
     turns: list[_Turn] = []
     for i, message in enumerate(thread):
@@ -220,7 +212,7 @@ def _merge(turns: Sequence[_Turn], texts: Texts) -> list[ChatMessage]:
 
 
 def build(
-    thread: Sequence[ThreadMessage],
+    thread: Sequence[DecodedMessage],
     *,
     texts: Texts,
     budget: Budget,

@@ -11,10 +11,11 @@
     │   │       └── UnsafeArchive
     │   ├── TooMuchText         the newest question alone does not fit the context
     │   └── Busy                the queue is full
-    └── BackendError            the model failed; the user sees a fixed message
-        ├── BackendTimeout
-        ├── BackendOutOfMemory
-        └── BackendUnavailable  e.g. weights could not be fetched at start-up
+    ├── BackendError            the model failed; the user sees a fixed message
+    │   ├── BackendTimeout
+    │   ├── BackendOutOfMemory
+    │   └── BackendUnavailable  e.g. weights could not be fetched at start-up
+    └── Restarting              the bot shut down before the answer was ready
 
 Foreign exceptions are translated at the edge with ``raise ... from exc``. Exception
 *text* is never shown to users or written to logs by the bot: constructors take only
@@ -150,3 +151,9 @@ class BackendUnavailable(BackendError):
     """The backend cannot start or cannot be reached."""
 
     message_key = "backend_unavailable"
+
+
+class Restarting(BotError):
+    """The bot is shutting down and could not finish an answer in time."""
+
+    message_key = "restarting"

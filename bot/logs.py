@@ -35,34 +35,75 @@ _QUIET = (
 
 
 def safe_exception(
-    exc_info: tuple[type[BaseException], BaseException, TracebackType | None] | None,
+    exc_info: tuple[type[BaseException] | None, BaseException | None, TracebackType | None] | None,
 ) -> dict[str, Any]:
     """The exception's type and where it was raised, without its message."""
-    if not exc_info or exc_info[0] is None:
+    if not exc_info:
         return {}
     exc_type, _, tb = exc_info
+    if exc_type is None:
+        return {}
     frames = [
         f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in traceback.extract_tb(tb)
     ]
     return {"error_type": exc_type.__name__, "frames": frames[-6:]}
 
 
+RECORD_KEYS = ("ts", "level", "logger", "event")
+OWN_LOGGERS = "bot"  # records of this logger tree are the bot's own events
+
+
+def is_own(record: logging.LogRecord) -> bool:
+    """Whether the record comes from the bot's code (not a library)."""
+    return record.name == OWN_LOGGERS or record.name.startswith(OWN_LOGGERS + ".")
+
+
+def _template(record: logging.LogRecord) -> str:
+    """A library's message with each argument shown as its type, never its value."""
+    template = str(record.msg)
+    args = record.args
+    if not args:
+        return template
+    shown: Any = (
+        {k: f"<{type(v).__name__}>" for k, v in args.items()}
+        if isinstance(args, Mapping)
+        else tuple(f"<{type(a).__name__}>" for a in args)
+    )
+    try:
+        return str(template % shown)
+    except (TypeError, ValueError, KeyError):
+        return template
+
+
 def fields_of(record: logging.LogRecord) -> dict[str, Any]:
-    """The record as a flat dict: time, level, logger, event and the caller's fields."""
+    """The record as a flat dict: time, level, logger, event and the caller's fields.
+
+    A caller's field never replaces one of the record's own keys: a clashing field is
+    kept as `field_<name>` (callers name theirs for what they hold, e.g. message_ts).
+    """
     data: dict[str, Any] = {
         "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         + f".{int(record.msecs):03d}Z",
         "level": record.levelname.lower(),
         "logger": record.name,
-        # Our own loggers pass a fixed event name; others' messages are kept only as a
-        # template (record.msg), never formatted with their arguments.
-        "event": str(record.msg),
+        # Our own loggers pass a fixed event name; others' arguments can hold anything
+        # (user text, file names, header values), so only their types are shown.
+        "event": str(record.msg) if is_own(record) else _template(record),
     }
     extra = getattr(record, "fields", None)
     if isinstance(extra, Mapping):
-        data.update(extra)
-    data.update(safe_exception(record.exc_info))  # type: ignore[arg-type]
+        for key, value in extra.items():
+            data[f"field_{key}" if key in RECORD_KEYS else key] = value
+    data.update(safe_exception(record.exc_info))
     return data
+
+
+class LibraryFloor(logging.Filter):
+    """Lets library records through only at WARNING and above, whatever their levels."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep the bot's own records and libraries' warnings and errors."""
+        return is_own(record) or record.levelno >= logging.WARNING
 
 
 class JsonFormatter(logging.Formatter):
@@ -88,6 +129,7 @@ def setup(*, level: str = "INFO", fmt: str = "json") -> None:
     """Install the formatter on the root logger and quieten chatty libraries."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(LibraryFloor())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -100,6 +142,20 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def event(logger: logging.Logger, name: str, *, level: int = logging.INFO, **fields: Any) -> None:
-    """Log an event with structured fields (ids, sizes, timings; never user content)."""
-    logger.log(level, name, extra={"fields": fields})
+ExcInfo = bool | BaseException | None
+
+
+def event(
+    logger: logging.Logger,
+    name: str,
+    *,
+    level: int = logging.INFO,
+    exc_info: ExcInfo = None,
+    **fields: Any,
+) -> None:
+    """Log an event with structured fields (ids, sizes, timings; never user content).
+
+    `exc_info` (True inside an `except`, or the exception) adds the exception's type
+    and frames, never its message.
+    """
+    logger.log(level, name, exc_info=exc_info, extra={"fields": fields})

@@ -5,163 +5,84 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Literal
 
-from bot import imaging
 from bot.backends.base import Backend, GenerationRequest, QueueCallback
-from bot.cache import ImageCache
-from bot.conversation import Budget, Conversation, Note, Texts, ThreadMessage, build
-from bot.errors import BackendTimeout, FileError
-from bot.imaging.types import DecodedFile, ImagingOptions, PrivacyFlag
+from bot.conversation import Budget, Conversation, Note, Texts, build
+from bot.errors import BackendTimeout
+from bot.file_loader import DecodedThread, FileLoader
+from bot.imaging.types import PrivacyFlag
 from bot.logs import event
 from bot.prompts import Prompts
 from bot.settings import Settings
+from bot.specialty import Specialty
+from bot.thread import Answer, DecodedMessage, UndecodedMessage
 
 log = logging.getLogger(__name__)
 
-PARALLEL_DOWNLOADS = 8
 VOLUME_MODEL_HINT = "1.5"  # MedGemma 1.5 is the release trained on CT/MRI volumes
 
-
-@dataclass(frozen=True)
-class FileRef:
-    """A file to fetch: `key` identifies it for the cache (a Slack file id)."""
-
-    key: str
-    size: int | None = None
-    source: object = None  # what the fetcher needs (a Slack file object, a path)
-
-
-@dataclass(frozen=True)
-class IncomingMessage:
-    """A thread message before its files are fetched and decoded."""
-
-    role: Literal["user", "assistant"]
-    text: str
-    author: str = ""
-    files: tuple[FileRef, ...] = ()
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The model's findings and the bot's own notes about the request."""
-
-    findings: str
-    notes: tuple[str, ...] = ()
-
-
-Fetch = Callable[[FileRef], Awaitable[bytes]]
 TextCallback = Callable[[str], None]
 
 
-def imaging_options(settings: Settings) -> ImagingOptions:
-    """Image settings for the imaging package."""
-    return ImagingOptions(
-        max_pixels=settings.max_pixels,
-        pad_to_square=settings.pad_to_square,
-        max_slices=settings.max_slices,
-        pathology_tiles=settings.pathology_tiles,
-    )
+@dataclass(frozen=True)
+class Generated:
+    """What the backend streamed, and when its first text came."""
+
+    text: str
+    first_token_s: float
 
 
 class Pipeline:
     """Answers a thread's newest question; shared by Slack and the terminal."""
 
     def __init__(
-        self, *, backend: Backend, prompts: Prompts, settings: Settings, cache: ImageCache
+        self, *, backend: Backend, prompts: Prompts, settings: Settings, files: FileLoader
     ) -> None:
         self.backend = backend
         self._prompts = prompts
         self._settings = settings
-        self._cache = cache
-        self._options = imaging_options(settings)
-        self._decoders = ThreadPoolExecutor(max_workers=2, thread_name_prefix="decode")
-        self._downloads = asyncio.Semaphore(PARALLEL_DOWNLOADS)
+        self._files = files
 
-    def close(self) -> None:
-        """Stop the decoding threads."""
-        self._decoders.shutdown(wait=False, cancel_futures=True)
-
-    # -- files --------------------------------------------------------------------------
-
-    async def _decode(self, ref: FileRef, fetch: Fetch) -> DecodedFile:
-        async def load() -> DecodedFile:
-            async with self._downloads:
-                data = await fetch(ref)
-            loop = asyncio.get_running_loop()
-            started = time.monotonic()
-            decoded = await loop.run_in_executor(
-                self._decoders, lambda: imaging.decode(data, options=self._options)
-            )
-            event(
-                log,
-                "file_decoded",
-                file_id=ref.key,
-                bytes=len(data),
-                kind=decoded.kind,
-                format=decoded.source_format,
-                images=len(decoded.images),
-                seconds=round(time.monotonic() - started, 3),
-            )
-            return decoded
-
-        return await self._cache.get_or_load(ref.key, load)
-
-    async def _resolve(
-        self, message: IncomingMessage, fetch: Fetch, *, newest: bool
-    ) -> tuple[ThreadMessage, int]:
-        """Decode a message's files; an old file that fails is left out and counted."""
-        results = await asyncio.gather(
-            *(self._decode(ref, fetch) for ref in message.files), return_exceptions=True
+    async def answer(
+        self,
+        thread: Sequence[UndecodedMessage],
+        *,
+        channel_specialty: Specialty | None = None,
+        request_id: str = "",
+        on_text: TextCallback | None = None,
+        on_position: QueueCallback | None = None,
+    ) -> Answer:
+        """Decode the thread's files, plan the request, generate the newest answer."""
+        started = time.monotonic()
+        decoded = await self._files.decode_thread(thread)
+        specialty = self._specialty(decoded.messages, channel_specialty)
+        conv = self.plan(decoded.messages, specialty=specialty)
+        request = GenerationRequest(
+            messages=conv.messages,
+            max_new_tokens=conv.max_new_tokens,
+            request_id=request_id,
+            on_queue_position=on_position,
         )
-        files: list[DecodedFile] = []
-        failed = 0
-        for result in results:
-            if isinstance(result, BaseException):
-                if newest or not isinstance(result, FileError):
-                    raise result
-                failed += 1
-            else:
-                files.append(result)
-        assembled = tuple(imaging.assemble(files, options=self._options))
-        thread_message = ThreadMessage(message.role, message.text, message.author, assembled)
-        return thread_message, failed
+        generated = await self._generate(request, on_text=on_text, started=started)
+        notes = self._notes(decoded, conv, empty=not generated.text)
+        event(
+            log,
+            "answered",
+            request_id=request_id,
+            turns=len(conv.messages) - 1,
+            images=conv.image_count,
+            prompt_tokens=conv.tokens,
+            answer_chars=len(generated.text),
+            first_token_s=generated.first_token_s,
+            seconds=round(time.monotonic() - started, 3),
+        )
+        rendered = tuple(self._prompts.text("notes", key, **params) for key, params in notes)
+        return Answer(findings=generated.text, notes=rendered)
 
-    # -- answer -------------------------------------------------------------------------
-
-    def _specialty(self, thread: Sequence[ThreadMessage], channel_specialty: str | None) -> str:
-        """The image's own hint (a DICOM modality) first, then the channel's, then default."""
-        for message in reversed(thread):
-            for file in message.files:
-                if file.specialty is not None:
-                    return str(file.specialty)
-        return channel_specialty or self._settings.specialty
-
-    def _notes(self, newest: ThreadMessage, conv: Conversation, failed: int) -> list[Note]:
-        notes: list[Note] = []
-        flags = frozenset().union(*(f.privacy_flags for f in newest.files))
-        if PrivacyFlag.PATIENT_IDENTIFIERS in flags:
-            notes.append(("patient_identifiers", {}))
-        if PrivacyFlag.BURNED_IN_ANNOTATION in flags:
-            notes.append(("burned_in", {}))
-        for file in newest.files:
-            if file.skipped_series:
-                notes.append(("series_skipped", {"count": file.skipped_series}))
-            if file.is_series:
-                notes.append(
-                    ("slices_used", {"used": len(file.images), "total": file.total_slices})
-                )
-        if any(f.is_series for f in newest.files) and VOLUME_MODEL_HINT not in self._settings.model:
-            notes.append(("series_model", {"model": self._settings.model}))
-        if failed:
-            notes.append(("files_unreadable", {"count": failed}))
-        return [*notes, *conv.notes]
-
-    def plan(self, thread: Sequence[ThreadMessage], *, specialty: str) -> Conversation:
+    def plan(self, thread: Sequence[DecodedMessage], *, specialty: Specialty) -> Conversation:
         """Build the model request for the thread's newest message."""
         capabilities = self.backend.capabilities
         return build(
@@ -181,59 +102,56 @@ class Pipeline:
             count_text=self.backend.count_text_tokens,
         )
 
-    async def answer(
-        self,
-        thread: Sequence[IncomingMessage],
-        *,
-        fetch: Fetch,
-        channel_specialty: str | None = None,
-        request_id: str = "",
-        on_text: TextCallback | None = None,
-        on_position: QueueCallback | None = None,
-    ) -> Answer:
-        """Fetch, decode, plan and generate the answer to the newest message."""
-        started = time.monotonic()
-        resolved = await asyncio.gather(
-            *(self._resolve(m, fetch, newest=i == len(thread) - 1) for i, m in enumerate(thread))
-        )
-        messages = [m for m, _ in resolved]
-        failed = sum(n for _, n in resolved)
-        conv = self.plan(messages, specialty=self._specialty(messages, channel_specialty))
-        request = GenerationRequest(
-            messages=conv.messages,
-            max_new_tokens=conv.max_new_tokens,
-            request_id=request_id,
-            on_queue_position=on_position,
-        )
+    async def _generate(
+        self, request: GenerationRequest, *, on_text: TextCallback | None, started: float
+    ) -> Generated:
+        """Stream the answer under the generation deadline (MEDGEMMA_TIMEOUT_S)."""
         chunks: list[str] = []
         first_token_at: float | None = None
+        deadline = self._settings.timeout_s
         try:
-            # A deadline here as well as in each backend: no backend can hang a question.
-            async with asyncio.timeout(self._settings.timeout_s):
-                async with aclosing(self.backend.stream(request)) as stream:
-                    async for chunk in stream:
-                        first_token_at = first_token_at or time.monotonic()
-                        chunks.append(chunk)
-                        if on_text is not None:
-                            on_text(chunk)
+            async with asyncio.timeout(deadline), aclosing(self.backend.stream(request)) as stream:
+                async for chunk in stream:
+                    first_token_at = first_token_at or time.monotonic()
+                    chunks.append(chunk)
+                    if on_text is not None:
+                        on_text(chunk)
         except TimeoutError as exc:
-            raise BackendTimeout(
-                "no complete answer in time", seconds=self._settings.timeout_s
-            ) from exc
-        findings = "".join(chunks).strip()
-        notes = self._notes(messages[-1], conv, failed)
-        if not findings:
+            raise BackendTimeout("no complete answer in time", seconds=deadline) from exc
+        first = (first_token_at or time.monotonic()) - started
+        return Generated(text="".join(chunks).strip(), first_token_s=round(first, 3))
+
+    def _specialty(
+        self, thread: Sequence[DecodedMessage], channel_specialty: Specialty | None
+    ) -> Specialty:
+        """The image's own hint (a DICOM modality) first, then the channel's, then default."""
+        for message in reversed(thread):
+            for file in message.files:
+                if file.specialty is not None:
+                    return file.specialty
+        return channel_specialty or self._settings.specialty
+
+    def _notes(self, decoded: DecodedThread, conv: Conversation, *, empty: bool) -> list[Note]:
+        """What the answer must say besides the findings: privacy, series, left-outs."""
+        newest = decoded.messages[-1]
+        notes: list[Note] = []
+        flags = frozenset().union(*(f.privacy_flags for f in newest.files))
+        if PrivacyFlag.PATIENT_IDENTIFIERS in flags:
+            notes.append(("patient_identifiers", {}))
+        if PrivacyFlag.BURNED_IN_ANNOTATION in flags:
+            notes.append(("burned_in", {}))
+        for file in newest.files:
+            if file.skipped_series:
+                notes.append(("series_skipped", {"count": file.skipped_series}))
+            if file.is_series:
+                notes.append(
+                    ("slices_used", {"used": len(file.images), "total": file.total_slices})
+                )
+        if any(f.is_series for f in newest.files) and VOLUME_MODEL_HINT not in self._settings.model:
+            notes.append(("series_model", {"model": self._settings.model}))
+        if decoded.unreadable:
+            notes.append(("files_unreadable", {"count": decoded.unreadable}))
+        notes.extend(conv.notes)
+        if empty:
             notes.append(("empty_answer", {}))
-        event(
-            log,
-            "answered",
-            request_id=request_id,
-            turns=len(conv.messages) - 1,
-            images=conv.image_count,
-            prompt_tokens=conv.tokens,
-            answer_chars=len(findings),
-            first_token_s=round((first_token_at or time.monotonic()) - started, 3),
-            seconds=round(time.monotonic() - started, 3),
-        )
-        rendered = tuple(self._prompts.text("notes", key, **params) for key, params in notes)
-        return Answer(findings=findings, notes=rendered)
+        return notes

@@ -3,37 +3,46 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from bot.backends.base import Backend
-from bot.cache import ImageCache
-from bot.errors import FileTooLarge
-from bot.pipeline import Fetch, FileRef, IncomingMessage, Pipeline
+from bot.file_loader import FileLoader
+from bot.pipeline import Pipeline
 from bot.prompts import Prompts
 from bot.settings import Settings
+from bot.specialty import Specialty
+from bot.thread import Answer, Message, SharedFile, UndecodedMessage
 
 
-def local_ref(path: Path) -> FileRef:
-    """A local file as a pipeline file reference (cache key from path, size and time)."""
-    stat = path.stat()
-    return FileRef(
-        key=f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}", size=stat.st_size, source=path
-    )
+@dataclass(frozen=True)
+class LocalFile:
+    """A file on this machine: a `SharedFile` read off the event loop."""
 
+    path: Path
 
-def local_fetcher(max_bytes: int) -> Fetch:
-    """Reads local files (off the event loop), with the same size cap as Slack files."""
+    @property
+    def key(self) -> str:
+        """A digest of path, size and modification time: a changed file is read again.
 
-    async def fetch(ref: FileRef) -> bytes:
-        if ref.size is not None and ref.size > max_bytes:
-            raise FileTooLarge("local file over the cap", limit_mb=f"{max_bytes / 2**20:.1f}")
-        assert isinstance(ref.source, Path)
-        return await asyncio.to_thread(ref.source.read_bytes)
+        A digest, not the path: file names can name patients, and keys reach the logs.
+        """
+        stat = self.path.stat()
+        material = f"{self.path.resolve()}\x00{stat.st_size}\x00{stat.st_mtime_ns}"
+        return "local-" + hashlib.sha256(material.encode()).hexdigest()[:16]
 
-    return fetch
+    @property
+    def size(self) -> int:
+        """The file's size on disk."""
+        return self.path.stat().st_size
+
+    async def read(self) -> bytes:
+        """The file's bytes."""
+        return await asyncio.to_thread(self.path.read_bytes)
 
 
 async def ask(
@@ -44,15 +53,15 @@ async def ask(
     images: Sequence[Path],
     question: str,
     chat: bool,
-    specialty: str | None,
+    specialty: Specialty | None,
     out: TextIO = sys.stdout,
     read_line: Callable[[], str] = input,
 ) -> None:
     """Answer `question` about `images`, streaming to `out`; with `chat`, take follow-ups."""
-    cache = ImageCache(max_bytes=settings.image_cache_mb * 2**20, ttl_s=settings.image_cache_ttl_s)
-    pipeline = Pipeline(backend=backend, prompts=prompts, settings=settings, cache=cache)
-    fetch = local_fetcher(settings.max_file_bytes)
-    thread = [IncomingMessage("user", question, files=tuple(local_ref(p) for p in images))]
+    files = FileLoader(settings=settings)
+    pipeline = Pipeline(backend=backend, prompts=prompts, settings=settings, files=files)
+    shared: tuple[SharedFile, ...] = tuple(LocalFile(p) for p in images)
+    thread: list[UndecodedMessage] = [Message("user", question, files=shared)]
 
     def show(chunk: str) -> None:
         out.write(chunk)
@@ -60,27 +69,22 @@ async def ask(
 
     try:
         while True:
-            answer = await pipeline.answer(
-                thread,
-                fetch=fetch,
-                channel_specialty=specialty,
-                on_text=show,
-            )
-            out.write("\n\n")
-            for note in answer.notes:
-                out.write(f"Note: {note}\n")
-            out.write(f"{prompts.disclaimer}\n")
-            if not chat:
-                return
-            follow_up = await asyncio.to_thread(_prompt_line, read_line, out)
+            answer = await pipeline.answer(thread, channel_specialty=specialty, on_text=show)
+            _write_tail(answer, prompts=prompts, out=out)
+            follow_up = await asyncio.to_thread(_prompt_line, read_line, out) if chat else ""
             if not follow_up:
                 return
-            thread += [
-                IncomingMessage("assistant", answer.findings),
-                IncomingMessage("user", follow_up),
-            ]
+            thread += [Message("assistant", answer.findings), Message("user", follow_up)]
     finally:
-        pipeline.close()
+        files.close()
+
+
+def _write_tail(answer: Answer, *, prompts: Prompts, out: TextIO) -> None:
+    """The notes and the disclaimer after the streamed findings."""
+    out.write("\n\n")
+    for note in answer.notes:
+        out.write(f"Note: {note}\n")
+    out.write(f"{prompts.disclaimer}\n")
 
 
 def _prompt_line(read_line: Callable[[], str], out: TextIO) -> str:

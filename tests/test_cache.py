@@ -89,9 +89,9 @@ def test_entries_older_than_the_limit_are_gone() -> None:
     clock = Clock()
     c = cache(ttl_s=60, clock=clock)
     c.put("a", decoded())
-    clock.now += 60
+    clock.now += 59.9
     assert c.get("a") is not None
-    clock.now += 1
+    clock.now += 0.1  # 60 s old: gone
     assert c.get("a") is None
     assert (len(c), c.nbytes) == (0, 0)
 

@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from bot.backends.base import ChatMessage, ImagePart, TextPart
-from bot.conversation import TURN_OVERHEAD, Budget, Conversation, Texts, ThreadMessage, build
+from bot.conversation import TURN_OVERHEAD, Budget, Conversation, Texts, build
 from bot.errors import TooMuchText
 from bot.imaging.types import DecodedFile, ModelImage
+from bot.thread import DecodedMessage
 
 OH = TURN_OVERHEAD
 TEXTS = Texts(
@@ -78,15 +79,15 @@ def series(n: int, modality: str | None = "CT") -> DecodedFile:
     )
 
 
-def user(text: str, *files: DecodedFile, author: str = "") -> ThreadMessage:
-    return ThreadMessage("user", text, author=author, files=files)
+def user(text: str, *files: DecodedFile, author: str = "") -> DecodedMessage:
+    return DecodedMessage("user", text, author=author, files=files)
 
 
-def bot(text: str) -> ThreadMessage:
-    return ThreadMessage("assistant", text)
+def bot(text: str) -> DecodedMessage:
+    return DecodedMessage("assistant", text)
 
 
-def run(thread: list[ThreadMessage], b: Budget | None = None) -> Conversation:
+def run(thread: list[DecodedMessage], b: Budget | None = None) -> Conversation:
     return build(thread, texts=TEXTS, budget=b or budget(), count_text=words)
 
 
@@ -153,7 +154,7 @@ def test_newest_text_is_stripped() -> None:
 
 
 # (case id, thread, expected texts of the user turns in order)
-AUTHOR_CASES: list[tuple[str, list[ThreadMessage], list[str]]] = [
+AUTHOR_CASES: list[tuple[str, list[DecodedMessage], list[str]]] = [
     (
         "one author: no names",
         [user("a", author="Ann"), bot("x"), user("b", author="Ann")],
@@ -186,7 +187,7 @@ AUTHOR_CASES: list[tuple[str, list[ThreadMessage], list[str]]] = [
     ("name", "thread", "expected"), AUTHOR_CASES, ids=[c[0] for c in AUTHOR_CASES]
 )
 def test_author_prefix_only_with_several_people(
-    name: str, thread: list[ThreadMessage], expected: list[str]
+    name: str, thread: list[DecodedMessage], expected: list[str]
 ) -> None:
     conv = run(thread)
     user_texts = [t for m in conv.messages if m.role == "user" for t in texts_of(m)]
@@ -199,7 +200,7 @@ def test_assistant_text_never_named() -> None:
 
 
 # (case id, thread roles and texts, expected roles after system, expected texts per message)
-MERGE_CASES: list[tuple[str, list[ThreadMessage], list[str], list[list[str]]]] = [
+MERGE_CASES: list[tuple[str, list[DecodedMessage], list[str], list[list[str]]]] = [
     (
         "alternating kept",
         [user("a"), bot("b"), user("c")],
@@ -235,7 +236,7 @@ MERGE_CASES: list[tuple[str, list[ThreadMessage], list[str], list[list[str]]]] =
 )
 def test_same_role_neighbours_merge(
     name: str,
-    thread: list[ThreadMessage],
+    thread: list[DecodedMessage],
     expected_roles: list[str],
     expected_texts: list[list[str]],
 ) -> None:
@@ -260,7 +261,7 @@ def test_merged_turns_keep_each_turns_images_before_its_text() -> None:
     [[], [user("q"), bot("a")], [bot("only the bot")]],
     ids=["empty", "newest is an answer", "only an answer"],
 )
-def test_newest_must_be_a_user_message(thread: list[ThreadMessage]) -> None:
+def test_newest_must_be_a_user_message(thread: list[DecodedMessage]) -> None:
     with pytest.raises(ValueError, match="newest"):
         run(thread)
 
@@ -392,7 +393,7 @@ A1 = 2 + OH
 U2 = 2 + OH + TPI
 
 
-def three_turns() -> tuple[list[ThreadMessage], DecodedFile, DecodedFile]:
+def three_turns() -> tuple[list[DecodedMessage], DecodedFile, DecodedFile]:
     old, new = photo(), photo()
     return [user("old question", old), bot("old answer"), user("new question", new)], old, new
 
@@ -508,7 +509,7 @@ SLICES = 10
 SERIES_TURN = SERIES_WORDS + 2 * SLICES + SLICES * TPI + 3 + OH
 
 
-def series_thread() -> tuple[list[ThreadMessage], DecodedFile]:
+def series_thread() -> tuple[list[DecodedMessage], DecodedFile]:
     volume = series(SLICES)
     return [user("what is this", volume)], volume
 
@@ -566,9 +567,9 @@ IMAGE = Image.new("RGB", (2, 2))
 
 
 @st.composite
-def threads(draw: st.DrawFn) -> list[ThreadMessage]:
+def threads(draw: st.DrawFn) -> list[DecodedMessage]:
     n = draw(st.integers(min_value=0, max_value=7))
-    thread: list[ThreadMessage] = []
+    thread: list[DecodedMessage] = []
     for _ in range(n):
         role: Literal["user", "assistant"] = draw(st.sampled_from(["user", "assistant"]))
         n_words = draw(st.integers(min_value=0, max_value=60))
@@ -580,10 +581,10 @@ def threads(draw: st.DrawFn) -> list[ThreadMessage]:
                 for c in counts
             )
         author = draw(st.sampled_from(["", "Ann", "Bob"]))
-        thread.append(ThreadMessage(role, "w " * n_words, author=author, files=files))
+        thread.append(DecodedMessage(role, "w " * n_words, author=author, files=files))
     newest = draw(st.lists(st.integers(min_value=1, max_value=3), max_size=3))
     thread.append(
-        ThreadMessage(
+        DecodedMessage(
             "user",
             "q " * draw(st.integers(min_value=0, max_value=60)),
             files=tuple(
@@ -603,7 +604,7 @@ def threads(draw: st.DrawFn) -> list[ThreadMessage]:
     max_new=st.integers(min_value=1, max_value=600),
 )
 def test_any_thread_fits_or_is_refused(
-    thread: list[ThreadMessage], context: int, max_images: int, max_new: int
+    thread: list[DecodedMessage], context: int, max_images: int, max_new: int
 ) -> None:
     b = budget(context=context, max_images=max_images, max_new=max_new)
     try:

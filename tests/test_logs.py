@@ -111,7 +111,7 @@ def test_foreign_log_arguments_are_not_formatted_in(
     logger.info("library says %s", SECRET)
     out = stream.getvalue()
     assert SECRET not in out
-    assert "library says %s" in out
+    assert "library says <str>" in out  # formatted, with the argument's type only
 
 
 def test_no_exception_no_error_fields(captured: Captured) -> None:
@@ -131,3 +131,49 @@ def test_json_exception_fields() -> None:
     assert record["frames"][-1].endswith(":fail_deep_inside")
     assert record["frames"][-1].startswith("test_logs.py:")
     assert SECRET not in json.dumps(record)
+
+
+def test_a_field_never_replaces_the_records_own_keys() -> None:
+    logger, stream = logger_to_buffer("json")
+    event(logger, "posted", ts="1700000000.000100", level_name="x", event_id="Ev1")
+    record = json.loads(stream.getvalue())
+    assert record["ts"].endswith("Z")  # the record's time, not the Slack ts
+    assert record["event"] == "posted"
+    assert record["field_ts"] == "1700000000.000100"
+    assert record["event_id"] == "Ev1"
+
+
+def test_event_takes_exc_info() -> None:
+    logger, stream = logger_to_buffer("json")
+    try:
+        fail_deep_inside()
+    except ValueError:
+        event(logger, "decode_failed", level=logging.WARNING, exc_info=True, file_id="F1")
+    record = json.loads(stream.getvalue())
+    assert (record["event"], record["file_id"], record["error_type"]) == (
+        "decode_failed",
+        "F1",
+        "ValueError",
+    )
+    assert SECRET not in json.dumps(record)
+
+
+def test_library_records_below_warning_never_reach_the_log() -> None:
+    from bot.logs import LibraryFloor
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(LibraryFloor())
+    library = logging.getLogger("httpx.fake")
+    own = logging.getLogger("bot.fake")
+    for logger in (library, own):
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+    library.info("HTTP Request: %s %s", "POST", "https://slack.com/api/x?token=xoxb-1")
+    library.warning("retrying %s", "https://slack.com/api/x?token=xoxb-1")
+    event(own, "answered")
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [r["event"] for r in records] == ["retrying <str>", "answered"]
+    assert "xoxb" not in stream.getvalue()

@@ -232,3 +232,37 @@ def test_require_slack(
         settings.require_slack(http=http)
     for needle in needles:
         assert needle in str(info.value)
+
+
+def _readme_table() -> dict[str, str]:
+    """The README's configuration table: variable -> default cell."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells[1].strip("`")
+    return rows
+
+
+def _shown(default: Any) -> str | None:
+    """How the README writes a default, for the kinds it can be checked for."""
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if isinstance(default, int | float):
+        return f"{default:g}" if isinstance(default, float) else str(default)
+    if isinstance(default, str) and default:
+        return default
+    return None
+
+
+def test_the_readme_table_lists_every_setting_with_its_default() -> None:
+    from bot.settings import declared
+
+    table = _readme_table()
+    assert set(table) == {item.env for item in declared()}
+    for item in declared():
+        expected = _shown(item.default)
+        if expected is not None and not isinstance(item.default, Path):
+            assert table[item.env] == expected, item.env

@@ -113,9 +113,3 @@ class ThinkingFilter:
             self._at_answer_start = False
         self._has_answer = self._has_answer or bool(text)
         return text
-
-
-def strip_thinking(text: str) -> str:
-    """Return a whole answer without its thinking trace (same rules as ThinkingFilter)."""
-    thinking = ThinkingFilter()
-    return thinking.feed(text) + thinking.flush()

@@ -1,14 +1,11 @@
-"""The Slack app: built from settings, served over Socket Mode or HTTP, shut down cleanly."""
+"""The Slack app, complete when built: identity checked, dependencies made, listeners on."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import aiohttp
-from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -19,23 +16,50 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.backends.base import Backend
-from bot.cache import ImageCache
 from bot.errors import ConfigError
+from bot.file_loader import FileLoader
 from bot.logs import event
 from bot.pipeline import Pipeline
 from bot.prompts import Prompts
 from bot.settings import Settings
 from bot.slack.dedupe import Seen
 from bot.slack.deps import Deps, UserNames
-from bot.slack.files import SlackFiles
+from bot.slack.files import SlackDownloads
 from bot.slack.history import Identity
 from bot.slack.jobs import Jobs
 from bot.slack.listeners import register
-from bot.slack.manifest import BOT_SCOPES
+from bot.slack.manifest import BOT_SCOPES, OPTIONAL_SCOPES
 
 log = logging.getLogger(__name__)
 
-DRAIN_S = 60.0  # at shutdown, how long answers in progress may take to finish
+
+@dataclass(frozen=True)
+class SlackApp:
+    """The Bolt app and what it owns; `aclose()` releases the owned parts."""
+
+    app: AsyncApp
+    deps: Deps
+    files: FileLoader
+    session: aiohttp.ClientSession
+
+    async def aclose(self) -> None:
+        """Stop the decoding threads and close the download session."""
+        self.files.close()
+        await self.session.close()
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: Slack's rate limits waited out, transient failures retried."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=int(settings.slack_api_timeout_s),
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=1),
+        ],
+    )
 
 
 async def identify(client: AsyncWebClient) -> tuple[Identity, set[str]]:
@@ -52,106 +76,49 @@ async def identify(client: AsyncWebClient) -> tuple[Identity, set[str]]:
     return identity, scopes
 
 
-@dataclass
-class SlackBot:
-    """The running bot: its dependencies, the Bolt app and the transport."""
+def bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
+    """The Bolt app: listeners only enqueue work, so Slack is acknowledged at once."""
+    return AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "unused-in-socket-mode",
+        process_before_response=True,
+        request_verification_enabled=bool(settings.slack_signing_secret),
+        # Bolt's default logger copies the root level and logs socket payloads at DEBUG;
+        # this one inherits the WARNING level set for the slack_bolt tree.
+        logger=logging.getLogger("slack_bolt.app"),
+    )
 
-    settings: Settings
-    prompts: Prompts
-    backend: Backend
-    deps: Deps | None = None
-    app: AsyncApp | None = None
-    _session: aiohttp.ClientSession | None = None
-    _socket: AsyncSocketModeHandler | None = None
-    _runner: web.AppRunner | None = None
-    _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def prepare(self) -> None:
-        """Check the Slack token and scopes, then build dependencies and the Bolt app."""
-        s = self.settings
-        client = AsyncWebClient(
-            token=s.slack_bot_token,
-            base_url=s.slack_api_url,
-            timeout=int(s.slack_api_timeout_s),
-            # Busy channels can hit conversations.replies' rate tier: wait as Slack asks.
-            retry_handlers=[
-                AsyncConnectionErrorRetryHandler(max_retry_count=1),
-                AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-                AsyncServerErrorRetryHandler(max_retry_count=1),
-            ],
-        )
-        identity, scopes = await identify(client)
-        missing = sorted(set(BOT_SCOPES) - {"users:read"} - scopes)
-        if missing:
-            event(log, "missing_scopes", level=logging.WARNING, scopes=missing)
-        self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=s.download_timeout_s)
-        )
-        files = SlackFiles(
+async def build_app(*, settings: Settings, prompts: Prompts, backend: Backend) -> SlackApp:
+    """Check the token and scopes with Slack, then build everything the listeners use."""
+    client = web_client(settings)
+    identity, scopes = await identify(client)
+    missing = sorted(set(BOT_SCOPES) - set(OPTIONAL_SCOPES) - scopes)
+    if missing:
+        event(log, "missing_scopes", level=logging.WARNING, scopes=missing)
+    session = aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=settings.download_timeout_s)
+    )
+    files = FileLoader(settings=settings)
+    deps = Deps(
+        settings=settings,
+        prompts=prompts,
+        client=client,
+        identity=identity,
+        downloads=SlackDownloads(
             client=client,
-            session=self._session,
-            token=s.slack_bot_token,
-            api_url=s.slack_api_url,
-            max_bytes=s.max_file_bytes,
-            timeout_s=s.download_timeout_s,
-        )
-        cache = ImageCache(max_bytes=s.image_cache_mb * 1024 * 1024, ttl_s=s.image_cache_ttl_s)
-        self.deps = Deps(
-            settings=s,
-            prompts=self.prompts,
-            client=client,
-            identity=identity,
-            files=files,
-            pipeline=Pipeline(backend=self.backend, prompts=self.prompts, settings=s, cache=cache),
-            jobs=Jobs(max_pending=s.max_pending),
-            seen=Seen(),
-            names=UserNames(client),
-        )
-        self.app = AsyncApp(
-            client=client,
-            signing_secret=s.slack_signing_secret or "unused-in-socket-mode",
-            process_before_response=True,  # listeners only enqueue work; ack follows at once
-            request_verification_enabled=bool(s.slack_signing_secret),
-            # Bolt's default logger copies the root level and logs socket payloads at
-            # DEBUG; this one inherits the WARNING level set for the slack_bolt tree.
-            logger=logging.getLogger("slack_bolt.app"),
-        )
-        register(self.app, self.deps)
-        event(log, "slack_ready", bot_user_id=identity.bot_user_id, scopes_missing=len(missing))
-
-    async def serve_socket_mode(self) -> None:
-        """Connect over Socket Mode (no public endpoint)."""
-        assert self.app is not None and self.deps is not None
-        self._socket = AsyncSocketModeHandler(
-            self.app, self.settings.slack_app_token, web_client=self.deps.client
-        )
-        await self._socket.connect_async()
-        event(log, "connected", mode="socket")
-
-    async def serve_http(self, *, host: str, port: int) -> int:
-        """Serve POST /slack/events with signature checks; returns the bound port."""
-        assert self.app is not None
-        self._runner = web.AppRunner(self.app.web_app(path="/slack/events", port=port))
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host=host, port=port)
-        await site.start()
-        bound = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-        event(log, "listening", mode="http", port=bound)
-        return bound
-
-    async def wait_stopped(self) -> None:
-        """Block until stop() is called."""
-        await self._stopped.wait()
-
-    async def stop(self, *, drain_s: float = DRAIN_S) -> None:
-        """Stop taking events, let answers finish (then cancel them), release everything."""
-        if self._socket is not None:
-            await self._socket.close_async()
-        if self._runner is not None:
-            await self._runner.cleanup()
-        if self.deps is not None:
-            await self.deps.jobs.drain(timeout_s=drain_s)
-            self.deps.pipeline.close()
-        if self._session is not None:
-            await self._session.close()
-        self._stopped.set()
+            session=session,
+            token=settings.slack_bot_token,
+            api_url=settings.slack_api_url,
+            max_bytes=settings.max_file_bytes,
+            timeout_s=settings.download_timeout_s,
+        ),
+        pipeline=Pipeline(backend=backend, prompts=prompts, settings=settings, files=files),
+        jobs=Jobs(max_pending=settings.max_pending),
+        seen=Seen(),
+        names=UserNames(client),
+    )
+    app = bolt_app(settings, client)
+    register(app, deps)
+    event(log, "slack_ready", bot_user_id=identity.bot_user_id, scopes_missing=len(missing))
+    return SlackApp(app=app, deps=deps, files=files, session=session)

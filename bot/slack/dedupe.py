@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
+
+from cachetools import TTLCache
 
 
 class Seen:
-    """A bounded set of keys that forgets them after `ttl_s`."""
+    """A bounded set of keys that forgets each one `ttl_s` after it was first offered."""
 
     def __init__(
         self,
@@ -17,23 +18,13 @@ class Seen:
         max_keys: int = 50_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ttl = ttl_s
-        self._max = max_keys
-        self._clock = clock
-        self._keys: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._keys: TTLCache[tuple[str, str], bool] = TTLCache(
+            maxsize=max_keys, ttl=ttl_s, timer=clock
+        )
 
     def first_time(self, key: tuple[str, str]) -> bool:
         """True the first time a key is offered within the time limit, False after."""
-        now = self._clock()
-        while self._keys and (now - next(iter(self._keys.values())) > self._ttl):
-            self._keys.popitem(last=False)
         if key in self._keys:
             return False
-        self._keys[key] = now
-        if len(self._keys) > self._max:
-            self._keys.popitem(last=False)
+        self._keys[key] = True
         return True
-
-    def forget(self, key: tuple[str, str]) -> None:
-        """Allow a key again (a question that could not be queued)."""
-        self._keys.pop(key, None)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -13,7 +13,7 @@ from bot.pipeline import Pipeline
 from bot.prompts import Prompts
 from bot.settings import Settings
 from bot.slack.dedupe import Seen
-from bot.slack.files import SlackFiles
+from bot.slack.files import SlackDownloads
 from bot.slack.history import Identity
 from bot.slack.jobs import Jobs
 
@@ -25,14 +25,14 @@ class UserNames:
 
     def __init__(self, client: AsyncWebClient, *, max_entries: int = 5000) -> None:
         self._client = client
-        self._max = max_entries
-        self._names: OrderedDict[str, str | None] = OrderedDict()
+        self._names: LRUCache[str, str | None] = LRUCache(maxsize=max_entries)
         self._enabled = True
 
     async def lookup(self, user_id: str) -> str | None:
         """A user's display name, or None when unknown or not allowed."""
         if user_id in self._names:
-            return self._names[user_id]
+            name: str | None = self._names[user_id]
+            return name
         if not self._enabled:
             return None
         try:
@@ -43,10 +43,8 @@ class UserNames:
             return None
         user = response.get("user") or {}
         profile = user.get("profile") or {}
-        name = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
-        self._names[user_id] = str(name) if name else None
-        if len(self._names) > self._max:
-            self._names.popitem(last=False)
+        found = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+        self._names[user_id] = str(found) if found else None
         return self._names[user_id]
 
 
@@ -58,7 +56,7 @@ class Deps:
     prompts: Prompts
     client: AsyncWebClient
     identity: Identity
-    files: SlackFiles
+    downloads: SlackDownloads
     pipeline: Pipeline
     jobs: Jobs
     seen: Seen

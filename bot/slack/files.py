@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -21,7 +23,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import DownloadFailed, FileTooLarge, MissingFilesScope
 from bot.imaging import sniff
 from bot.logs import event
-from bot.pipeline import FileRef
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,31 @@ def _mb(size: int) -> str:
     return f"{size / (1024 * 1024):.1f}"
 
 
-class SlackFiles:
-    """Fetches a Slack file's bytes for the pipeline."""
+@dataclass(frozen=True, eq=False)
+class SlackFile:
+    """A file shared in Slack (or a Slack Connect stub): a `SharedFile` for the loader."""
+
+    obj: Mapping[str, Any]  # the file object of the message (or files.info)
+    downloads: SlackDownloads
+
+    @property
+    def key(self) -> str:
+        """The Slack file id."""
+        return str(self.obj["id"])
+
+    @property
+    def size(self) -> int | None:
+        """The size Slack declares, None for a stub."""
+        size = self.obj.get("size")
+        return size if isinstance(size, int) else None
+
+    async def read(self) -> bytes:
+        """Download the file's bytes."""
+        return await self.downloads.download(self.obj)
+
+
+class SlackDownloads:
+    """Downloads Slack files: token only to Slack's hosts, capped, timed."""
 
     def __init__(
         self,
@@ -68,20 +92,18 @@ class SlackFiles:
         self._max = max_bytes
         self._timeout = timeout_s
 
-    def ref(self, file: dict[str, Any]) -> FileRef:
-        """The pipeline's handle for a Slack file object (or a Slack Connect stub)."""
-        size = file.get("size")
-        return FileRef(
-            key=str(file["id"]), size=size if isinstance(size, int) else None, source=file
-        )
+    def file(self, obj: Mapping[str, Any]) -> SlackFile:
+        """The shared file for a Slack file object (or a Slack Connect stub)."""
+        return SlackFile(obj=obj, downloads=self)
 
-    async def fetch(self, ref: FileRef) -> bytes:
+    async def download(self, obj: Mapping[str, Any]) -> bytes:
         """The file's bytes; raises FileError subclasses with user-safe details."""
-        file = dict(ref.source) if isinstance(ref.source, dict) else {"id": ref.key}
+        file_id = str(obj["id"])
+        file: Mapping[str, Any] = obj
         if file.get("mode") == "file_access" or not (
             file.get("url_private_download") or file.get("url_private")
         ):
-            file = await self._file_info(ref.key)
+            file = await self._file_info(file_id)
         self._check_size(file.get("size"))
         url = file.get("url_private_download") or file.get("url_private")
         if not url:
@@ -99,7 +121,7 @@ class SlackFiles:
         event(
             log,
             "file_downloaded",
-            file_id=ref.key,
+            file_id=file_id,
             bytes=len(data),
             seconds=round(time.monotonic() - started, 3),
         )

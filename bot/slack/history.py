@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.pipeline import FileRef, IncomingMessage
 from bot.slack.routing import strip_mention
+from bot.thread import Message, SharedFile, UndecodedMessage
 
 ANSWER_EVENT = "medgemma_answer"
 NOTICE_EVENT = "medgemma_notice"
@@ -41,16 +41,12 @@ async def fetch_thread(
 ) -> list[dict[str, Any]]:
     """The thread's messages in order, up to and including `until_ts`."""
     by_ts: dict[str, dict[str, Any]] = {}
-    cursor: str | None = None
-    while True:
-        response = await client.conversations_replies(
-            channel=channel, ts=thread_ts, cursor=cursor, limit=200, include_all_metadata=True
-        )
-        for message in response.get("messages") or []:
-            by_ts.setdefault(str(message.get("ts")), message)
-        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor or not response.get("has_more", True):
-            break
+    first = await client.conversations_replies(
+        channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
+    )
+    async for page in first:  # slack_sdk follows next_cursor
+        for message in page.get("messages") or []:
+            by_ts.setdefault(str(message.get("ts")), message)  # later pages repeat the parent
     ordered = sorted(
         (m for ts, m in by_ts.items() if float(ts) <= float(until_ts)), key=lambda m: float(m["ts"])
     )
@@ -78,7 +74,7 @@ def clean_text(text: str, *, bot_user_id: str, names: dict[str, str]) -> str:
     text = strip_mention(text, bot_user_id)
     text = _USER.sub(lambda m: "@" + (names.get(m.group(1)) or m.group(2) or "someone"), text)
     text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
-    text = _SPECIAL.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
+    text = _SPECIAL.sub(lambda m: "@" + (m.group(2) or m.group(1)).lstrip("@"), text)
     return html.unescape(text).strip()
 
 
@@ -91,27 +87,30 @@ def authors(messages: Sequence[dict[str, Any]], identity: Identity) -> list[str]
     return list(seen)
 
 
+FileOf = Callable[[Mapping[str, Any]], SharedFile]
+
+
 def to_incoming(
     messages: Sequence[dict[str, Any]],
     *,
     identity: Identity,
     names: dict[str, str],
-    file_ref: Callable[[dict[str, Any]], FileRef],
-) -> list[IncomingMessage]:
+    file_of: FileOf,
+) -> list[UndecodedMessage]:
     """The pipeline's view of a thread: the bot's answers and the humans' messages."""
-    incoming: list[IncomingMessage] = []
+    incoming: list[UndecodedMessage] = []
     for m in messages:
         if is_ours(m, identity):
             if is_answer(m, identity):
-                incoming.append(IncomingMessage("assistant", str(m.get("text", ""))))
+                incoming.append(Message("assistant", str(m.get("text", ""))))
             continue
         if m.get("bot_id") or not m.get("user"):
             continue  # other apps' messages are not part of the conversation
         files = tuple(
-            file_ref(f) for f in m.get("files") or [] if f.get("mode") not in _SKIPPED_FILE_MODES
+            file_of(f) for f in m.get("files") or [] if f.get("mode") not in _SKIPPED_FILE_MODES
         )
         text = clean_text(str(m.get("text", "")), bot_user_id=identity.bot_user_id, names=names)
-        incoming.append(IncomingMessage("user", text, names.get(str(m["user"]), ""), files))
+        incoming.append(Message("user", text, names.get(str(m["user"]), ""), files))
     return incoming
 
 

@@ -32,6 +32,11 @@ class Jobs:
     def __len__(self) -> int:
         return len(self._tasks)
 
+    @property
+    def idle(self) -> bool:
+        """No question and no notice in progress."""
+        return not self._tasks and not self._side
+
     def try_start(self, key: Key, work: Coroutine[Any, Any, None]) -> bool:
         """Run `work` for `key` unless the bound is reached (then `work` is closed)."""
         if len(self._tasks) >= self._max or key in self._tasks:
@@ -50,14 +55,14 @@ class Jobs:
 
     def _side_done(self, task: asyncio.Task[Any]) -> None:
         self._side.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("side_task_failed", exc_info=task.exception())
+        if not task.cancelled() and (error := task.exception()) is not None:
+            event(log, "side_task_failed", level=logging.ERROR, exc_info=error)
 
     def _done(self, key: Key, task: asyncio.Task[None]) -> None:
         if self._tasks.get(key) is task:
             del self._tasks[key]
-        if not task.cancelled() and task.exception() is not None:
-            log.error("job_failed", exc_info=task.exception())
+        if not task.cancelled() and (error := task.exception()) is not None:
+            event(log, "job_failed", level=logging.ERROR, exc_info=error)
 
     def cancel(self, key: Key, reason: str = "deleted") -> bool:
         """Cancel the work for a key (its question was deleted)."""
@@ -65,7 +70,7 @@ class Jobs:
         if task is None:
             return False
         task.cancel(reason)
-        event(log, "job_cancelled", channel=key[0], ts=key[1], reason=reason)
+        event(log, "job_cancelled", channel=key[0], message_ts=key[1], reason=reason)
         return True
 
     async def drain(self, *, timeout_s: float) -> None:

@@ -9,8 +9,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.logs import event as log_event
-from bot.slack.answering import answer_question, post_busy
+from bot.slack.answering import answer_question
 from bot.slack.deps import Deps
+from bot.slack.reporting import post_busy
 from bot.slack.routing import route
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def handle(deps: Deps, body: dict[str, Any], event_type: str) -> None:
         reason=decision.reason,
         event_id=body.get("event_id"),
         channel=decision.channel or event.get("channel"),
-        ts=decision.ts or event.get("ts"),
+        message_ts=decision.ts or event.get("ts"),
     )
     if decision.action == "cancel":
         deps.jobs.cancel((decision.channel, decision.ts))
@@ -37,11 +38,18 @@ def handle(deps: Deps, body: dict[str, Any], event_type: str) -> None:
         return
     key = (decision.channel, decision.ts)
     if not deps.seen.first_time(key):
-        log_event(log, "duplicate", event_id=body.get("event_id"), channel=key[0], ts=key[1])
+        log_event(
+            log, "duplicate", event_id=body.get("event_id"), channel=key[0], message_ts=key[1]
+        )
         return
     if not deps.jobs.try_start(key, answer_question(deps, decision)):
         log_event(
-            log, "busy", level=logging.WARNING, channel=key[0], ts=key[1], jobs=len(deps.jobs)
+            log,
+            "busy",
+            level=logging.WARNING,
+            channel=key[0],
+            message_ts=key[1],
+            jobs=len(deps.jobs),
         )
         deps.jobs.spawn(post_busy(deps, decision))
 

@@ -13,8 +13,10 @@ BOT_SCOPES = (
     "mpim:history",
     "files:read",
     "reactions:write",
-    "users:read",  # optional: names speakers when several people talk in a thread
+    "users:read",
 )
+# Granted or not, the bot works: without users:read speakers are "Person 1", "Person 2".
+OPTIONAL_SCOPES = ("users:read",)
 BOT_EVENTS = (
     "app_mention",
     "message.channels",

@@ -47,6 +47,14 @@ class Progress:
         self._refresher: asyncio.Task[None] | None = None
         self._updates: set[asyncio.Task[None]] = set()
 
+    async def __aenter__(self) -> Progress:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        # Cleared whatever happened, even while the question is being cancelled.
+        await asyncio.shield(self.done())
+
     async def start(self) -> None:
         """Show that the bot is working."""
         await self._show(self._status)

@@ -13,9 +13,9 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.pipeline import Answer
 from bot.prompts import Prompts
 from bot.slack.history import ANSWER_EVENT, NOTICE_EVENT
+from bot.thread import Answer
 
 MARKDOWN_LIMIT = 11_000  # Slack: 12,000 markdown characters per message, with room to spare
 CONTEXT_LIMIT = 2_900  # text of one context element

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.backends.thinking import THOUGHT_END, THOUGHT_START, ThinkingFilter, strip_thinking
+from bot.backends.thinking import THOUGHT_END, THOUGHT_START, ThinkingFilter
 
 # (case id, chunks as streamed, expected visible text, ended inside a thought)
 CASES: list[tuple[str, list[str], str, bool]] = [
@@ -61,13 +61,6 @@ def test_filter_one_character_at_a_time(
     pieces, thinking = run_filter(list("".join(chunks)))
     assert "".join(pieces) == expected
     assert thinking.ended_in_thought is ended_in_thought
-
-
-@pytest.mark.parametrize(("name", "chunks", "expected", "ended_in_thought"), CASES, ids=IDS)
-def test_strip_thinking(
-    name: str, chunks: list[str], expected: str, ended_in_thought: bool
-) -> None:
-    assert strip_thinking("".join(chunks)) == expected
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ from PIL import Image
 from bot.backends.base import Backend
 from bot.prompts import load_prompts
 from bot.settings import DEFAULT_PROMPTS, Settings, load_settings
-from bot.slack.app import SlackBot
+from bot.slack.app import SlackApp, build_app
+from bot.slack.runner import Runner
 from tests.fakes.slack import FakeSlack
 
 WAIT_S = 15.0
@@ -56,7 +57,8 @@ class Harness:
     """The fake workspace, the running bot and its backend."""
 
     fake: FakeSlack
-    bot: SlackBot
+    slack: SlackApp
+    runner: Runner
     backend: Backend
     channel: str = "C1"
 
@@ -99,10 +101,14 @@ class Harness:
         return [m for m in thread if m.get("bot_id") == self.fake.bot_id]
 
     async def settle(self) -> None:
-        """Wait until no question is being worked on."""
-        deps = self.bot.deps
-        assert deps is not None
-        await wait_until(lambda: not len(deps.jobs))
+        """Wait until no question and no notice is being worked on.
+
+        Listeners start all their work before Slack's event is acknowledged, and
+        `deliver` waits for the acknowledgements: once settled, nothing more will come
+        of the events delivered so far.
+        """
+        jobs = self.slack.deps.jobs
+        await wait_until(lambda: jobs.idle)
 
     async def replies(
         self, thread_ts: str, *, count: int = 1, channel: str | None = None
@@ -116,14 +122,22 @@ class Harness:
 @asynccontextmanager
 async def running_bot(fake: FakeSlack, backend: Backend, **env: str) -> AsyncIterator[Harness]:
     """Start the bot against the fake Slack; stop it (and the backend) afterwards."""
-    settings = settings_for(fake, **env)
-    bot = SlackBot(settings=settings, prompts=load_prompts(DEFAULT_PROMPTS), backend=backend)
-    await bot.prepare()
-    await backend.start()
-    await bot.serve_socket_mode()
-    await fake.wait_connected()
+    harness = await start_bot(fake, backend, **env)
     try:
-        yield Harness(fake=fake, bot=bot, backend=backend)
+        yield harness
     finally:
-        await bot.stop()
+        await harness.runner.stop()
         await backend.aclose()
+
+
+async def start_bot(fake: FakeSlack, backend: Backend, **env: str) -> Harness:
+    """The bot built, its backend started and Socket Mode connected (stop it yourself)."""
+    settings = settings_for(fake, **env)
+    slack = await build_app(
+        settings=settings, prompts=load_prompts(DEFAULT_PROMPTS), backend=backend
+    )
+    runner = Runner(slack)
+    await backend.start()
+    await runner.socket_mode()
+    await fake.wait_connected()
+    return Harness(fake=fake, slack=slack, runner=runner, backend=backend)

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from bot.errors import BackendError
-from tests.e2e.harness import Harness, png_bytes, running_bot
+from tests.e2e.harness import png_bytes, running_bot
 from tests.fakes.backend import FakeBackend, Step, digest
 from tests.fakes.slack import FakeSlack
 
@@ -122,22 +122,14 @@ async def test_slack_rate_limits_are_waited_out(fake_slack: FakeSlack) -> None:
 
 
 async def test_shutdown_lets_answers_finish_then_tells_the_rest(fake_slack: FakeSlack) -> None:
-    from bot.prompts import load_prompts
-    from bot.settings import DEFAULT_PROMPTS
-    from bot.slack.app import SlackBot
-    from tests.e2e.harness import settings_for, wait_until
+    from tests.e2e.harness import start_bot, wait_until
 
     backend = FakeBackend().then(Step(delay_s=0.3)).then(Step(hang=True))
-    bot = SlackBot(
-        settings=settings_for(fake_slack), prompts=load_prompts(DEFAULT_PROMPTS), backend=backend
-    )
-    await bot.prepare()
-    await bot.serve_socket_mode()
-    h = Harness(fake=fake_slack, bot=bot, backend=backend)
+    h = await start_bot(fake_slack, backend)
     quick = await h.ask("quick one")
     stuck = await h.ask("stuck one")
     await wait_until(lambda: len(backend.requests) == 2)
-    await bot.stop(drain_s=1.0)
+    await h.runner.stop(drain_s=1.0)
     [answer] = h.bot_replies(quick)
     [notice] = h.bot_replies(stuck)
     assert answer["metadata"]["event_type"] == "medgemma_answer"

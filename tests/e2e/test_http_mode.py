@@ -9,7 +9,8 @@ import aiohttp
 
 from bot.prompts import load_prompts
 from bot.settings import DEFAULT_PROMPTS
-from bot.slack.app import SlackBot
+from bot.slack.app import build_app
+from bot.slack.runner import Runner
 from tests.e2e.harness import Harness, settings_for
 from tests.fakes.backend import FakeBackend, digest
 from tests.fakes.slack import FakeSlack, event_callback_body, new_event_id, signed_request_headers
@@ -20,9 +21,11 @@ async def test_signed_events_are_answered_and_forgeries_rejected(fake_slack: Fak
     settings = settings_for(
         fake_slack, SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=fake_slack.signing_secret
     )
-    bot = SlackBot(settings=settings, prompts=load_prompts(DEFAULT_PROMPTS), backend=backend)
-    await bot.prepare()
-    port = await bot.serve_http(host="127.0.0.1", port=0)
+    slack = await build_app(
+        settings=settings, prompts=load_prompts(DEFAULT_PROMPTS), backend=backend
+    )
+    runner = Runner(slack)
+    port = await runner.http(host="127.0.0.1", port=0)
     url = f"http://127.0.0.1:{port}/slack/events"
     try:
         [mention, _] = fake_slack.post_user_message(
@@ -45,9 +48,9 @@ async def test_signed_events_are_answered_and_forgeries_rejected(fake_slack: Fak
             headers = signed_request_headers(challenge, signing_secret=fake_slack.signing_secret)
             async with session.post(url, data=challenge, headers=headers) as response:
                 assert response.status == 200 and "abc123" in await response.text()
-        h = Harness(fake=fake_slack, bot=bot, backend=backend)
+        h = Harness(fake=fake_slack, slack=slack, runner=runner, backend=backend)
         [reply] = await h.replies(str(mention["ts"]))
     finally:
-        await bot.stop()
+        await runner.stop()
     assert reply["text"].startswith(f"Findings for {digest('over http?')}")
     assert len(backend.requests) == 1  # the forged and stale copies did nothing

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.pipeline import Answer
 from bot.prompts import Prompts, load_prompts
 from bot.settings import DEFAULT_PROMPTS
 from bot.slack.replies import answer_messages, notice_message, split_markdown
+from bot.thread import Answer
 
 # Slack's documented limits for one chat.postMessage.
 MAX_BLOCKS = 50

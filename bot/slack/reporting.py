@@ -1,0 +1,80 @@
+"""Whatever goes wrong with one question becomes exactly one notice in its thread.
+
+`reported(...)` wraps a question's work: a BotError gets its own fixed message, anything
+else the generic one, a shutdown "please ask again"; a deleted question (cancelled
+without a reason) gets nothing, since nobody is waiting for it. Logs get the error's
+type and frames with the request id, never its text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.errors import BotError, Busy, Restarting
+from bot.imaging import SUPPORTED_FORMATS
+from bot.logs import event
+from bot.slack.deps import Deps
+from bot.slack.jobs import SHUTDOWN
+from bot.slack.replies import notice_message, post_all
+from bot.slack.routing import Route
+
+log = logging.getLogger(__name__)
+
+
+def new_request_id() -> str:
+    """A short id users can quote and operators can find in the logs."""
+    return secrets.token_hex(4).upper()
+
+
+@asynccontextmanager
+async def reported(deps: Deps, route: Route, request_id: str) -> AsyncIterator[None]:
+    """Run a question's work; turn its failure into one notice in the thread."""
+    where: dict[str, Any] = {
+        "request_id": request_id,
+        "channel": route.channel,
+        "message_ts": route.ts,
+    }
+    try:
+        yield
+    except asyncio.CancelledError as exc:
+        if SHUTDOWN in exc.args:
+            event(log, "answer_interrupted", level=logging.WARNING, **where)
+            await post_notice(deps, route, Restarting(), request_id=request_id)
+        raise
+    except BotError as exc:
+        error = type(exc).__name__
+        event(log, "answer_failed", level=logging.WARNING, exc_info=True, error=error, **where)
+        await post_notice(deps, route, exc, request_id=request_id)
+    except Exception:
+        event(log, "answer_crashed", level=logging.ERROR, exc_info=True, **where)
+        await post_notice(deps, route, BotError(), request_id=request_id)
+
+
+async def post_notice(deps: Deps, route: Route, error: BotError, *, request_id: str) -> None:
+    """Post the fixed message for `error` in the question's thread (shielded)."""
+    text = deps.prompts.error_text(error, error_id=request_id, supported=SUPPORTED_FORMATS)
+    kind = {Busy: "busy", Restarting: "restarting"}.get(type(error), "error")
+    try:
+        await asyncio.shield(
+            post_all(
+                deps.client,
+                channel=route.channel,
+                thread_ts=route.thread_ts,
+                messages=[notice_message(text, kind=kind)],
+            )
+        )
+    except SlackApiError as exc:
+        error_code = exc.response.get("error") if exc.response else None
+        event(log, "notice_failed", level=logging.ERROR, request_id=request_id, error=error_code)
+
+
+async def post_busy(deps: Deps, route: Route) -> None:
+    """Tell the asker the bot is full; a question is never dropped silently."""
+    await post_notice(deps, route, Busy(), request_id=new_request_id())

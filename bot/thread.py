@@ -1,0 +1,59 @@
+"""A thread's messages on their way to the model: before and after their files are decoded.
+
+A front (Slack, the terminal) turns what people wrote into `Message[SharedFile]`: text,
+author and the files they shared, not yet read. The file loader turns those into
+`Message[DecodedFile]`, and the conversation into the model's request. One message
+type, two kinds of file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, Literal, Protocol, TypeVar
+
+from bot.imaging.types import DecodedFile
+
+Role = Literal["user", "assistant"]
+
+
+class SharedFile(Protocol):
+    """A file someone shared: a cache key, the size it declares, and its bytes on demand."""
+
+    @property
+    def key(self) -> str:
+        """Identifies the file's content for the decoded-image cache (e.g. a Slack file id)."""
+        ...
+
+    @property
+    def size(self) -> int | None:
+        """The size the file declares before it is read, None when unknown."""
+        ...
+
+    async def read(self) -> bytes:
+        """The file's bytes; raises FileError subclasses with user-safe details."""
+        ...
+
+
+FileT = TypeVar("FileT", covariant=True)
+
+
+@dataclass(frozen=True)
+class Message(Generic[FileT]):
+    """One message of a thread: who wrote it, the text, and its files."""
+
+    role: Role
+    text: str
+    author: str = ""  # who wrote a human message, shown when several people talk
+    files: tuple[FileT, ...] = ()
+
+
+UndecodedMessage = Message[SharedFile]
+DecodedMessage = Message[DecodedFile]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The model's findings and the bot's own notes about the request."""
+
+    findings: str
+    notes: tuple[str, ...] = ()
