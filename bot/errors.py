@@ -2,9 +2,11 @@
 
     BotError                    base; `message_key` names a user message in prompts/messages.toml
     ├── ConfigError             a bad or missing setting (start-up only, shown to the operator)
+    │   └── SlackUnreachable    the network does not let the bot reach Slack
     ├── UserError               something the user can fix; safe fixed text is shown in Slack
     │   ├── FileError           a shared file could not be used
-    │   │   ├── DownloadFailed, MissingFilesScope, FileTooLarge
+    │   │   ├── DownloadFailed, MissingFilesScope, DownloadRedirected
+    │   │   ├── FileAccessDenied, FileTooLarge, FilesSkipped
     │   │   └── ImagingError    bytes that do not become images
     │   │       ├── UnsupportedFileType, ImageTooLarge, CorruptImage
     │   │       ├── DicomNoPixelData, DicomUnsupportedSyntax
@@ -45,6 +47,10 @@ class ConfigError(BotError):
     message_key = "internal_error"
 
 
+class SlackUnreachable(ConfigError):
+    """Slack's Web API cannot be reached (DNS, proxy, firewall, TLS); detail says which."""
+
+
 class UserError(BotError):
     """A problem the user can act on."""
 
@@ -67,6 +73,24 @@ class MissingFilesScope(FileError):
     """Slack answered with an HTML login page: the app lacks `files:read`."""
 
     message_key = "missing_files_scope"
+
+
+class DownloadRedirected(FileError):
+    """The download was sent to a page outside Slack (single sign-on, a proxy)."""
+
+    message_key = "download_redirected"
+
+
+class FileAccessDenied(FileError):
+    """Slack says the bot may not read the file (Slack Connect, restricted files)."""
+
+    message_key = "file_access_denied"
+
+
+class FilesSkipped(FileError):
+    """The message's only files are kinds the bot does not read (links, snippets, posts)."""
+
+    message_key = "files_skipped"
 
 
 class FileTooLarge(FileError):

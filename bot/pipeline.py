@@ -54,6 +54,7 @@ class Pipeline:
         request_id: str = "",
         on_text: TextCallback | None = None,
         on_position: QueueCallback | None = None,
+        notes: Sequence[Note] = (),
     ) -> Answer:
         """Decode the thread's files, plan the request, generate the newest answer."""
         started = time.monotonic()
@@ -67,7 +68,7 @@ class Pipeline:
             on_queue_position=on_position,
         )
         generated = await self._generate(request, on_text=on_text, started=started)
-        notes = self._notes(decoded, conv, empty=not generated.text)
+        notes = [*notes, *self._notes(decoded, conv, empty=not generated.text)]
         event(
             log,
             "answered",
@@ -79,7 +80,7 @@ class Pipeline:
             first_token_s=generated.first_token_s,
             seconds=round(time.monotonic() - started, 3),
         )
-        rendered = tuple(self._prompts.text("notes", key, **params) for key, params in notes)
+        rendered = tuple(self._prompts.text("notes", key, **dict(params)) for key, params in notes)
         return Answer(findings=generated.text, notes=rendered)
 
     def plan(self, thread: Sequence[DecodedMessage], *, specialty: Specialty) -> Conversation:

@@ -36,6 +36,11 @@ class Prompts:
     disclaimer: str
     messages: Mapping[str, Any]
 
+    @property
+    def disclaimers(self) -> tuple[str, ...]:
+        """Every wording of the disclaimer the bot may have added to an answer."""
+        return (self.disclaimer,)
+
     def system_prompt(self, specialty: str) -> str:
         """The system prompt of a specialty."""
         return self.system[specialty]

@@ -127,6 +127,9 @@ class Settings:
     image_cache_ttl_s: float = setting("MEDGEMMA_IMAGE_CACHE_TTL_S", 3600.0, minimum=0)
     # Front
     max_pending: int = setting("MEDGEMMA_MAX_PENDING", 64, minimum=1)
+    dm_wait_s: float = setting("MEDGEMMA_DM_WAIT_S", 6.0, minimum=0)
+    dm_case_minutes: float = setting("MEDGEMMA_DM_CASE_MINUTES", 10.0, minimum=0)
+    state_file: str = setting("MEDGEMMA_STATE_FILE", "medgemma-state.json")
     log_level: LogLevel = setting("LOG_LEVEL", "INFO", parse=_upper)
     log_format: LogFormat = setting("LOG_FORMAT", "json")
 

@@ -6,57 +6,88 @@ import logging
 import time
 from typing import Any
 
+from bot.conversation import Note
+from bot.errors import FilesSkipped
 from bot.logs import event
 from bot.slack import history
 from bot.slack.deps import Deps
+from bot.slack.posting import post_all
 from bot.slack.progress import Progress
-from bot.slack.replies import answer_messages, post_all
+from bot.slack.reading import read_question
+from bot.slack.replies import answer_messages
 from bot.slack.reporting import new_request_id, reported
 from bot.slack.routing import Route
+from bot.state import Question
 from bot.thread import UndecodedMessage
 
 log = logging.getLogger(__name__)
 
 
-async def answer_question(deps: Deps, route: Route) -> None:
-    """Answer the message `route` points at, in its thread; never raises."""
+async def answer_question(deps: Deps, route: Route, *, attempt: int = 0) -> None:
+    """Answer the message `route` points at, in its thread; never raises.
+
+    The question is recorded (ids only) while it is answered, so that if this process
+    dies the next one finishes it.
+    """
     request_id = new_request_id()
-    started = time.monotonic()
-    async with reported(deps, route, request_id):
-        thread = await history.fetch_thread(
-            deps.client, channel=route.channel, thread_ts=route.thread_ts, until_ts=route.ts
-        )
-        if route.action == "followup" and not history.bot_answered(thread, deps.identity):
-            reason = "thread without the bot"
-            event(log, "ignored", reason=reason, channel=route.channel, message_ts=route.ts)
-            return
-        progress = Progress(
-            client=deps.client,
-            channel=route.channel,
-            thread_ts=route.thread_ts,
-            prompts=deps.prompts,
-        )
-        async with progress:
-            answer = await deps.pipeline.answer(
-                await _incoming(deps, thread),
-                channel_specialty=deps.settings.channel_specialties.get(route.channel),
-                request_id=request_id,
-                on_position=progress.place_in_line,
-            )
-            await post_all(
-                deps.client,
-                channel=route.channel,
-                thread_ts=route.thread_ts,
-                messages=answer_messages(answer, prompts=deps.prompts),
-            )
-        seconds = round(time.monotonic() - started, 3)
-        event(log, "reply_posted", request_id=request_id, channel=route.channel, seconds=seconds)
-
-
-async def _incoming(deps: Deps, thread: list[dict[str, Any]]) -> list[UndecodedMessage]:
-    """The thread as the pipeline's messages, speakers named when several people talk."""
-    people = history.authors(thread, deps.identity)
-    names = await history.speaker_names(people, deps.names.lookup) if len(people) > 1 else {}
-    return history.to_incoming(
-        thread, identity=deps.identity, names=names, file_of=deps.downloads.file
+    question = Question(
+        channel=route.channel,
+        ts=route.ts,
+        thread_ts=route.thread_ts,
+        user=route.user,
+        request_id=request_id,
+        started_at=time.time(),
+        owner=deps.replica,
+        attempt=attempt,
     )
+    await deps.state.begin(question)
+    try:
+        async with reported(deps, route, request_id):
+            async with deps.turns.turn((route.channel, route.thread_ts)):
+                await _answer(deps, route, request_id)
+    finally:
+        await deps.state.finish(route.channel, route.ts)
+
+
+async def _answer(deps: Deps, route: Route, request_id: str) -> None:
+    started = time.monotonic()
+    raw = await read_question(deps, route)
+    if raw is None:
+        return  # a DM image answered together with the question that followed it
+    thread, notes = await _incoming(deps, raw)
+    where: dict[str, Any] = {"channel": route.channel, "thread_ts": route.thread_ts}
+    async with Progress(
+        client=deps.client, prompts=deps.prompts, request_id=request_id, **where
+    ) as progress:
+        answer = await deps.pipeline.answer(
+            thread,
+            channel_specialty=deps.settings.channel_specialties.get(route.channel),
+            request_id=request_id,
+            on_position=progress.place_in_line,
+            notes=notes,
+        )
+        messages = answer_messages(answer, prompts=deps.prompts, request_id=request_id)
+        await post_all(deps.client, messages=messages, **where)
+    seconds = round(time.monotonic() - started, 3)
+    event(log, "reply_posted", request_id=request_id, channel=route.channel, seconds=seconds)
+
+
+async def _incoming(
+    deps: Deps, raw: list[dict[str, Any]]
+) -> tuple[list[UndecodedMessage], list[Note]]:
+    """The thread as the pipeline's messages, speakers named when several people talk."""
+    people = history.authors(raw, deps.identity)
+    names = await history.speaker_names(people, deps.names.lookup) if len(people) > 1 else {}
+    thread = history.to_incoming(
+        raw,
+        identity=deps.identity,
+        names=names,
+        file_of=deps.downloads.file,
+        disclaimers=deps.prompts.disclaimers,
+    )
+    notes: list[Note] = []
+    if skipped := history.skipped_files(raw[-1]):
+        if not thread or thread[-1].role != "user" or not (thread[-1].text or thread[-1].files):
+            raise FilesSkipped("the question's only files are links, snippets or posts")
+        notes.append(("files_skipped", {"count": skipped}))
+    return thread, notes

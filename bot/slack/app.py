@@ -3,32 +3,34 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.backends.base import Backend
-from bot.errors import ConfigError
+from bot.errors import ConfigError, SlackUnreachable
 from bot.file_loader import FileLoader
 from bot.logs import event
 from bot.pipeline import Pipeline
 from bot.prompts import Prompts
 from bot.settings import Settings
-from bot.slack.dedupe import Seen
+from bot.slack.client import web_client
 from bot.slack.deps import Deps, UserNames
 from bot.slack.files import SlackDownloads
 from bot.slack.history import Identity
 from bot.slack.jobs import Jobs
 from bot.slack.listeners import register
 from bot.slack.manifest import BOT_SCOPES, OPTIONAL_SCOPES
+from bot.slack.waits import Arrivals, ThreadTurns
+from bot.state import State
+from bot.state.memory import MemoryState
 
 log = logging.getLogger(__name__)
 
@@ -43,23 +45,10 @@ class SlackApp:
     session: aiohttp.ClientSession
 
     async def aclose(self) -> None:
-        """Stop the decoding threads and close the download session."""
+        """Stop the decoding threads, save the state, close the download session."""
         self.files.close()
+        await self.deps.state.aclose()
         await self.session.close()
-
-
-def web_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: Slack's rate limits waited out, transient failures retried."""
-    return AsyncWebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=int(settings.slack_api_timeout_s),
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=1),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-            AsyncServerErrorRetryHandler(max_retry_count=1),
-        ],
-    )
 
 
 async def identify(client: AsyncWebClient) -> tuple[Identity, set[str]]:
@@ -69,11 +58,34 @@ async def identify(client: AsyncWebClient) -> tuple[Identity, set[str]]:
     except SlackApiError as exc:
         error = exc.response.get("error") if exc.response else "unknown"
         raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN ({error}): check the token") from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        where = client.base_url
+        raise SlackUnreachable(
+            f"cannot reach Slack at {where}: {network_reason(exc)}; check the network and "
+            "HTTPS_PROXY"
+        ) from None
     scopes = {s.strip() for s in (response.headers.get("x-oauth-scopes") or "").split(",") if s}
     identity = Identity(
         bot_user_id=str(response["user_id"]), bot_id=str(response.get("bot_id", ""))
     )
     return identity, scopes
+
+
+def network_reason(exc: BaseException) -> str:
+    """One line on why a connection failed, from the exception's type alone."""
+    reasons: list[tuple[type[BaseException], str]] = [
+        (aiohttp.ClientConnectorDNSError, "the host name did not resolve (DNS)"),
+        (aiohttp.ClientConnectorCertificateError, "its TLS certificate is not trusted here"),
+        (aiohttp.ClientProxyConnectionError, "the proxy refused the connection"),
+        (aiohttp.ClientHttpProxyError, "the proxy answered with an error"),
+        (aiohttp.ClientSSLError, "the TLS handshake failed"),
+        (aiohttp.ClientConnectorError, "the connection was refused or the host is unreachable"),
+        (TimeoutError, "no answer in time"),
+    ]
+    for kind, reason in reasons:
+        if isinstance(exc, kind):
+            return reason
+    return f"{type(exc).__name__}"
 
 
 def bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
@@ -89,15 +101,26 @@ def bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
     )
 
 
-async def build_app(*, settings: Settings, prompts: Prompts, backend: Backend) -> SlackApp:
+def make_state(settings: Settings) -> State:
+    """The state store the settings ask for."""
+    path = None if settings.state_file.lower() == "off" else Path(settings.state_file)
+    return MemoryState(path=path)
+
+
+async def build_app(
+    *, settings: Settings, prompts: Prompts, backend: Backend, state: State | None = None
+) -> SlackApp:
     """Check the token and scopes with Slack, then build everything the listeners use."""
     client = web_client(settings)
     identity, scopes = await identify(client)
+    state = state or make_state(settings)
+    await state.start()
     missing = sorted(set(BOT_SCOPES) - set(OPTIONAL_SCOPES) - scopes)
     if missing:
         event(log, "missing_scopes", level=logging.WARNING, scopes=missing)
+    # trust_env: downloads take HTTPS_PROXY like the Web API and Socket Mode do.
     session = aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=settings.download_timeout_s)
+        timeout=aiohttp.ClientTimeout(total=settings.download_timeout_s), trust_env=True
     )
     files = FileLoader(settings=settings)
     deps = Deps(
@@ -115,8 +138,11 @@ async def build_app(*, settings: Settings, prompts: Prompts, backend: Backend) -
         ),
         pipeline=Pipeline(backend=backend, prompts=prompts, settings=settings, files=files),
         jobs=Jobs(max_pending=settings.max_pending),
-        seen=Seen(),
+        state=state,
         names=UserNames(client),
+        turns=ThreadTurns(),
+        arrivals=Arrivals(),
+        replica=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
     )
     app = bolt_app(settings, client)
     register(app, deps)

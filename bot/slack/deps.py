@@ -12,10 +12,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.pipeline import Pipeline
 from bot.prompts import Prompts
 from bot.settings import Settings
-from bot.slack.dedupe import Seen
 from bot.slack.files import SlackDownloads
 from bot.slack.history import Identity
 from bot.slack.jobs import Jobs
+from bot.slack.waits import Arrivals, ThreadTurns
+from bot.state import State
 
 log = logging.getLogger(__name__)
 
@@ -59,5 +60,8 @@ class Deps:
     downloads: SlackDownloads
     pipeline: Pipeline
     jobs: Jobs
-    seen: Seen
+    state: State
     names: UserNames
+    turns: ThreadTurns
+    arrivals: Arrivals
+    replica: str  # this process, in the state's records

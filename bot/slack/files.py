@@ -1,9 +1,13 @@
 """Downloading files shared in Slack: authenticated, size-capped, timed, host-checked.
 
-The bot token is sent only to Slack's own hosts (files.slack.com, slack.com and the
-host of SLACK_API_URL); a redirect elsewhere is followed without it. Slack answers a
-request it will not authorise with an HTML login page and status 200, which is how a
-missing `files:read` scope shows itself.
+The bot token goes only to Slack's own hosts over HTTPS (slack.com, *.slack.com,
+*.slack-edge.com and GovSlack's slack-gov.com, where Enterprise Grid and GovSlack send
+file downloads) and to the origin of SLACK_API_URL; a redirect anywhere else is
+followed without it. Slack answers a request it will not authorise with an HTML login
+page and status 200: from Slack itself that means the app lacks `files:read`; from
+another host (single sign-on, a proxy) it means the download was sent away from Slack.
+Slack Connect and restricted files arrive as stubs (`file_access: "check_file_info"`)
+that `files.info` completes; `access_denied` means the bot may not read the file.
 """
 
 from __future__ import annotations
@@ -20,14 +24,21 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import DownloadFailed, FileTooLarge, MissingFilesScope
+from bot.errors import (
+    DownloadFailed,
+    DownloadRedirected,
+    FileAccessDenied,
+    FileTooLarge,
+    MissingFilesScope,
+)
 from bot.imaging import sniff
 from bot.logs import event
 
 log = logging.getLogger(__name__)
 
-MAX_REDIRECTS = 3
+MAX_REDIRECTS = 5
 CHUNK = 256 * 1024
+SLACK_DOMAINS = ("slack.com", "slack-edge.com", "slack-gov.com")
 Origin = tuple[str, str, int]
 
 
@@ -38,11 +49,14 @@ def origin(url: str) -> Origin:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
-def trusted_origins(api_url: str) -> frozenset[Origin]:
-    """Where the bot token may go."""
-    return frozenset(
-        {origin("https://files.slack.com/"), origin("https://slack.com/"), origin(api_url)}
-    )
+def is_slack_host(url: str, *, api_url: str) -> bool:
+    """Whether the bot token may be sent to `url`."""
+    if origin(url) == origin(api_url):
+        return True
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    on_slack = any(host == d or host.endswith("." + d) for d in SLACK_DOMAINS)
+    return parts.scheme == "https" and on_slack
 
 
 def _mb(size: int) -> str:
@@ -88,7 +102,7 @@ class SlackDownloads:
         self._client = client
         self._session = session
         self._token = token
-        self._trusted = trusted_origins(api_url)
+        self._api_url = api_url
         self._max = max_bytes
         self._timeout = timeout_s
 
@@ -99,11 +113,7 @@ class SlackDownloads:
     async def download(self, obj: Mapping[str, Any]) -> bytes:
         """The file's bytes; raises FileError subclasses with user-safe details."""
         file_id = str(obj["id"])
-        file: Mapping[str, Any] = obj
-        if file.get("mode") == "file_access" or not (
-            file.get("url_private_download") or file.get("url_private")
-        ):
-            file = await self._file_info(file_id)
+        file = await self._complete(obj)
         self._check_size(file.get("size"))
         url = file.get("url_private_download") or file.get("url_private")
         if not url:
@@ -116,37 +126,42 @@ class SlackDownloads:
             raise DownloadFailed("download timed out") from exc
         except aiohttp.ClientError as exc:
             raise DownloadFailed(f"download failed: {type(exc).__name__}") from exc
-        if sniff(data[:1024]) == "html":
-            raise MissingFilesScope("Slack answered with an HTML page")
-        event(
-            log,
-            "file_downloaded",
-            file_id=file_id,
-            bytes=len(data),
-            seconds=round(time.monotonic() - started, 3),
-        )
+        seconds = round(time.monotonic() - started, 3)
+        event(log, "file_downloaded", file_id=file_id, bytes=len(data), seconds=seconds)
         return data
+
+    async def _complete(self, obj: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The full file object: stubs and URL-less objects are completed by files.info."""
+        if obj.get("file_access") == "access_denied":
+            raise FileAccessDenied("Slack says the bot may not read this file")
+        needs_info = obj.get("file_access") == "check_file_info" or obj.get("mode") == "file_access"
+        if needs_info or not (obj.get("url_private_download") or obj.get("url_private")):
+            return await self._file_info(str(obj["id"]))
+        return obj
 
     def _check_size(self, size: object) -> None:
         if isinstance(size, int) and size > self._max:
             raise FileTooLarge("file over the size cap", limit_mb=_mb(self._max))
 
-    async def _file_info(self, file_id: str) -> dict[str, Any]:
+    async def _file_info(self, file_id: str) -> Mapping[str, Any]:
         try:
             response = await self._client.files_info(file=file_id)
         except SlackApiError as exc:
             error = exc.response.get("error", "unknown") if exc.response else "unknown"
+            if error == "access_denied":
+                raise FileAccessDenied("files.info: access_denied") from None
             raise DownloadFailed(f"files.info failed: {error}") from None
         info = response.get("file")
         if not isinstance(info, dict):
             raise DownloadFailed("files.info returned no file")
+        if info.get("file_access") == "access_denied":
+            raise FileAccessDenied("files.info: file_access access_denied")
         return info
 
     async def _download(self, url: str) -> bytes:
         for _ in range(MAX_REDIRECTS + 1):
-            headers = (
-                {"Authorization": f"Bearer {self._token}"} if origin(url) in self._trusted else {}
-            )
+            trusted = is_slack_host(url, api_url=self._api_url)
+            headers = {"Authorization": f"Bearer {self._token}"} if trusted else {}
             async with self._session.get(url, headers=headers, allow_redirects=False) as response:
                 if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                     url = urljoin(url, response.headers["Location"])
@@ -154,8 +169,11 @@ class SlackDownloads:
                 if response.status != 200:
                     raise DownloadFailed(f"HTTP {response.status}")
                 if response.content_type == "text/html":
-                    raise MissingFilesScope("Slack answered with an HTML page")
-                return await self._read_capped(response)
+                    raise _login_page(trusted)
+                data = await self._read_capped(response)
+                if sniff(data[:1024]) == "html":
+                    raise _login_page(trusted)
+                return data
         raise DownloadFailed("too many redirects")
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
@@ -170,3 +188,10 @@ class SlackDownloads:
                 self._check_size(total)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _login_page(from_slack: bool) -> Exception:
+    """What an HTML page instead of the file means, by who sent it."""
+    if from_slack:
+        return MissingFilesScope("Slack answered with an HTML page")
+    return DownloadRedirected("the download ended on an HTML page outside Slack")

@@ -1,9 +1,10 @@
 """A thread rebuilt from Slack (`conversations.replies`) as the pipeline's messages.
 
-Slack is the record: edits and deletions are simply what the thread now says. The
-bot's answers are recognised by their message metadata and contribute only their
-findings (the `text` field; notes and disclaimer live in separate blocks); its status,
-busy and error messages are left out.
+Slack is the record: edits and deletions are simply what the thread now says. Text
+comes back as Slack stores it (escaped, links wrapped, mentions as ids) and is read as
+the plain text a person wrote. The bot's answers are recognised by their message
+metadata and contribute only their findings (the `text` field without the disclaimer
+the bot adds to it); its status, busy and error messages are left out.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ MAX_THREAD_MESSAGES = 1000  # a thread longer than this keeps only its newest me
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _SPECIAL = re.compile(r"<!(\w+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
-_SKIPPED_FILE_MODES = frozenset({"tombstone", "hidden_by_limit", "external", "snippet", "post"})
+SKIPPED_FILE_MODES = frozenset({"tombstone", "hidden_by_limit", "external", "snippet", "post"})
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,9 @@ class Identity:
 
 
 async def fetch_thread(
-    client: AsyncWebClient, *, channel: str, thread_ts: str, until_ts: str
+    client: AsyncWebClient, *, channel: str, thread_ts: str, until_ts: str | None = None
 ) -> list[dict[str, Any]]:
-    """The thread's messages in order, up to and including `until_ts`."""
+    """The thread's messages in order, up to and including `until_ts` (default: all)."""
     by_ts: dict[str, dict[str, Any]] = {}
     first = await client.conversations_replies(
         channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
@@ -48,9 +49,15 @@ async def fetch_thread(
         for message in page.get("messages") or []:
             by_ts.setdefault(str(message.get("ts")), message)  # later pages repeat the parent
     ordered = sorted(
-        (m for ts, m in by_ts.items() if float(ts) <= float(until_ts)), key=lambda m: float(m["ts"])
+        (m for ts, m in by_ts.items() if until_ts is None or float(ts) <= float(until_ts)),
+        key=lambda m: float(m["ts"]),
     )
     return ordered[-MAX_THREAD_MESSAGES:]
+
+
+def skipped_files(message: Mapping[str, Any]) -> int:
+    """Files of a message that are not uploads the bot can read (links, snippets, posts)."""
+    return sum(1 for f in message.get("files") or [] if f.get("mode") in SKIPPED_FILE_MODES)
 
 
 def is_ours(message: dict[str, Any], identity: Identity) -> bool:
@@ -64,9 +71,13 @@ def is_answer(message: dict[str, Any], identity: Identity) -> bool:
     return is_ours(message, identity) and metadata.get("event_type") == ANSWER_EVENT
 
 
-def bot_answered(messages: Sequence[dict[str, Any]], identity: Identity) -> bool:
-    """Whether the bot has answered in this thread (so follow-ups need no mention)."""
-    return any(is_answer(m, identity) for m in messages)
+def answer_text(text: str, *, disclaimers: Sequence[str]) -> str:
+    """An answer's findings: its text unescaped, without the disclaimer at its end."""
+    plain = html.unescape(_LINK.sub(lambda m: m.group(2) or m.group(1), text)).rstrip()
+    for disclaimer in disclaimers:
+        if plain.endswith(disclaimer):
+            return plain[: -len(disclaimer)].rstrip()
+    return plain
 
 
 def clean_text(text: str, *, bot_user_id: str, names: dict[str, str]) -> str:
@@ -96,18 +107,20 @@ def to_incoming(
     identity: Identity,
     names: dict[str, str],
     file_of: FileOf,
+    disclaimers: Sequence[str],
 ) -> list[UndecodedMessage]:
     """The pipeline's view of a thread: the bot's answers and the humans' messages."""
     incoming: list[UndecodedMessage] = []
     for m in messages:
         if is_ours(m, identity):
             if is_answer(m, identity):
-                incoming.append(Message("assistant", str(m.get("text", ""))))
+                text = answer_text(str(m.get("text", "")), disclaimers=disclaimers)
+                incoming.append(Message("assistant", text))
             continue
         if m.get("bot_id") or not m.get("user"):
             continue  # other apps' messages are not part of the conversation
         files = tuple(
-            file_of(f) for f in m.get("files") or [] if f.get("mode") not in _SKIPPED_FILE_MODES
+            file_of(f) for f in m.get("files") or [] if f.get("mode") not in SKIPPED_FILE_MODES
         )
         text = clean_text(str(m.get("text", "")), bot_user_id=identity.bot_user_id, names=names)
         incoming.append(Message("user", text, names.get(str(m["user"]), ""), files))

@@ -65,9 +65,9 @@ class Jobs:
             event(log, "job_failed", level=logging.ERROR, exc_info=error)
 
     def cancel(self, key: Key, reason: str = "deleted") -> bool:
-        """Cancel the work for a key (its question was deleted)."""
+        """Cancel the work for a key (its question was deleted); False if none runs here."""
         task = self._tasks.get(key)
-        if task is None:
+        if task is None or task.done():
             return False
         task.cancel(reason)
         event(log, "job_cancelled", channel=key[0], message_ts=key[1], reason=reason)

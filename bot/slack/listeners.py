@@ -1,4 +1,9 @@
-"""Thin Slack listeners: route the event, hand the work to a tracked task, return."""
+"""Thin Slack listeners: route the event, hand the work to a tracked task, return.
+
+All work a question starts exists before the event is acknowledged (Bolt acknowledges
+when the listener returns), and a reply in a thread the bot is not part of costs no
+Slack call and never gets a message.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,15 @@ from bot.logs import event as log_event
 from bot.slack.answering import answer_question
 from bot.slack.deps import Deps
 from bot.slack.reporting import post_busy
-from bot.slack.routing import route
+from bot.slack.routing import Route, route
 
 log = logging.getLogger(__name__)
 
+DEDUPE_TTL_S = 3600.0  # Slack retries an event for about five minutes
 
-def handle(deps: Deps, body: dict[str, Any], event_type: str) -> None:
-    """Route one event; start or cancel work. Synchronous: Slack is acknowledged at once."""
+
+async def handle(deps: Deps, body: dict[str, Any], event_type: str) -> None:
+    """Route one event; start or cancel work."""
     event = body.get("event") or {}
     decision = route(event, event_type=event_type, bot_user_id=deps.identity.bot_user_id)
     log_event(
@@ -32,16 +39,31 @@ def handle(deps: Deps, body: dict[str, Any], event_type: str) -> None:
         message_ts=decision.ts or event.get("ts"),
     )
     if decision.action == "cancel":
-        deps.jobs.cancel((decision.channel, decision.ts))
-        return
-    if decision.action == "ignore":
-        return
+        await deps.state.cancel(decision.channel, decision.ts)
+    elif decision.action != "ignore" and await _accept(deps, decision, body):
+        _start(deps, decision)
+
+
+async def _accept(deps: Deps, decision: Route, body: dict[str, Any]) -> bool:
+    """Whether this event is a question for the bot that nobody is answering yet."""
+    where: dict[str, Any] = {"channel": decision.channel, "message_ts": decision.ts}
+    if decision.in_dm and decision.top_level:
+        deps.arrivals.arrived(decision.channel, decision.user)
+    if decision.action == "followup" and not await deps.state.in_thread(
+        decision.channel, decision.thread_ts
+    ):
+        log_event(log, "ignored", reason="thread without the bot", **where)
+        return False
+    if not await deps.state.claim(f"q:{decision.channel}:{decision.ts}", ttl_s=DEDUPE_TTL_S):
+        log_event(log, "duplicate", event_id=body.get("event_id"), **where)
+        return False
+    # Asked into the thread: later replies there are for the bot, even before it answers.
+    await deps.state.join_thread(decision.channel, decision.thread_ts)
+    return True
+
+
+def _start(deps: Deps, decision: Route) -> None:
     key = (decision.channel, decision.ts)
-    if not deps.seen.first_time(key):
-        log_event(
-            log, "duplicate", event_id=body.get("event_id"), channel=key[0], message_ts=key[1]
-        )
-        return
     if not deps.jobs.try_start(key, answer_question(deps, decision)):
         log_event(
             log,
@@ -57,13 +79,18 @@ def handle(deps: Deps, body: dict[str, Any], event_type: str) -> None:
 def register(app: AsyncApp, deps: Deps) -> None:
     """Attach the listeners; every event type the app receives is acknowledged."""
 
+    def cancel(channel: str, ts: str) -> None:
+        deps.jobs.cancel((channel, ts))
+
+    deps.state.on_cancel(cancel)
+
     @app.event("app_mention")
     async def on_mention(body: dict[str, Any]) -> None:
-        handle(deps, body, "app_mention")
+        await handle(deps, body, "app_mention")
 
     @app.event("message")
     async def on_message(body: dict[str, Any]) -> None:
-        handle(deps, body, "message")
+        await handle(deps, body, "message")
 
     @app.event(re.compile(".*"))
     async def on_other(body: dict[str, Any]) -> None:

@@ -1,17 +1,17 @@
 """Answers and notices as Slack messages, within Slack's limits.
 
 An answer is one or more messages: the findings as a `markdown` block (split at
-paragraph, line or word boundaries so nothing is cut), then on the last message the
-bot's notes and the fixed disclaimer as their own blocks. The `text` field carries the
-findings only, so the thread can be read back as the conversation later; metadata
-marks answers and notices (ids and counts only: metadata is visible workspace-wide).
+paragraph, line or word boundaries so nothing is cut), the bot's notes after the last
+part's findings, and the fixed disclaimer on every part. The `text` field, which
+notifications, screen readers and search show, holds the findings and the disclaimer,
+escaped as Slack requires; reading the thread back removes the disclaimer again.
+Metadata marks answers and notices (kind, request id and part numbers only: metadata
+is visible workspace-wide).
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.prompts import Prompts
 from bot.slack.history import ANSWER_EVENT, NOTICE_EVENT
@@ -19,6 +19,7 @@ from bot.thread import Answer
 
 MARKDOWN_LIMIT = 11_000  # Slack: 12,000 markdown characters per message, with room to spare
 CONTEXT_LIMIT = 2_900  # text of one context element
+TEXT_LIMIT = 39_000  # Slack truncates `text` beyond 40,000 characters
 FENCE = "```"
 
 
@@ -60,67 +61,77 @@ def split_markdown(text: str, limit: int = MARKDOWN_LIMIT) -> list[str]:
     return chunks or [""]
 
 
+def escape(text: str) -> str:
+    """Text for a message's `text` field: Slack reads `&`, `<` and `>` as markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def with_disclaimer(findings: str, disclaimer: str) -> str:
+    """The `text` of a message with findings: what notifications and screen readers show."""
+    body = escape(findings)
+    if len(body) > TEXT_LIMIT - len(disclaimer) - 2:  # the blocks still hold all of it
+        body = body[: TEXT_LIMIT - len(disclaimer) - 3] + "…"
+    return f"{body}\n\n{escape(disclaimer)}"
+
+
 def _context(text: str, block_id: str) -> dict[str, Any]:
     return {
         "type": "context",
         "block_id": block_id,
-        "elements": [{"type": "mrkdwn", "text": text[:CONTEXT_LIMIT]}],
+        "elements": [{"type": "mrkdwn", "text": escape(text[:CONTEXT_LIMIT])}],
     }
 
 
-def answer_messages(answer: Answer, *, prompts: Prompts) -> list[dict[str, Any]]:
-    """chat.postMessage arguments for an answer, in order."""
-    findings = answer.findings or ""
-    chunks = split_markdown(findings) if findings else []
-    messages: list[dict[str, Any]] = []
-    for i, chunk in enumerate(chunks):
-        messages.append(
-            {
-                "text": chunk,
-                "blocks": [{"type": "markdown", "block_id": f"findings-{i + 1}", "text": chunk}],
-                "metadata": {
-                    "event_type": ANSWER_EVENT,
-                    "event_payload": {"part": i + 1, "parts": len(chunks)},
-                },
-            }
-        )
-    tail: list[dict[str, Any]] = [
+def answer_messages(answer: Answer, *, prompts: Prompts, request_id: str) -> list[dict[str, Any]]:
+    """chat.postMessage arguments for an answer, in order.
+
+    Every part carries the disclaimer, in its blocks and in `text`; the notes come
+    after the findings of the last part.
+    """
+    chunks = split_markdown(answer.findings) if answer.findings else []
+    disclaimer = _context(prompts.disclaimer, "disclaimer")
+    notes = [
         _context(prompts.text("format", "note", note=note), f"note-{n}")
         for n, note in enumerate(answer.notes, start=1)
     ]
-    tail.append(_context(prompts.disclaimer, "disclaimer"))
-    if messages:
-        messages[-1]["blocks"].extend(tail)
-    else:  # no findings (an empty answer): the notes say so; not part of the conversation
+    if not chunks:  # no findings (an empty answer): the notes say so
+        text = "\n".join(answer.notes) or prompts.disclaimer
+        return [
+            notice_message(text, kind="empty", request_id=request_id, tail=[*notes, disclaimer])
+        ]
+    messages: list[dict[str, Any]] = []
+    for i, chunk in enumerate(chunks):
+        last = i == len(chunks) - 1
+        findings = {"type": "markdown", "block_id": f"findings-{i + 1}", "text": chunk}
+        payload = {"request_id": request_id, "part": i + 1, "parts": len(chunks)}
         messages.append(
             {
-                "text": "\n".join(answer.notes) or prompts.disclaimer,
-                "blocks": tail,
-                "metadata": {"event_type": NOTICE_EVENT, "event_payload": {"kind": "empty"}},
+                "text": with_disclaimer(chunk, prompts.disclaimer),
+                "blocks": [findings, *(notes if last else []), disclaimer],
+                "metadata": {"event_type": ANSWER_EVENT, "event_payload": payload},
             }
         )
     return messages
 
 
-def notice_message(text: str, *, kind: str) -> dict[str, Any]:
-    """chat.postMessage arguments for an error or busy notice."""
+def notice_message(
+    text: str, *, kind: str, request_id: str = "", tail: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """chat.postMessage arguments for a notice (error, busy, progress, empty answer)."""
+    payload = {"kind": kind, "request_id": request_id} if request_id else {"kind": kind}
+    blocks = (
+        tail
+        if tail is not None
+        else [
+            {
+                "type": "section",
+                "block_id": "notice",
+                "text": {"type": "mrkdwn", "text": escape(text)},
+            }
+        ]
+    )
     return {
-        "text": text,
-        "blocks": [
-            {"type": "section", "block_id": "notice", "text": {"type": "mrkdwn", "text": text}}
-        ],
-        "metadata": {"event_type": NOTICE_EVENT, "event_payload": {"kind": kind}},
+        "text": escape(text),
+        "blocks": blocks,
+        "metadata": {"event_type": NOTICE_EVENT, "event_payload": payload},
     }
-
-
-async def post_all(
-    client: AsyncWebClient, *, channel: str, thread_ts: str, messages: list[dict[str, Any]]
-) -> list[str]:
-    """Post messages into the thread in order; the timestamps of those posted."""
-    posted: list[str] = []
-    for message in messages:
-        response = await client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **message
-        )
-        posted.append(str(response.get("ts")))
-    return posted

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import BotError, Busy, Restarting
@@ -22,7 +23,8 @@ from bot.imaging import SUPPORTED_FORMATS
 from bot.logs import event
 from bot.slack.deps import Deps
 from bot.slack.jobs import SHUTDOWN
-from bot.slack.replies import notice_message, post_all
+from bot.slack.posting import error_code, post_all
+from bot.slack.replies import notice_message
 from bot.slack.routing import Route
 
 log = logging.getLogger(__name__)
@@ -67,12 +69,12 @@ async def post_notice(deps: Deps, route: Route, error: BotError, *, request_id: 
                 deps.client,
                 channel=route.channel,
                 thread_ts=route.thread_ts,
-                messages=[notice_message(text, kind=kind)],
+                messages=[notice_message(text, kind=kind, request_id=request_id)],
             )
         )
-    except SlackApiError as exc:
-        error_code = exc.response.get("error") if exc.response else None
-        event(log, "notice_failed", level=logging.ERROR, request_id=request_id, error=error_code)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        code = error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        event(log, "notice_failed", level=logging.ERROR, request_id=request_id, error=code)
 
 
 async def post_busy(deps: Deps, route: Route) -> None:

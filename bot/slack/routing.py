@@ -8,7 +8,8 @@ sharing a workspace never both answer it: channel mentions come as `app_mention`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Action = Literal["answer", "followup", "cancel", "ignore"]
@@ -28,6 +29,20 @@ class Route:
     ts: str = ""  # the message to answer (or whose answer to cancel)
     thread_ts: str = ""  # the thread the answer goes into
     user: str = ""
+    channel_type: str = ""  # "im", "mpim", "channel", "group"
+    # The question itself, as the event carries it: the newest message is taken from
+    # here, so a thread read that lags behind the event never answers an older one.
+    message: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def top_level(self) -> bool:
+        """The question is not a reply in a thread."""
+        return self.thread_ts == self.ts
+
+    @property
+    def in_dm(self) -> bool:
+        """The question was written in a direct message with the bot."""
+        return self.channel_type == "im"
 
 
 def mentioned_users(text: str) -> set[str]:
@@ -59,21 +74,23 @@ def route(event: dict[str, Any], *, event_type: str, bot_user_id: str) -> Route:
         return _ignore("bot or system message")
     ts = str(event.get("ts", ""))
     thread_ts = str(event.get("thread_ts") or ts)
-    answer = Route("answer", event_type, channel=channel, ts=ts, thread_ts=thread_ts, user=user)
+    channel_type = str(event.get("channel_type") or "channel")
+    where = {"channel": channel, "ts": ts, "thread_ts": thread_ts, "user": user}
+
+    def to(action: Action, reason: str) -> Route:
+        return Route(action, reason, channel_type=channel_type, message=event, **where)
+
     if event_type == "app_mention":
-        return answer
-    channel_type = event.get("channel_type")
+        return to("answer", event_type)
     mentions = mentioned_users(str(event.get("text", "")))
     if channel_type == "im":
-        return Route("answer", "dm", channel=channel, ts=ts, thread_ts=thread_ts, user=user)
+        return to("answer", "dm")
     if bot_user_id in mentions:
         if channel_type == "mpim":  # group DMs may not deliver app_mention
-            return answer
+            return to("answer", event_type)
         return _ignore("mention: answered from app_mention")
     if thread_ts != ts:
         if mentions:
             return _ignore("addressed to other people")
-        return Route(
-            "followup", "thread reply", channel=channel, ts=ts, thread_ts=thread_ts, user=user
-        )
+        return to("followup", "thread reply")
     return _ignore("channel message without mention")

@@ -9,6 +9,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.logs import event
 from bot.slack.app import SlackApp
+from bot.slack.recovery import recover
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class Runner:
         )
         await self._socket.connect_async()
         event(log, "connected", mode="socket")
+        await recover(self._slack.deps)
 
     async def http(self, *, host: str, port: int) -> int:
         """Serve POST /slack/events with signature checks; returns the bound port."""
@@ -41,6 +43,7 @@ class Runner:
         await web.TCPSite(self._http, host=host, port=port).start()
         bound = int(self._http.addresses[0][1])
         event(log, "listening", mode="http", port=bound)
+        await recover(self._slack.deps)
         return bound
 
     async def stop(self, *, drain_s: float = DRAIN_S) -> None:

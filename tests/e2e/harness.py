@@ -37,6 +37,11 @@ def png_bytes(
     return buffer.getvalue()
 
 
+def findings(reply: dict[str, Any]) -> str:
+    """An answer's findings as posted: the text of its Markdown blocks."""
+    return "".join(b["text"] for b in reply.get("blocks") or [] if b.get("type") == "markdown")
+
+
 def settings_for(fake: FakeSlack, **env: str) -> Settings:
     """Settings as the bot reads them from the environment, pointed at the fake Slack."""
     values = {
@@ -46,6 +51,8 @@ def settings_for(fake: FakeSlack, **env: str) -> Settings:
         "MEDGEMMA_BACKEND": "transformers",
         "SLACK_DOWNLOAD_TIMEOUT_S": "5",
         "MEDGEMMA_TIMEOUT_S": "30",
+        "MEDGEMMA_STATE_FILE": "off",
+        "MEDGEMMA_DM_WAIT_S": "0.5",
         "LOG_FORMAT": "json",
     }
     values.update(env)

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from bot.errors import BackendError
-from tests.e2e.harness import png_bytes, running_bot
+from tests.e2e.harness import findings, png_bytes, running_bot
 from tests.fakes.backend import FakeBackend, Step, digest
 from tests.fakes.slack import FakeSlack
 
@@ -26,7 +26,7 @@ async def test_backend_failure_then_recovery(fake_slack: FakeSlack) -> None:
     assert notice["metadata"]["event_type"] == "medgemma_notice"
     assert "model failed" in notice["text"] and "error id" in notice["text"]
     assert "CUDA" not in notice["text"]  # no raw exception text reaches Slack
-    assert answer["text"].startswith(f"Findings for {digest('second')}")
+    assert findings(answer).startswith(f"Findings for {digest('second')}")
 
 
 async def test_unexpected_exception_still_gets_a_message(fake_slack: FakeSlack) -> None:
@@ -68,7 +68,7 @@ async def test_twenty_threads_at_once_each_get_their_own_answer(fake_slack: Fake
         threads = [str(e[0]["ts"]) for e in events]
         replies = [await h.replies(ts) for ts in threads]
     for i, [reply] in enumerate(replies):
-        assert reply["text"] == f"Findings for {digest(f'case {i}')}: 1 image(s) reviewed."
+        assert findings(reply) == f"Findings for {digest(f'case {i}')}: 1 image(s) reviewed."
     assert len(backend.requests) == 20
 
 
@@ -112,11 +112,14 @@ async def test_logs_carry_ids_not_patient_data(
 
 async def test_slack_rate_limits_are_waited_out(fake_slack: FakeSlack) -> None:
     backend = FakeBackend()
-    fake_slack.fail_next("conversations.replies", error="ratelimited", retry_after=1)
-    fake_slack.fail_next("chat.postMessage", error="ratelimited", retry_after=1)
     async with running_bot(fake_slack, backend) as h:
-        ts = await h.ask("still there?")
-        [reply] = await h.replies(ts)
+        root = await h.ask("first look?")
+        await h.replies(root)
+        # A follow-up reads its thread: both that read and the post are rate limited once.
+        fake_slack.fail_next("conversations.replies", error="ratelimited", retry_after=1)
+        fake_slack.fail_next("chat.postMessage", error="ratelimited", retry_after=1)
+        await h.ask("still there?", thread_ts=root, mention=False)
+        _, reply = await h.replies(root, count=2)
     assert reply["metadata"]["event_type"] == "medgemma_answer"
     assert len(fake_slack.calls_to("conversations.replies")) == 2
 

@@ -11,7 +11,7 @@ from bot.prompts import load_prompts
 from bot.settings import DEFAULT_PROMPTS
 from bot.slack.app import build_app
 from bot.slack.runner import Runner
-from tests.e2e.harness import Harness, settings_for
+from tests.e2e.harness import Harness, findings, settings_for
 from tests.fakes.backend import FakeBackend, digest
 from tests.fakes.slack import FakeSlack, event_callback_body, new_event_id, signed_request_headers
 
@@ -52,5 +52,5 @@ async def test_signed_events_are_answered_and_forgeries_rejected(fake_slack: Fak
         [reply] = await h.replies(str(mention["ts"]))
     finally:
         await runner.stop()
-    assert reply["text"].startswith(f"Findings for {digest('over http?')}")
+    assert findings(reply).startswith(f"Findings for {digest('over http?')}")
     assert len(backend.requests) == 1  # the forged and stale copies did nothing

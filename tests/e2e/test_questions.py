@@ -7,7 +7,7 @@ from pathlib import Path
 from pydicom.data import get_testdata_file
 
 from bot.backends.base import ChatMessage
-from tests.e2e.harness import png_bytes, running_bot
+from tests.e2e.harness import findings, png_bytes, running_bot
 from tests.fakes.backend import FakeBackend, digest
 from tests.fakes.slack import FakeSlack
 
@@ -33,9 +33,12 @@ async def test_mention_with_png_gets_findings_and_disclaimer(
     assert len(user.images) == 1 and user.images[0].mode == "RGB"
     assert user.text == "is there pneumonia?"  # the mention is stripped
     assert reply["thread_ts"] == ts
-    assert reply["text"] == f"Findings for {digest('is there pneumonia?')}: 1 image(s) reviewed."
+    said = f"Findings for {digest('is there pneumonia?')}: 1 image(s) reviewed."
+    assert findings(reply) == said
+    # Notifications, screen readers and search show `text`: the disclaimer is there too.
+    assert reply["text"] == f"{said}\n\n{prompts.disclaimer}"
     blocks = reply["blocks"]
-    assert blocks[0]["type"] == "markdown" and blocks[0]["text"] == reply["text"]
+    assert blocks[0]["type"] == "markdown" and blocks[0]["text"] == said
     assert blocks[-1]["block_id"] == "disclaimer"
     assert blocks[-1]["elements"][0]["text"] == prompts.disclaimer
     assert reply["metadata"]["event_type"] == "medgemma_answer"
@@ -57,9 +60,9 @@ async def test_follow_up_without_upload_keeps_image_and_answer(fake_slack: FakeS
     follow_up = backend.requests[1].messages
     assert roles(follow_up) == ["system", "user", "assistant", "user"]
     assert len(follow_up[1].images) == 1  # the earlier image, from its own turn
-    assert follow_up[2].text == first["text"]  # the earlier answer, without disclaimer
+    assert follow_up[2].text == findings(first)  # the earlier answer, without disclaimer
     assert follow_up[3].text == "and the heart size?" and not follow_up[3].images
-    assert second["text"].startswith(f"Findings for {digest('and the heart size?')}")
+    assert findings(second).startswith(f"Findings for {digest('and the heart size?')}")
     # The image was downloaded once: the follow-up used the cache.
     assert [f for f, _ in fake_slack.file_requests] == [png["id"]]
 
@@ -75,7 +78,7 @@ async def test_dm_with_dicom(fake_slack: FakeSlack) -> None:
     assert request.messages[-1].text == "Describe the findings."
     [image] = request.messages[-1].images
     assert image.mode == "RGB" and image.width == image.height
-    assert reply["text"].startswith("Findings for")
+    assert findings(reply).startswith("Findings for")
 
 
 async def test_follow_up_when_an_earlier_file_is_gone(fake_slack: FakeSlack) -> None:

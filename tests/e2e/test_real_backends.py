@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 from bot.backends import create_backend
-from tests.e2e.harness import png_bytes, running_bot, settings_for
+from tests.e2e.harness import findings, png_bytes, running_bot, settings_for
 from tests.fakes.openai_server import FakeOpenAIServer, echo_answer
 from tests.fakes.slack import FakeSlack
 
@@ -32,15 +32,15 @@ async def test_openai_backend_through_slack(
         await h.replies(root)
         await h.ask("anything else?", thread_ts=root, mention=False)
         first, second = await h.replies(root, count=2)
-    assert first["text"] == echo_answer("what do you see?")
-    assert second["text"] == echo_answer("anything else?")
+    assert findings(first) == echo_answer("what do you see?")
+    assert findings(second) == echo_answer("anything else?")
     body = fake_openai.requests[1]
     assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "user"]
     assert body["temperature"] == 0 and body["stream"] is True
     image_part = body["messages"][1]["content"][0]
     data = base64.b64decode(image_part["image_url"]["url"].split(",", 1)[1])
     assert Image.open(io.BytesIO(data)).size == (40, 40)  # padded to a square
-    assert body["messages"][2]["content"] == first["text"]
+    assert body["messages"][2]["content"] == findings(first)
 
 
 async def test_transformers_backend_through_slack(
@@ -66,6 +66,6 @@ async def test_transformers_backend_through_slack(
     # the follow-up too, gets a real answer; an error notice here is a failure.
     for reply in [*(r for [r] in replies), thread[1]]:
         assert reply["metadata"]["event_type"] == "medgemma_answer", reply["text"]
-        assert reply["text"].strip() and not reply["text"].startswith(":warning:")
+        assert findings(reply).strip() and not reply["text"].startswith(":warning:")
         assert reply["blocks"][-1]["block_id"] == "disclaimer"
     assert len(thread) == 2

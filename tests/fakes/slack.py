@@ -40,6 +40,7 @@ from tests.fakes.slack_events import (
     Event,
     app_mention_event,
     channel_join_event,
+    client_text,
     event_callback_body,
     event_callback_payload,
     events_api_envelope,
@@ -273,14 +274,16 @@ class FakeSlack:
     ) -> list[Event]:
         """Store a user's message and return the events Slack delivers for it.
 
-        A channel message that mentions the bot gives [app_mention, message] with the
-        same ts (send both: Slack does); a DM gives only the message event.
+        `text` is what the person typed; it is stored and delivered the way Slack's
+        clients send it (`client_text`: escaped, links wrapped). A channel message that
+        mentions the bot gives [app_mention, message] with the same ts (send both: Slack
+        does); a DM gives only the message event.
         """
         ts = self.store.new_ts()
         parent = self.store.get(channel, thread_ts) if thread_ts else None
         common: dict[str, Any] = {
             "channel": channel,
-            "text": text,
+            "text": client_text(text),
             "user": user,
             "ts": ts,
             "thread_ts": thread_ts,

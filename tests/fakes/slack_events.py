@@ -24,6 +24,32 @@ ChannelType = Literal["channel", "group", "im", "mpim"]
 
 _builder_clock = itertools.count(1_600_000_000_000_100, 100)
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_MARKUP = re.compile(r"<(?:[@#!]|https?://)[^<>]*>")
+_BARE_URL = re.compile(r"https?://[^\s<>]+")
+
+
+def client_text(typed: str) -> str:
+    """A message as Slack stores what a person typed: `&`, `<`, `>` escaped, links wrapped.
+
+    Slack's clients send the text escaped and with bare URLs as `<https://...>`
+    ("Formatting text for app surfaces", docs.slack.dev/messaging/formatting-message-text:
+    escaping and automatic parsing); the API returns it that way, events included.
+    Markup a test writes on purpose (`<@U1>`, `<#C1>`, `<!here>`, `<https://...|label>`)
+    is kept.
+    """
+    pieces: list[str] = []
+    position = 0
+    for match in _MARKUP.finditer(typed):
+        pieces.append(_escape_plain(typed[position : match.start()]))
+        pieces.append(match.group(0))
+        position = match.end()
+    pieces.append(_escape_plain(typed[position:]))
+    return "".join(pieces)
+
+
+def _escape_plain(text: str) -> str:
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BARE_URL.sub(lambda m: f"<{m.group(0)}>", escaped)
 
 
 def next_event_ts() -> str:

@@ -15,6 +15,7 @@ from aiohttp import web
 from tests.fakes.slack_chat import ChatApi, Handler, Params, require_channel, truthy
 from tests.fakes.slack_files import FileHost
 from tests.fakes.slack_limits import SlackError
+from tests.fakes.slack_rates import RateLimits
 from tests.fakes.slack_store import MessageStore, page
 from tests.fakes.slack_workspace import Workspace
 
@@ -44,12 +45,18 @@ _HISTORY_SCOPES = {"C": "channels:history", "G": "groups:history", "D": "im:hist
 
 @dataclass
 class Fault:
-    """An error to answer instead of running the method, `times` more times."""
+    """An error to answer instead of running the method, `times` more times.
+
+    With `after_effect` the method runs first and the error is answered anyway: a
+    gateway that times out after Slack did the work, which is why a client may not
+    simply retry a post after a 5xx.
+    """
 
     error: str
     status: int
     retry_after: int | None
     times: int
+    after_effect: bool = False
 
     def response(self) -> web.Response:
         """Slack's answer: a JSON error, with Retry-After when rate limited."""
@@ -120,6 +127,7 @@ class WebApi:
         self.users: dict[str, dict[str, Any]] = {}
         self.enforce_scopes = False
         self.repeat_thread_parent = True
+        self.rates = RateLimits()
         self._faults: dict[str, deque[Fault]] = {}
         self._delays: dict[str, float] = {}
         self._socket_url = socket_url
@@ -177,11 +185,18 @@ class WebApi:
         status: int | None = None,
         retry_after: int = 1,
         times: int = 1,
+        after_effect: bool = False,
     ) -> None:
         """Answer the next `times` calls of `method` with `error` (HTTP 429 if ratelimited)."""
         if status is None:
             status = 429 if error == "ratelimited" else 200
-        fault = Fault(error=error, status=status, retry_after=retry_after, times=times)
+        fault = Fault(
+            error=error,
+            status=status,
+            retry_after=retry_after,
+            times=times,
+            after_effect=after_effect,
+        )
         self._faults.setdefault(method, deque()).append(fault)
 
     def delay(self, method: str, seconds: float) -> None:
@@ -205,11 +220,20 @@ class WebApi:
         if self._delays.get(method):
             await asyncio.sleep(self._delays[method])
         fault = self._take_fault(method)
-        if fault is not None:
+        if fault is not None and not fault.after_effect:
             return fault.response()
         handler = self._methods.get(method)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
+        channel = params.get("channel") or params.get("channel_id")
+        retry_after = self.rates.check(
+            method, channel=channel if isinstance(channel, str) else None
+        )
+        if retry_after is not None:
+            headers = {"Retry-After": str(retry_after)}
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers=headers
+            )
         scopes = ",".join(self.workspace.scopes)
         headers = {"x-oauth-scopes": scopes} if token == self.workspace.bot_token else {}
         try:
@@ -217,6 +241,8 @@ class WebApi:
             body = handler(params)
         except SlackError as exc:
             body = exc.body()
+        if fault is not None:  # the work is done, the answer is lost
+            return fault.response()
         return web.json_response(body, headers=headers)
 
     def _take_fault(self, method: str) -> Fault | None:

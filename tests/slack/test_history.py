@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.slack.history import Identity, authors, bot_answered, clean_text, to_incoming
+from bot.slack.history import Identity, answer_text, authors, clean_text, to_incoming
 
 BOT = Identity(bot_user_id="UBOT", bot_id="BBOT")
+DISCLAIMER = ":information_source: AI-generated, check it."
 NAMES = {"U1": "Ada", "U2": "Grace"}
 
 # (case id, Slack's stored text, the plain text a person wrote)
@@ -75,7 +76,11 @@ def ours(text: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
 THREADS: list[tuple[str, list[dict[str, Any]], list[tuple[str, str, str, list[str]]]]] = [
     (
         "question and answer",
-        [human("<@UBOT> what is it?"), ours("Findings.", ANSWER), human("and now?")],
+        [
+            human("<@UBOT> what is it?"),
+            ours(f"Findings.\n\n{DISCLAIMER}", ANSWER),
+            human("and now?"),
+        ],
         [
             ("user", "what is it?", "Ada", []),
             ("assistant", "Findings.", "", []),
@@ -120,16 +125,30 @@ THREADS: list[tuple[str, list[dict[str, Any]], list[tuple[str, str, str, list[st
 def test_to_incoming(
     name: str, thread: list[dict[str, Any]], expected: list[tuple[str, str, str, list[str]]]
 ) -> None:
-    messages = to_incoming(thread, identity=BOT, names=NAMES, file_of=File)
+    messages = to_incoming(
+        thread, identity=BOT, names=NAMES, file_of=File, disclaimers=(DISCLAIMER,)
+    )
     got = [(m.role, m.text, m.author, [f.key for f in m.files]) for m in messages]
     assert got == expected
 
 
-def test_bot_answered_needs_an_answer_of_this_bot() -> None:
-    assert bot_answered([human("hi"), ours("x", ANSWER)], BOT)
-    assert not bot_answered([human("hi"), ours("x", NOTICE)], BOT)
-    foreign = {"bot_id": "BOTHER", "user": "UOTHER", "text": "x", "metadata": ANSWER}
-    assert not bot_answered([human("hi"), foreign], BOT)
+# (case id, an answer's text as Slack returns it, the findings the model wrote)
+ANSWERS: list[tuple[str, str, str]] = [
+    ("disclaimer removed", f"Clear lungs.\n\n{DISCLAIMER}", "Clear lungs."),
+    (
+        "escaped back",
+        f"Nodule &lt;5 mm &amp; stable &gt;2 y\n\n{DISCLAIMER}",
+        "Nodule <5 mm & stable >2 y",
+    ),
+    ("wrapped link", f"See <https://example.org>\n\n{DISCLAIMER}", "See https://example.org"),
+    ("no disclaimer (older answer)", "Clear lungs.", "Clear lungs."),
+    ("trailing space", f"Clear.\n\n{DISCLAIMER}  ", "Clear."),
+]
+
+
+@pytest.mark.parametrize(("name", "raw", "expected"), ANSWERS, ids=[c[0] for c in ANSWERS])
+def test_answer_text(name: str, raw: str, expected: str) -> None:
+    assert answer_text(raw, disclaimers=("other", DISCLAIMER)) == expected
 
 
 def test_authors_in_order_of_first_appearance() -> None:

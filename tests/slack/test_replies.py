@@ -209,9 +209,17 @@ def context_texts(message: dict[str, Any]) -> list[str]:
     return [e["text"] for b in message["blocks"] if b["type"] == "context" for e in b["elements"]]
 
 
+RID = "ABCD1234"
+
+
+def disclaimer_text(prompts: Prompts) -> str:
+    """The disclaimer as it ends every `text` with findings (escaped as Slack reads it)."""
+    return prompts.disclaimer.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def test_short_answer_is_one_message(prompts: Prompts) -> None:
-    [message] = answer_messages(Answer("No acute findings."), prompts=prompts)
-    assert message["text"] == "No acute findings."
+    [message] = answer_messages(Answer("No acute findings."), prompts=prompts, request_id=RID)
+    assert message["text"] == f"No acute findings.\n\n{disclaimer_text(prompts)}"
     assert message["blocks"][0] == {
         "type": "markdown",
         "block_id": "findings-1",
@@ -219,42 +227,54 @@ def test_short_answer_is_one_message(prompts: Prompts) -> None:
     }
     assert message["metadata"] == {
         "event_type": "medgemma_answer",
-        "event_payload": {"part": 1, "parts": 1},
+        "event_payload": {"request_id": RID, "part": 1, "parts": 1},
     }
     assert context_texts(message) == [prompts.disclaimer]
     assert message["blocks"][-1]["block_id"] == "disclaimer"
     assert limit_errors(message) == []
 
 
-def test_long_answer_in_parts_with_notes_and_disclaimer_last(prompts: Prompts) -> None:
+def test_text_is_escaped_and_the_blocks_are_not(prompts: Prompts) -> None:
+    [message] = answer_messages(
+        Answer("Nodule <5 mm & stable >2 y"), prompts=prompts, request_id=RID
+    )
+    assert message["text"].startswith("Nodule &lt;5 mm &amp; stable &gt;2 y\n\n")
+    assert message["blocks"][0]["text"] == "Nodule <5 mm & stable >2 y"
+
+
+def test_long_answer_in_parts_each_with_the_disclaimer(prompts: Prompts) -> None:
     findings = ("The lungs are clear. " * 50 + "\n\n") * 40  # ~42,000 characters
     notes = ("first note", "second note")
-    messages = answer_messages(Answer(findings, notes=notes), prompts=prompts)
+    messages = answer_messages(Answer(findings, notes=notes), prompts=prompts, request_id=RID)
     assert len(messages) >= 4
-    assert "".join(m["text"] for m in messages) == findings
+    ending = f"\n\n{disclaimer_text(prompts)}"
+    assert all(m["text"].endswith(ending) for m in messages)
+    assert "".join(m["text"].removesuffix(ending) for m in messages) == findings
     for i, message in enumerate(messages, start=1):
         assert message["metadata"] == {
             "event_type": "medgemma_answer",
-            "event_payload": {"part": i, "parts": len(messages)},
+            "event_payload": {"request_id": RID, "part": i, "parts": len(messages)},
         }
         markdown = [b for b in message["blocks"] if b["type"] == "markdown"]
-        assert [b["text"] for b in markdown] == [message["text"]]
+        assert [b["text"] + ending for b in markdown] == [message["text"]]
         assert limit_errors(message) == []
+        assert message["blocks"][-1]["block_id"] == "disclaimer"
     for message in messages[:-1]:
-        assert context_texts(message) == []
-    last = messages[-1]
-    assert context_texts(last) == [
+        assert context_texts(message) == [prompts.disclaimer]
+    assert context_texts(messages[-1]) == [
         note_text("first note"),
         note_text("second note"),
         prompts.disclaimer,
     ]
-    assert last["blocks"][-1]["block_id"] == "disclaimer"
 
 
 def test_no_findings_is_a_notice(prompts: Prompts) -> None:
     notes = ("The model returned no answer.",)
-    [message] = answer_messages(Answer("", notes=notes), prompts=prompts)
-    assert message["metadata"]["event_type"] == "medgemma_notice"
+    [message] = answer_messages(Answer("", notes=notes), prompts=prompts, request_id=RID)
+    assert message["metadata"] == {
+        "event_type": "medgemma_notice",
+        "event_payload": {"kind": "empty", "request_id": RID},
+    }
     assert message["text"] == "The model returned no answer."
     assert [b["type"] for b in message["blocks"]] == ["context", "context"]
     assert context_texts(message) == [note_text(notes[0]), prompts.disclaimer]
@@ -262,43 +282,47 @@ def test_no_findings_is_a_notice(prompts: Prompts) -> None:
 
 
 def test_no_findings_and_no_notes_still_says_something(prompts: Prompts) -> None:
-    [message] = answer_messages(Answer(""), prompts=prompts)
+    [message] = answer_messages(Answer(""), prompts=prompts, request_id=RID)
     assert message["metadata"]["event_type"] == "medgemma_notice"
-    assert message["text"] == prompts.disclaimer
+    assert message["text"] == disclaimer_text(prompts)
     assert context_texts(message) == [prompts.disclaimer]
 
 
 def test_long_notes_are_cut_to_the_context_limit(prompts: Prompts) -> None:
-    [message] = answer_messages(Answer("ok", notes=("n" * 10_000,)), prompts=prompts)
+    messages = answer_messages(Answer("ok", notes=("n" * 10_000,)), prompts=prompts, request_id=RID)
+    [message] = messages
     assert limit_errors(message) == []
     assert context_texts(message)[0].startswith(note_text("n" * 10))
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    findings=st.text(alphabet="ab `\n", max_size=40_000),
+    findings=st.text(alphabet="ab `\n<&", max_size=40_000),
     notes=st.lists(st.text(max_size=4_000), max_size=8),  # [notes] has 8 kinds
 )
 def test_every_message_within_slack_limits(findings: str, notes: list[str]) -> None:
-    messages = answer_messages(Answer(findings, notes=tuple(notes)), prompts=PROMPTS)
+    messages = answer_messages(
+        Answer(findings, notes=tuple(notes)), prompts=PROMPTS, request_id=RID
+    )
     assert messages
     for message in messages:
         assert limit_errors(message) == []
-    assert context_texts(messages[-1])[-1] == PROMPTS.disclaimer
+        assert context_texts(message)[-1] == PROMPTS.disclaimer
+        assert len(message["text"]) <= 40_000
 
 
 # --- notice_message ------------------------------------------------------------------------
 
 
 def test_notice_message(prompts: Prompts) -> None:
-    message = notice_message("I'm busy.", kind="busy")
+    message = notice_message("I'm busy & <away>.", kind="busy")
     assert message == {
-        "text": "I'm busy.",
+        "text": "I'm busy &amp; &lt;away&gt;.",
         "blocks": [
             {
                 "type": "section",
                 "block_id": "notice",
-                "text": {"type": "mrkdwn", "text": "I'm busy."},
+                "text": {"type": "mrkdwn", "text": "I'm busy &amp; &lt;away&gt;."},
             }
         ],
         "metadata": {"event_type": "medgemma_notice", "event_payload": {"kind": "busy"}},
