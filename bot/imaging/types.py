@@ -55,12 +55,13 @@ class Intensity(StrEnum):
 
 @dataclass(frozen=True)
 class ImagingOptions:
-    """Knobs of the image pipeline; the first four come from settings (their defaults too)."""
+    """Knobs of the image pipeline; the first five come from settings (their defaults too)."""
 
     max_pixels: int  # per decoded frame; guards against decompression bombs
     pad_to_square: bool  # as Google's notebooks do before the processor
     max_slices: int  # per CT/MRI series, sampled evenly
-    pathology_tiles: int  # >1 splits a large non-slide image into up to this many tiles
+    pathology_tiles: int  # >1 tiles a large image that gets no slide patches (photo, small slide)
+    pathology_patches: int  # >0: a whole slide becomes up to this many 10x tissue patches
     model_side: int = 896  # MedGemma's input side; larger images are downsampled to it
     zip_max_entries: int = 2000
     zip_max_total_bytes: int = 1_000_000_000
@@ -116,6 +117,10 @@ class DecodedFile:
     skipped_series: int = 0
     layout: Layout = Layout.SINGLE
     intensity: Intensity = Intensity.COLOUR
+    # For slide patches: micrometres per pixel of the patches as the file states its
+    # resolution (about 1.0, i.e. 10x); None when the file states none (then level 0 is
+    # taken to be 0.25 um/px, a 40x scan, and the magnification is a guess).
+    microns_per_pixel: float | None = None
     grey: GreyValues | None = field(default=None, repr=False)
 
     @property
