@@ -125,13 +125,13 @@ class DecodedFile:
 
     @property
     def is_series(self) -> bool:
-        """True when the images are slices of one volume."""
-        return self.layout is Layout.VOLUME
+        """True when the images are slices of one volume (kind "series", layout VOLUME)."""
+        return self.kind == "series"
 
     @property
     def is_image_set(self) -> bool:
         """True for images sampled as one set (volume, frames, patches): budget like a series."""
-        return self.layout in _IMAGE_SETS
+        return self.is_series or self.layout in _IMAGE_SETS
 
     @property
     def nbytes(self) -> int:
