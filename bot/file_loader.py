@@ -36,6 +36,7 @@ def imaging_options(settings: Settings) -> ImagingOptions:
         pad_to_square=settings.pad_to_square,
         max_slices=settings.max_slices,
         pathology_tiles=settings.pathology_tiles,
+        pathology_patches=settings.pathology_patches,
     )
 
 

@@ -118,6 +118,7 @@ class Settings:
     max_pixels: int = setting("MEDGEMMA_MAX_PIXELS", 100_000_000, minimum=1_000_000)
     pad_to_square: bool = setting("MEDGEMMA_PAD_TO_SQUARE", True)
     pathology_tiles: int = setting("MEDGEMMA_PATHOLOGY_TILES", 1, minimum=1)
+    pathology_patches: int = setting("MEDGEMMA_PATHOLOGY_PATCHES", 125, minimum=0)
     specialty: Specialty = setting("MEDGEMMA_SPECIALTY", Specialty.RADIOLOGIST)
     channel_specialties: Mapping[str, Specialty] = setting(
         "MEDGEMMA_CHANNEL_SPECIALTIES", factory=dict, parse=_channel_specialties

@@ -66,6 +66,7 @@ PARSED: list[tuple[str, str, str, Any]] = [
     ("MEDGEMMA_MAX_SLICES", "40", "max_slices", 40),
     ("MEDGEMMA_MAX_PIXELS", "2000000", "max_pixels", 2_000_000),
     ("MEDGEMMA_PATHOLOGY_TILES", "4", "pathology_tiles", 4),
+    ("MEDGEMMA_PATHOLOGY_PATCHES", "40", "pathology_patches", 40),
     ("MEDGEMMA_SPECIALTY", "pathologist", "specialty", Specialty.PATHOLOGIST),
     ("MEDGEMMA_SERVER_TIMEOUT_S", "15", "server_timeout_s", 15.0),
     ("MEDGEMMA_PROMPTS_DIR", "/etc/medgemma/prompts", "prompts_dir", Path("/etc/medgemma/prompts")),

@@ -12,7 +12,10 @@ from bot.imaging.series import assemble
 from bot.imaging.sniff import sniff
 from bot.imaging.types import (
     DecodedFile,
+    GreyValues,
     ImagingOptions,
+    Intensity,
+    Layout,
     ModelImage,
     PrivacyFlag,
     Specialty,
@@ -21,7 +24,10 @@ from bot.imaging.types import (
 __all__ = [
     "SUPPORTED_FORMATS",
     "DecodedFile",
+    "GreyValues",
     "ImagingOptions",
+    "Intensity",
+    "Layout",
     "ModelImage",
     "PrivacyFlag",
     "Specialty",

@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
-import math
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,17 +14,31 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from bot.errors import CorruptImage
+from bot.imaging import dicom_groups as groups
+from bot.imaging import dicom_values as values
 from bot.imaging import modality as modalities
+from bot.imaging.dicom_values import MISSING
 from bot.imaging.types import PrivacyFlag, Specialty
-from bot.imaging.windows import FloatArray
 
 _IDENTIFIERS = ("PatientName", "PatientID", "PatientBirthDate")
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
-# Series keys only need to match within this process; a per-process secret makes them
-# useless for looking up or guessing the UID they came from.
+# Keys only need to match within this process; a per-process secret makes them useless for
+# looking up or guessing the UIDs they came from.
 _KEY_SECRET = secrets.token_bytes(32)
-_MISSING = math.inf  # sorts after every real instance number or position
-_UNREADABLE = object()
+# What Google's DICOM server compares to tell one acquisition from the next
+# (generic_dicom_handler.py, _DICOM_TAG_KEYWORDS_EQUAL_VALUE_FOR_INSTANCES_IN_SAME_ACQUISITION),
+# less AcquisitionNumber (see acquisition_key) and the acquisition date and time: scanners
+# stamp each slice of one volume with its own time (sequential CT, 2D MR), which would
+# break one volume into single images.
+_STACK_KEYWORDS = (
+    "SOPClassUID",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "ImageType",
+    "AcquisitionUID",
+    "PyramidUID",
+    "Modality",
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,8 @@ class DicomHeader:
     specialty: Specialty | None
     privacy_flags: frozenset[PrivacyFlag]
     series_key: str | None
-    sort_key: tuple[float, ...]
+    acquisition_key: str | None
+    sort_key: tuple[float, float]
     frames: int
     has_pixels: bool
 
@@ -72,13 +85,15 @@ def _ensure_transfer_syntax(dataset: Dataset) -> None:
 
 def describe(dataset: Dataset) -> DicomHeader:
     """The safe description of a data set: codes, flags, opaque keys and counts."""
-    modality = modalities.normalise(_text(dataset, "Modality"))
+    modality = modalities.normalise(values.text(dataset, "Modality"))
+    stack = series_key(dataset)
     return DicomHeader(
         modality=modality,
         kind=modalities.kind_for(modality),
         specialty=modalities.specialty_for(modality),
         privacy_flags=privacy_flags(dataset),
-        series_key=series_key(dataset),
+        series_key=stack,
+        acquisition_key=acquisition_key(dataset, stack=stack),
         sort_key=sort_key(dataset),
         frames=frame_count(dataset),
         has_pixels=any(keyword in dataset for keyword in _PIXEL_KEYWORDS),
@@ -88,90 +103,66 @@ def describe(dataset: Dataset) -> DicomHeader:
 def privacy_flags(dataset: Dataset) -> frozenset[PrivacyFlag]:
     """Which kinds of identifying content the file holds (never the content itself)."""
     flags = set()
-    if any(_text(dataset, keyword, unreadable="?") for keyword in _IDENTIFIERS):
+    if any(values.text(dataset, keyword, unreadable="?") for keyword in _IDENTIFIERS):
         flags.add(PrivacyFlag.PATIENT_IDENTIFIERS)
-    if _text(dataset, "BurnedInAnnotation").upper() == "YES":
+    if values.text(dataset, "BurnedInAnnotation").upper() == "YES":
         flags.add(PrivacyFlag.BURNED_IN_ANNOTATION)
     return frozenset(flags)
 
 
 def series_key(dataset: Dataset) -> str | None:
-    """An opaque key shared by the files of one series; None when nothing identifies it."""
-    uid = _text(dataset, "SeriesInstanceUID")
-    if uid:
-        material = f"series\x00{uid}"
-    else:
-        study = _text(dataset, "StudyInstanceUID")
-        if not study:
-            return None
-        material = f"study\x00{study}\x00{_text(dataset, 'SeriesNumber')}"
-    digest = hmac.new(_KEY_SECRET, material.encode("utf-8", "backslashreplace"), hashlib.sha256)
-    return digest.hexdigest()[:24]
+    """An opaque key shared by the files of one stack; None when no series identifies it.
+
+    A stack is one series, SOP class, image type, modality and plane orientation, so a
+    localizer or a reformat stored in the same series as the axial slices stays apart.
+    """
+    uid = values.text(dataset, "SeriesInstanceUID")
+    study = values.text(dataset, "StudyInstanceUID")
+    if not uid and not study:
+        return None
+    parts = [values.text(dataset, keyword) for keyword in _STACK_KEYWORDS]
+    if not uid:
+        parts.append(values.text(dataset, "SeriesNumber"))
+    parts.append(_orientation(dataset))
+    return _digest("stack", parts)
+
+
+def acquisition_key(dataset: Dataset, *, stack: str | None) -> str | None:
+    """The stack key with AcquisitionNumber: tells repeated acquisitions of one stack apart."""
+    if stack is None:
+        return None
+    return _digest("acquisition", [stack, values.text(dataset, "AcquisitionNumber")])
 
 
 def sort_key(dataset: Dataset) -> tuple[float, float]:
     """(InstanceNumber, position along the slice normal); missing values sort last."""
-    return (_number(dataset, "InstanceNumber"), _slice_position(dataset))
+    position = groups.project(
+        values.vector(dataset, "ImagePositionPatient", length=3),
+        values.vector(dataset, "ImageOrientationPatient", length=6),
+    )
+    return (values.number(dataset, "InstanceNumber"), position)
 
 
 def frame_count(dataset: Dataset) -> int:
     """NumberOfFrames, 1 when absent or unreadable."""
-    frames = _number(dataset, "NumberOfFrames")
-    return int(frames) if frames != _MISSING and frames >= 1 else 1
+    frames = values.number(dataset, "NumberOfFrames")
+    return int(frames) if frames != MISSING and frames >= 1 else 1
 
 
-def _slice_position(dataset: Dataset) -> float:
-    """ImagePositionPatient projected on the normal of ImageOrientationPatient."""
-    position = _vector(dataset, "ImagePositionPatient", length=3)
-    if position is None:
-        return _MISSING
-    orientation = _vector(dataset, "ImageOrientationPatient", length=6)
+def _orientation(dataset: Dataset) -> str:
+    """The slice normal, rounded so that float noise in the header does not split a stack."""
+    orientation = values.vector(dataset, "ImageOrientationPatient", length=6)
     if orientation is None:
-        return float(position[2])  # axial slices are the common case
-    normal = np.cross(orientation[:3], orientation[3:])
-    return float(np.dot(position, normal))
+        shared = groups.frame_group(dataset, 0, "PlaneOrientationSequence")
+        if shared is not None:
+            orientation = values.vector(shared, "ImageOrientationPatient", length=6)
+    if orientation is None:
+        return ""
+    rounded = np.round(groups.normal(orientation), 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return ",".join(f"{v:.2f}" for v in rounded)
 
 
-def _vector(dataset: Dataset, keyword: str, *, length: int) -> FloatArray | None:
-    """A multi-valued decimal attribute as floats, None when absent or malformed."""
-    value = _get(dataset, keyword)
-    if not isinstance(value, Sequence) or isinstance(value, str | bytes) or len(value) != length:
-        return None
-    try:
-        values = np.array([float(str(item)) for item in value], dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return values if bool(np.all(np.isfinite(values))) else None
-
-
-def _number(dataset: Dataset, keyword: str) -> float:
-    """A single numeric attribute as a finite float, or +inf when missing or malformed."""
-    value = _get(dataset, keyword)
-    if value is None or value is _UNREADABLE:
-        return _MISSING
-    try:
-        number = float(str(value))
-    except (TypeError, ValueError, OverflowError):
-        return _MISSING
-    return number if math.isfinite(number) else _MISSING
-
-
-def _text(dataset: Dataset, keyword: str, *, unreadable: str = "") -> str:
-    """An attribute as stripped text; `unreadable` when its value cannot be converted."""
-    value = _get(dataset, keyword)
-    if value is _UNREADABLE:
-        return unreadable
-    try:
-        return "" if value is None else str(value).strip()
-    except Exception:
-        return unreadable
-
-
-def _get(dataset: Dataset, keyword: str) -> object:
-    """An attribute's value, None when absent, _UNREADABLE when it fails to convert."""
-    try:
-        return dataset.get(keyword)
-    except Exception:
-        # pydicom converts raw values lazily, so a malformed value raises only here; the
-        # attribute is still present, and callers choose what that counts as.
-        return _UNREADABLE
+def _digest(kind: str, parts: list[str]) -> str:
+    """A keyed hash of `parts`, 24 hex digits."""
+    material = "\x00".join([kind, *parts]).encode("utf-8", "backslashreplace")
+    return hmac.new(_KEY_SECRET, material, hashlib.sha256).hexdigest()[:24]

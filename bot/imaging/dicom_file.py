@@ -1,52 +1,62 @@
-"""One DICOM file -> a DecodedFile: a single image, or a series for multi-frame files."""
+"""One DICOM file -> a DecodedFile: a single image, or an ordered set for multi-frame files."""
 
 from __future__ import annotations
 
 from PIL import Image
 from pydicom.dataset import Dataset
 
-from bot.errors import DicomNoPixelData
-from bot.imaging import dicom, dicom_pixels, geometry, series
+from bot.imaging import dicom, dicom_layout, dicom_pixels, dicom_render, geometry, series
 from bot.imaging.dicom import DicomHeader
-from bot.imaging.types import DecodedFile, ImagingOptions, ModelImage
+from bot.imaging.dicom_layout import CROSS_SECTIONAL
+from bot.imaging.dicom_render import Source
+from bot.imaging.types import DecodedFile, ImagingOptions, Intensity, ModelImage
 
 
 def decode_dicom(data: bytes, *, options: ImagingOptions) -> DecodedFile:
-    """Decode DICOM bytes; multi-frame files become a sampled, labelled series."""
+    """Decode DICOM bytes; multi-frame files become a sampled, labelled, ordered set."""
     dataset = dicom.read_dataset(data)
     header = dicom.describe(dataset)
     if header.frames > 1:
-        indices = series.sample_indices(header.frames, options.max_slices)
-        images = render(dataset, header=header, indices=indices, options=options)
-        return series.make_series(
-            images,
-            total=header.frames,
-            modality=header.modality,
-            privacy_flags=header.privacy_flags,
-            series_key=header.series_key,
-        )
-    (image,) = render(dataset, header=header, indices=[0], options=options)
+        return _multi_frame(dataset, header=header, options=options)
+    return _single(dataset, header=header, options=options)
+
+
+def _single(dataset: Dataset, *, header: DicomHeader, options: ImagingOptions) -> DecodedFile:
+    """One image; grey CT/MR/PET slices keep their values for a series shared file by file."""
+    intensity = dicom_pixels.intensity_for(dataset, modality=header.modality)
+    _, frame = dicom_render.read(Source(load=lambda: dataset), options=options)
+    rgb = dicom_pixels.to_rgb(frame, dataset, index=0, intensity=intensity)
+    kept = intensity is Intensity.MIN_MAX and header.modality in CROSS_SECTIONAL
     return DecodedFile(
         kind=header.kind,
-        images=(ModelImage(image=image),),
+        images=(ModelImage(image=geometry.fit(Image.fromarray(rgb), options=options)),),
         source_format="dicom",
         modality=header.modality,
         specialty=header.specialty,
         privacy_flags=header.privacy_flags,
         series_key=header.series_key,
         sort_key=header.sort_key,
+        acquisition_key=header.acquisition_key,
+        intensity=intensity,
+        grey=dicom_render.grey_values(frame, options=options) if kept else None,
     )
 
 
-def render(
-    dataset: Dataset, *, header: DicomHeader, indices: list[int], options: ImagingOptions
-) -> list[Image.Image]:
-    """Model-ready images of the given frames, each checked and fitted."""
-    if not header.has_pixels:
-        raise DicomNoPixelData(detail="DICOM data set without pixel data")
-    dicom_pixels.check_decodable(dataset, cap=geometry.pixel_cap(options))
-    images = []
-    for index in indices:
-        rgb = dicom_pixels.render_frame(dataset, index=index, modality=header.modality)
-        images.append(geometry.fit(Image.fromarray(rgb), options=options))
-    return images
+def _multi_frame(dataset: Dataset, *, header: DicomHeader, options: ImagingOptions) -> DecodedFile:
+    """A volume, a cine run, dose planes or other frames: ordered, sampled, one mapping."""
+    frames = header.frames
+    layout = dicom_layout.layout_of(dataset, modality=header.modality, frames=frames)
+    order = dicom_layout.frame_order(dataset, layout=layout, frames=frames)
+    chosen = [order[i] for i in series.sample_indices(frames, options.max_slices)]
+    intensity = dicom_pixels.intensity_for(dataset, modality=header.modality)
+    sources = [Source(load=lambda: dataset, index=index) for index in range(frames)]
+    images = dicom_render.render_set(sources, chosen, intensity=intensity, options=options)
+    return series.make_set(
+        images,
+        layout=layout,
+        intensity=intensity,
+        total=frames,
+        modality=header.modality,
+        privacy_flags=header.privacy_flags,
+        series_key=header.series_key,
+    )

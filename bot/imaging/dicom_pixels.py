@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels.decoders.base import get_decoder
@@ -9,12 +11,24 @@ from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply
 from pydicom.pixels.utils import pixel_array
 
 from bot.errors import CorruptImage, DicomUnsupportedSyntax, ImageTooLarge
+from bot.imaging import dicom_groups as groups
+from bot.imaging import dicom_values as values
 from bot.imaging import windows
+from bot.imaging.types import Intensity
 from bot.imaging.windows import AnyArray, ByteArray, FloatArray
 
 _COLOUR = frozenset({"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "YBR_PARTIAL_420"})
-# A broken window or VOI LUT in the header is not worth refusing the image for.
+# A broken VOI LUT in the header is not worth refusing the image for.
 _VOI_ERRORS = (ValueError, TypeError, IndexError, KeyError, AttributeError, NotImplementedError)
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One decoded frame: RGB when the file stores colour, else grey values after the rescale."""
+
+    rgb: ByteArray | None = None
+    grey: FloatArray | None = None
+    monochrome1: bool = False
 
 
 def check_decodable(dataset: Dataset, *, cap: int) -> None:
@@ -35,8 +49,24 @@ def check_decodable(dataset: Dataset, *, cap: int) -> None:
         raise ImageTooLarge(detail="DICOM frame exceeds the pixel cap")
 
 
-def render_frame(dataset: Dataset, *, index: int, modality: str | None) -> ByteArray:
-    """Decode frame `index` and map it to RGB: CT windows, MR stretch, or the file's VOI."""
+def intensity_for(dataset: Dataset, *, modality: str | None) -> Intensity:
+    """How a file's grey values become 8 bits (Google: CT windows, MR min-max, file window)."""
+    photometric = _photometric(dataset)
+    if photometric in _COLOUR or photometric == "PALETTE COLOR":
+        return Intensity.COLOUR
+    if modality == "CT":
+        return Intensity.CT_WINDOWS
+    if modality == "MR":
+        return Intensity.MIN_MAX  # MR has no absolute scale; Google ignores its windows
+    if groups.window(dataset, 0) is not None:
+        return Intensity.FILE_WINDOW
+    if "VOILUTSequence" in dataset:
+        return Intensity.FILE_LUT
+    return Intensity.MIN_MAX
+
+
+def read_frame(dataset: Dataset, *, index: int) -> Frame:
+    """Decode frame `index`: colour as RGB, grey through this frame's rescale."""
     try:
         # pydicom converts YBR colour to RGB while decoding (its default as_rgb=True).
         raw = pixel_array(dataset, index=index)
@@ -44,53 +74,81 @@ def render_frame(dataset: Dataset, *, index: int, modality: str | None) -> ByteA
         # The decoder exists (checked before) but the data did not decode.
         raise CorruptImage(detail="pydicom could not decode the pixel data") from exc
     try:
-        return _to_rgb(raw, dataset, modality=modality)
+        return _frame(raw, dataset, index=index)
     except CorruptImage:
         raise
     except Exception as exc:
         # Malformed lookup tables, rescale values or photometric attributes.
-        raise CorruptImage(detail="DICOM pixel values could not be mapped to RGB") from exc
+        raise CorruptImage(detail="DICOM pixel values could not be mapped") from exc
 
 
-def _to_rgb(raw: AnyArray, dataset: Dataset, *, modality: str | None) -> ByteArray:
-    """Map decoded samples to 8-bit RGB according to photometric interpretation and modality."""
-    photometric = str(dataset.get("PhotometricInterpretation", "")).strip().upper()
+def to_rgb(
+    frame: Frame,
+    dataset: Dataset,
+    *,
+    index: int,
+    intensity: Intensity,
+    shared: tuple[float, float] | None = None,
+) -> ByteArray:
+    """Map a frame to 8-bit RGB; `shared` is the acquisition's range for a min-max."""
+    if frame.rgb is not None:
+        return frame.rgb
+    if frame.grey is None:
+        raise CorruptImage(detail="DICOM frame without pixel values")
+    if intensity is Intensity.CT_WINDOWS:
+        # CT values are Hounsfield units after the rescale; the windows are absolute.
+        return windows.ct_rgb(frame.grey)
+    grey = _grey(frame.grey, dataset, index=index, intensity=intensity, shared=shared)
+    if frame.monochrome1:
+        grey = (255 - grey).astype(np.uint8)  # MONOCHROME1 stores low values as white
+    return windows.grey_to_rgb(grey)
+
+
+def _frame(raw: AnyArray, dataset: Dataset, *, index: int) -> Frame:
+    """Sort decoded samples into colour or grey according to the photometric interpretation."""
+    photometric = _photometric(dataset)
     if photometric == "PALETTE COLOR" and raw.ndim == 2:
-        return _palette(raw, dataset)
+        return Frame(rgb=_palette(raw, dataset))
     if raw.ndim == 3 and raw.shape[-1] == 3 and photometric in _COLOUR:
-        return windows.to_8bit(raw, bits=_bits_stored(dataset, raw))
+        return Frame(rgb=windows.to_8bit(raw, bits=_bits_stored(dataset, raw)))
     if raw.ndim != 2:
         raise CorruptImage(detail="unexpected DICOM pixel layout")
-    values = apply_modality_lut(raw, dataset)
-    if modality == "CT":
-        # CT values are Hounsfield units after the rescale; the windows are absolute.
-        return windows.ct_rgb(values.astype(np.float64))
-    grey = _voi_or_stretch(values, dataset, modality=modality)
-    return windows.grey_to_rgb(_invert_if_monochrome1(grey, photometric))
+    return Frame(
+        grey=modality_values(raw, dataset, index=index), monochrome1=photometric == "MONOCHROME1"
+    )
 
 
-def _voi_or_stretch(values: AnyArray, dataset: Dataset, *, modality: str | None) -> ByteArray:
-    """MR: robust percentile stretch. Others: the file's VOI LUT or window, else min-max."""
-    if modality == "MR":
-        return windows.percentile_stretch(values.astype(np.float64))
-    if _has_voi(dataset):
+def modality_values(raw: AnyArray, dataset: Dataset, *, index: int) -> FloatArray:
+    """Stored values through the modality LUT: the frame's functional group, else the top level."""
+    rescale = groups.rescale(dataset, index)
+    if rescale is not None:
+        slope, intercept = rescale
+        return raw.astype(np.float64) * slope + intercept
+    return np.asarray(apply_modality_lut(raw, dataset), dtype=np.float64)
+
+
+def _grey(
+    values_: FloatArray,
+    dataset: Dataset,
+    *,
+    index: int,
+    intensity: Intensity,
+    shared: tuple[float, float] | None,
+) -> ByteArray:
+    """The file's window (Google's window_accurate), its VOI LUT, or a min-max."""
+    if intensity is Intensity.FILE_WINDOW:
+        window = groups.window(dataset, index)
+        if window is not None:
+            return windows.window_accurate(values_, center=window[0], width=window[1])
+    if intensity is Intensity.FILE_LUT:
         try:
-            windowed: FloatArray = apply_voi_lut(values, dataset, index=0).astype(np.float64)
+            return windows.min_max(
+                np.asarray(apply_voi_lut(values_, dataset, index=0), dtype=np.float64)
+            )
         except _VOI_ERRORS:
-            windowed = values.astype(np.float64)
-        return windows.min_max(windowed)
-    return windows.min_max(values.astype(np.float64))
-
-
-def _has_voi(dataset: Dataset) -> bool:
-    """True when the file names a VOI LUT or a window to display it with."""
-    has_window = "WindowCenter" in dataset and "WindowWidth" in dataset
-    return has_window or "VOILUTSequence" in dataset
-
-
-def _invert_if_monochrome1(grey: ByteArray, photometric: str) -> ByteArray:
-    """MONOCHROME1 stores low values as white; flip after windowing."""
-    return (255 - grey).astype(np.uint8) if photometric == "MONOCHROME1" else grey
+            pass
+    low, high = shared if shared is not None else windows.value_range(values_)
+    return windows.min_max(values_, low=low, high=high)
 
 
 def _palette(raw: AnyArray, dataset: Dataset) -> ByteArray:
@@ -100,6 +158,11 @@ def _palette(raw: AnyArray, dataset: Dataset) -> ByteArray:
         # Some writers declare 16-bit tables that only hold 8-bit values.
         return rgb.astype(np.uint8)
     return windows.to_8bit(rgb, bits=16)
+
+
+def _photometric(dataset: Dataset) -> str:
+    """PhotometricInterpretation, upper case, "" when absent or unreadable."""
+    return values.text(dataset, "PhotometricInterpretation").upper()
 
 
 def _bits_stored(dataset: Dataset, raw: AnyArray) -> int:

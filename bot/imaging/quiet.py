@@ -12,7 +12,7 @@ from PIL import Image
 
 # pydicom's warnings and log lines can quote header values (names, IDs); the codecs' lines
 # can quote pieces of the file. None of them may reach the bot's logs.
-_QUIET_LOGGER_PREFIXES = ("pydicom", "pylibjpeg", "openjpeg", "libjpeg", "rle", "PIL")
+_QUIET_LOGGER_PREFIXES = ("pydicom", "pylibjpeg", "openjpeg", "libjpeg", "rle", "PIL", "tifffile")
 # warnings.catch_warnings swaps a process-wide filter list and is not thread-safe before
 # Python 3.14: two overlapping decodes could restore each other's filters. Decoding takes
 # milliseconds next to seconds of model time, so one decode at a time costs nothing real.

@@ -22,7 +22,8 @@ from pillow_heif.as_plugin import HeifImageFile
 
 from bot.errors import CorruptImage, ImageTooLarge, ImagingError
 from bot.imaging import geometry, pyramid
-from bot.imaging.types import DecodedFile, ImagingOptions, ModelImage, Specialty
+from bot.imaging.slide_patches import slide_patches
+from bot.imaging.types import DecodedFile, ImagingOptions, Layout, ModelImage, Specialty
 
 # Each sniffed type opens with exactly one Pillow plugin, so bytes are never tried against
 # formats we did not ask for. Calling the plugin class (rather than Image.open) reads only
@@ -60,7 +61,11 @@ def decode_raster(data: bytes, *, kind: str, options: ImagingOptions) -> Decoded
 
 
 def _decode(data: bytes, *, kind: str, options: ImagingOptions) -> DecodedFile:
-    """Open (header only), pick a page, check the size, then decode and lay out."""
+    """Slide patches for whole-slide TIFFs; else open, pick a page, check the size, decode."""
+    if kind == "tiff":
+        patches = slide_patches(data, options=options)
+        if patches is not None:
+            return patches
     with _OPENERS[kind](io.BytesIO(data)) as image:
         slide = _select_page(image, kind=kind, options=options)
         if kind == "jpeg":
@@ -68,11 +73,13 @@ def _decode(data: bytes, *, kind: str, options: ImagingOptions) -> DecodedFile:
             image.draft(image.mode, _wanted_size(image.size, options=options))
         image.load()
         rgb = to_rgb(ImageOps.exif_transpose(image))
+    images = layout(rgb, options=options)
     return DecodedFile(
         kind="pathology" if slide else "photo",
-        images=layout(rgb, options=options),
+        images=images,
         source_format=kind,
         specialty=Specialty.PATHOLOGIST if slide else None,
+        layout=Layout.TILES if len(images) > 1 else Layout.SINGLE,
     )
 
 

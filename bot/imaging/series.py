@@ -1,4 +1,4 @@
-"""Slices of one volume: order them, sample them evenly, label them "SLICE i"."""
+"""Images that belong together: order them, sample them evenly, label them ("SLICE i", ...)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,26 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
+from bot.imaging import acquisition, dicom_render
 from bot.imaging import modality as modalities
-from bot.imaging.types import DecodedFile, ImagingOptions, ModelImage, PrivacyFlag
+from bot.imaging.acquisition import Keys
+from bot.imaging.dicom_layout import CROSS_SECTIONAL
+from bot.imaging.types import (
+    DecodedFile,
+    ImagingOptions,
+    Intensity,
+    Layout,
+    ModelImage,
+    PrivacyFlag,
+)
+
+_LABELS = {
+    Layout.VOLUME: "SLICE",
+    Layout.CINE: "FRAME",
+    Layout.FRAMES: "FRAME",
+    Layout.DOSE: "PLANE",
+    Layout.IMAGES: "IMAGE",
+}
 
 
 def sample_indices(count: int, limit: int) -> list[int]:
@@ -23,22 +41,25 @@ def sample_indices(count: int, limit: int) -> list[int]:
     return [int(i) for i in np.unique(spaced)]
 
 
-def make_series(
+def make_set(
     images: Sequence[Image.Image],
     *,
+    layout: Layout,
+    intensity: Intensity,
     total: int,
     modality: str | None,
     privacy_flags: frozenset[PrivacyFlag],
     series_key: str | None,
     source_format: str = "dicom",
 ) -> DecodedFile:
-    """A "series" DecodedFile whose images are labelled SLICE 1..n in order."""
+    """A DecodedFile of images in order, labelled for their layout ("SLICE 1", "FRAME 1", ...)."""
+    word = _LABELS[layout]
     labelled = tuple(
-        ModelImage(image=image, label=f"SLICE {number}")
+        ModelImage(image=image, label=f"{word} {number}")
         for number, image in enumerate(images, start=1)
     )
     return DecodedFile(
-        kind="series",
+        kind=_kind(layout, modality),
         images=labelled,
         source_format=source_format,
         modality=modality,
@@ -46,7 +67,16 @@ def make_series(
         total_slices=total,
         privacy_flags=privacy_flags,
         series_key=series_key,
+        layout=layout,
+        intensity=intensity,
     )
+
+
+def _kind(layout: Layout, modality: str | None) -> str:
+    """ "series" for volumes, "frames" for frame sets, the modality's kind for separate images."""
+    if layout is Layout.VOLUME:
+        return "series"
+    return modalities.kind_for(modality) if layout is Layout.IMAGES else "frames"
 
 
 def common_modality(modalities_seen: Sequence[str | None]) -> str | None:
@@ -56,41 +86,61 @@ def common_modality(modalities_seen: Sequence[str | None]) -> str | None:
 
 
 def assemble(files: Sequence[DecodedFile], *, options: ImagingOptions) -> list[DecodedFile]:
-    """Merge single DICOM images of one series (two or more) into a series; keep the rest."""
-    # A merged series takes the place of its first file; everything else keeps its order.
-    groups: dict[str, list[DecodedFile]] = {}
-    for file in files:
-        if _is_slice(file) and file.series_key is not None:
-            groups.setdefault(file.series_key, []).append(file)
-    merged: dict[str, DecodedFile] = {
-        key: _merge(members, options=options)
-        for key, members in groups.items()
-        if len(members) >= 2
-    }
+    """Merge single CT/MR/PET slices of one acquisition (two or more) into a volume."""
+    # A merged volume takes the place of its first file; everything else keeps its order.
+    candidates = [file for file in files if _is_slice(file)]
+    merged: dict[int, DecodedFile] = {}
+    absorbed: set[int] = set()
+    for members in acquisition.group(candidates, keys=_keys):
+        if len(members) >= 2:
+            merged[id(members[0])] = _merge(members, options=options)
+            absorbed.update(id(member) for member in members)
     result: list[DecodedFile] = []
-    placed: set[str] = set()
     for file in files:
-        key = file.series_key if _is_slice(file) else None
-        if key is None or key not in merged:
+        if id(file) in merged:
+            result.append(merged[id(file)])
+        elif id(file) not in absorbed:
             result.append(file)
-        elif key not in placed:
-            placed.add(key)
-            result.append(merged[key])
     return result
 
 
 def _is_slice(file: DecodedFile) -> bool:
-    """A single-image DICOM file that may belong to a series."""
-    return file.source_format == "dicom" and not file.is_series and len(file.images) == 1
+    """A single-image cross-sectional DICOM file that may belong to a volume."""
+    return (
+        file.source_format == "dicom"
+        and file.layout is Layout.SINGLE
+        and len(file.images) == 1
+        and file.modality in CROSS_SECTIONAL
+        and file.series_key is not None
+    )
+
+
+def _keys(file: DecodedFile) -> Keys:
+    """The grouping keys a decoded slice carries."""
+    position = file.sort_key[1] if len(file.sort_key) > 1 else float("inf")
+    return Keys(stack=file.series_key, acquisition=file.acquisition_key, position=position)
 
 
 def _merge(members: Sequence[DecodedFile], *, options: ImagingOptions) -> DecodedFile:
-    """Sort the slices of one series, sample them and label them."""
+    """Sort the slices of one acquisition, sample them, and give them one intensity mapping."""
     ordered = sorted(members, key=lambda file: file.sort_key)
     chosen = [ordered[i] for i in sample_indices(len(ordered), options.max_slices)]
     flags: frozenset[PrivacyFlag] = frozenset().union(*(file.privacy_flags for file in members))
-    return make_series(
-        [file.images[0].image for file in chosen],
+    intensity = members[0].intensity
+    images = [file.images[0].image for file in chosen]
+    greys = [file.grey for file in members]
+    if intensity is Intensity.MIN_MAX and all(grey is not None for grey in greys):
+        # Each file was mapped on its own range; map again with the acquisition's.
+        shared = (min(g.low for g in greys if g), max(g.high for g in greys if g))
+        images = [
+            dicom_render.from_grey(file.grey, shared=shared, options=options)
+            for file in chosen
+            if file.grey is not None
+        ]
+    return make_set(
+        images,
+        layout=Layout.VOLUME,
+        intensity=intensity,
         total=len(members),
         modality=common_modality([file.modality for file in members]),
         privacy_flags=flags,

@@ -17,8 +17,6 @@ CT_WINDOWS: tuple[tuple[float, float], ...] = (
     (-135.0, 215.0),  # G: soft tissue
     (0.0, 80.0),  # B: brain
 )
-# MR intensities have no absolute scale; percentiles ignore a few hot or dead pixels.
-MR_PERCENTILES = (0.5, 99.5)
 
 
 def ct_rgb(hounsfield: FloatArray) -> ByteArray:
@@ -27,19 +25,39 @@ def ct_rgb(hounsfield: FloatArray) -> ByteArray:
     return np.stack(channels, axis=-1)
 
 
-def min_max(values: FloatArray) -> ByteArray:
-    """Stretch the full value range to 0-255 (all black when the image is flat)."""
+def value_range(values: AnyArray) -> tuple[float, float]:
+    """The finite minimum and maximum (0, 0 when nothing is finite)."""
     finite = _finite(values)
-    return _window(finite, low=float(finite.min()), high=float(finite.max()))
+    if finite.size == 0:
+        return (0.0, 0.0)
+    return (float(finite.min()), float(finite.max()))
 
 
-def percentile_stretch(values: FloatArray) -> ByteArray:
-    """Stretch the 0.5th-99.5th percentile range to 0-255, clipping the tails."""
+def min_max(values: AnyArray, *, low: float | None = None, high: float | None = None) -> ByteArray:
+    """Map [low, high] (the image's own range by default) linearly onto 0-255.
+
+    Several slices mapped with one shared range keep their relative brightness, as Google's
+    MR volume code does (`_process_buffered_mri_volume`): it also turns a flat range white.
+    """
     finite = _finite(values)
-    low, high = (float(v) for v in np.percentile(finite, MR_PERCENTILES))
+    if low is None or high is None:
+        low, high = value_range(finite)
     if high <= low:
-        return min_max(finite)
+        return np.full(finite.shape, 255, dtype=np.uint8)
     return _window(finite, low=low, high=high)
+
+
+def window_accurate(values: AnyArray, *, center: float, width: float) -> ByteArray:
+    """Google's `window_accurate`: center +/- width // 2 onto 0-255, rounded, no stretch after."""
+    finite = _finite(values)
+    half = width // 2
+    if half <= 0:
+        # A one-unit window is a threshold at the centre (DICOM PS3.3 C.11.2.1.2.1).
+        return np.where(finite > center, 255, 0).astype(np.uint8)
+    low, high = center - half, center + half
+    # np.interp as Google writes it: the same arithmetic gives the same roundings.
+    mapped: FloatArray = np.interp(finite.clip(low, high), (low, high), (0.0, 255.0))
+    return np.rint(mapped).astype(np.uint8)
 
 
 def grey_to_rgb(grey: ByteArray) -> ByteArray:

@@ -1,4 +1,4 @@
-"""A zip of DICOM files -> its largest series, decoding only the sampled slices."""
+"""A zip of DICOM files -> its largest acquisition, decoding only what the mapping needs."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.errors import DicomNoPixelData, ImagingError, UnsupportedFileType
-from bot.imaging import archive, dicom, series
+from bot.imaging import acquisition, archive, dicom, dicom_pixels, dicom_render, series
+from bot.imaging.acquisition import Keys
 from bot.imaging.dicom import DicomHeader
-from bot.imaging.dicom_file import decode_dicom, render
+from bot.imaging.dicom_file import decode_dicom
+from bot.imaging.dicom_layout import CROSS_SECTIONAL
+from bot.imaging.dicom_render import Source
 from bot.imaging.sniff import KIND_NAMES
-from bot.imaging.types import DecodedFile, ImagingOptions, PrivacyFlag
+from bot.imaging.types import DecodedFile, ImagingOptions, Layout, PrivacyFlag
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class _Entry:
 
 
 def decode_zip(data: bytes, *, options: ImagingOptions) -> DecodedFile:
-    """Decode the largest series in a zip (most slices); `skipped_series` counts the rest."""
+    """Decode the largest acquisition in a zip; `skipped_series` counts the other groups."""
     payloads = archive.dicom_entries(data, options=options)
     if not payloads:
         raise UnsupportedFileType(detail="zip without DICOM entries", kind=KIND_NAMES["zip"])
@@ -54,16 +57,18 @@ def _usable_entries(payloads: Sequence[bytes]) -> list[_Entry]:
 
 
 def _group(entries: Sequence[_Entry]) -> list[list[_Entry]]:
-    """Single-frame entries grouped by series; multi-frame or unkeyed entries stand alone."""
-    groups: dict[str, list[_Entry]] = {}
-    alone: list[list[_Entry]] = []
-    for entry in entries:
-        key = entry.header.series_key
-        if key is None or entry.header.frames > 1:
-            alone.append([entry])
-        else:
-            groups.setdefault(key, []).append(entry)
-    return [*groups.values(), *alone]
+    """Single-frame entries grouped by acquisition; multi-frame entries stand alone."""
+    single = [entry for entry in entries if entry.header.frames == 1]
+    multi = [[entry] for entry in entries if entry.header.frames > 1]
+    return [*acquisition.group(single, keys=_keys), *multi]
+
+
+def _keys(entry: _Entry) -> Keys:
+    """The grouping keys of one entry."""
+    header = entry.header
+    return Keys(
+        stack=header.series_key, acquisition=header.acquisition_key, position=header.sort_key[1]
+    )
 
 
 def _slice_count(group: Sequence[_Entry]) -> int:
@@ -72,19 +77,27 @@ def _slice_count(group: Sequence[_Entry]) -> int:
 
 
 def _decode_group(group: Sequence[_Entry], *, options: ImagingOptions) -> DecodedFile:
-    """Sort the files of one series, sample them, and decode only the sampled ones."""
+    """Sort one acquisition, sample it, decode the sampled files (all of them for a min-max)."""
     ordered = sorted(group, key=lambda entry: entry.header.sort_key)
-    chosen = [ordered[i] for i in series.sample_indices(len(ordered), options.max_slices)]
-    images = []
-    for entry in chosen:
-        dataset = dicom.read_dataset(entry.data)
-        images.extend(render(dataset, header=entry.header, indices=[0], options=options))
+    chosen = series.sample_indices(len(ordered), options.max_slices)
+    first = dicom.read_dataset(ordered[0].data)
+    modality = series.common_modality([entry.header.modality for entry in group])
+    intensity = dicom_pixels.intensity_for(first, modality=modality)
+    sources = [Source(load=_loader(entry)) for entry in ordered]
+    images = dicom_render.render_set(sources, chosen, intensity=intensity, options=options)
     flags: frozenset[PrivacyFlag] = frozenset().union(*(e.header.privacy_flags for e in group))
-    return series.make_series(
+    return series.make_set(
         images,
+        layout=Layout.VOLUME if modality in CROSS_SECTIONAL else Layout.IMAGES,
+        intensity=intensity,
         total=len(group),
-        modality=series.common_modality([entry.header.modality for entry in group]),
+        modality=modality,
         privacy_flags=flags,
         series_key=group[0].header.series_key,
         source_format="zip",
     )
+
+
+def _loader(entry: _Entry) -> dicom_render.Loader:
+    """Parse an entry again when its pixels are needed (headers alone are kept)."""
+    return lambda: dicom.read_dataset(entry.data)

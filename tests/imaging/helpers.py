@@ -104,3 +104,37 @@ def ct_slices(count: int, *, uid: str = SERIES_UID, seed: int = 0) -> list[bytes
         files.append(dicom_bytes(ds))
     random.Random(seed).shuffle(files)
     return files
+
+
+def mr_slices(count: int, *, uid: str = SERIES_UID, seed: int = 0) -> list[bytes]:
+    """`count` copies of MR_small in one series, slice i scaled by (1 + i / 2), shuffled.
+
+    A per-slice stretch makes every slice look alike; one stretch over the acquisition
+    keeps slice i brighter than slice i - 1.
+    """
+    base = sample_dataset("MR_small.dcm")
+    raw = base.pixel_array.astype(np.float64)
+    files = []
+    for i in range(count):
+        ds = copy.deepcopy(base)
+        ds.SeriesInstanceUID = uid
+        ds.InstanceNumber = i + 1
+        ds.ImagePositionPatient = [0.0, 0.0, 5.0 * i]
+        ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        ds.PixelData = np.rint(raw * (1 + i / 2)).astype(np.int16).tobytes()
+        files.append(dicom_bytes(ds))
+    random.Random(seed).shuffle(files)
+    return files
+
+
+def localizer(data: bytes, *, number: int, sagittal: bool = True) -> bytes:
+    """A slice turned into a localizer of the same series (as scanners write them)."""
+    ds = parse(data)
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    if sagittal:
+        ds.ImageOrientationPatient = [0.0, 1.0, 0.0, 0.0, 0.0, -1.0]
+        ds.ImagePositionPatient = [float(number), 0.0, 0.0]
+    else:
+        ds.ImagePositionPatient = [0.0, 0.0, -100.0 - number]
+    ds.InstanceNumber = 100 + number
+    return dicom_bytes(ds)

@@ -20,7 +20,8 @@ from PIL import Image
 
 from bot.errors import ImagingError
 from bot.imaging import DecodedFile, decode
-from tests.imaging.helpers import ct_slices, encode, options, sample
+from tests.imaging import slides
+from tests.imaging.helpers import ct_slices, encode, mr_slices, options, sample
 
 # Small outputs keep each example fast; the code paths are the same.
 OPTIONS = options(model_side=64, max_slices=4, pathology_tiles=4)
@@ -88,7 +89,21 @@ def _seeds() -> dict[str, bytes]:
         "multiframe": sample("emri_small_RLE.dcm"),
         "palette": sample("OT-PAL-8-face.dcm")[:60_000],  # header and LUTs, pixels cut short
         "zip": archive.getvalue(),
+        "mr_zip": _zip(mr_slices(3)),
+        "enhanced_ct": sample("eCT_Supplemental.dcm"),  # functional groups
+        "cine": sample("examples_ybr_color.dcm"),
+        "dose": sample("rtdose.dcm"),
+        "slide": slides.small(),
+        "slide_jpeg": slides.small(compression="jpeg"),
     }
+
+
+def _zip(files: list[bytes]) -> bytes:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        for index, data in enumerate(files):
+            zipped.writestr(f"s/{index}.dcm", data)
+    return archive.getvalue()
 
 
 SEED_NAMES = [
@@ -105,6 +120,12 @@ SEED_NAMES = [
     "multiframe",
     "palette",
     "zip",
+    "mr_zip",
+    "enhanced_ct",
+    "cine",
+    "dose",
+    "slide",
+    "slide_jpeg",
 ]
 
 
@@ -136,7 +157,7 @@ def test_random_bytes_behind_magic(prefix: bytes, rest: bytes) -> None:
     _decode_or_imaging_error(prefix + rest)
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=400)
 @given(
     name=st.sampled_from(SEED_NAMES),
     flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), max_size=8),

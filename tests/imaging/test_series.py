@@ -101,14 +101,15 @@ def test_privacy_flags_are_unioned() -> None:
     assert series.privacy_flags == {PrivacyFlag.BURNED_IN_ANNOTATION}
 
 
-def test_mixed_modalities_in_one_series_have_no_modality() -> None:
+def test_mixed_modalities_in_one_series_stay_apart() -> None:
+    # Modality is one of the keys of an acquisition (as in Google's server).
     files = []
-    for index, data in enumerate(ct_slices(2)):
+    for index, data in enumerate(ct_slices(4)):
         ds = parse(data)
-        ds.Modality = "CT" if index else "PT"
+        ds.Modality = "CT" if index % 2 else "PT"
         files.append(decode(dicom_bytes(ds), options=DEFAULT))
-    (series,) = assemble(files, options=DEFAULT)
-    assert series.modality is None and series.specialty is None
+    result = assemble(files, options=DEFAULT)
+    assert [(file.modality, file.total_slices) for file in result] == [("PT", 2), ("CT", 2)]
 
 
 def test_series_key_is_an_opaque_hash() -> None:
