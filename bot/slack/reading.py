@@ -3,6 +3,8 @@
 - A question that starts a thread is answered from its event alone: no read.
 - A reply in a thread reads the thread once (`conversations.replies`, Tier 3); the
   question itself is the thread's copy when the read already has it, else the event's.
+  Questions of one thread are answered in turn, so the read also holds the answers to
+  the questions before this one, even those posted after it was asked.
 - In a DM, a top-level question without files, within MEDGEMMA_DM_CASE_MINUTES of the
   same person's last image, is about that image: the image's thread comes first. A DM
   image sent without text waits up to MEDGEMMA_DM_WAIT_S for its question; when one
@@ -44,14 +46,22 @@ async def read_question(deps: Deps, route: Route) -> list[Raw] | None:
     if route.top_level:
         return [question]
     thread = await history.fetch_thread(
-        deps.client, channel=route.channel, thread_ts=route.thread_ts, until_ts=route.ts
+        deps.client, channel=route.channel, thread_ts=route.thread_ts
     )
-    earlier = [m for m in thread if m.get("ts") != route.ts]
+    asked_at = float(route.ts)
+    earlier = [m for m in thread if float(str(m.get("ts"))) < asked_at]
+    # Questions of a thread are answered in turn: an answer posted after this question
+    # was asked answers an earlier one, and belongs before it.
+    answered_since = [
+        m
+        for m in thread
+        if float(str(m.get("ts"))) > asked_at and history.is_answer(m, deps.identity)
+    ]
     newest = next((m for m in thread if m.get("ts") == route.ts), question)
     prefix = []
     if route.in_dm and earlier and earlier[0].get("ts") == route.thread_ts:
         prefix = await _dm_case_before(deps, route, earlier[0])
-    return [*prefix, *earlier, newest]
+    return [*prefix, *earlier, *answered_since, newest]
 
 
 def _has_files(message: Raw) -> bool:
@@ -85,6 +95,8 @@ async def _dm_case_before(deps: Deps, route: Route, root: Raw) -> list[Raw]:
     for message in await _history(deps.client, channel=route.channel, latest=str(root["ts"])):
         if root_ts - float(str(message.get("ts"))) > window_s:
             break
+        if message.get("user") == route.user and _NEW_CASE.match(_text(message)):
+            break  # the person started afresh after that image
         if message.get("user") == route.user and _has_files(message):
             if not message.get("reply_count"):
                 return [message]

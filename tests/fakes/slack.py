@@ -8,10 +8,19 @@ and a Socket Mode client whose web client uses the same `base_url`. In a conftes
 The parts live in `slack_*.py` beside this module; this one wires them to one aiohttp
 application and re-exports the builders tests need.
 
+Where it follows Slack's documentation on purpose (each cited where it is built):
+- Text a person types is stored and delivered escaped, with bare links wrapped
+  (`client_text`); apps' text is stored as sent (escaping it is the app's job).
+- `conversations.replies` / `.history` return `metadata` only with
+  `include_all_metadata`; history honours `oldest`, `latest` and `inclusive`.
+- Per-method rate limits by tier (`slack_rates.py`), answered with 429 and
+  `Retry-After`; a Slack minute lasts `fake.web.rates.minute_s` (6 s by default).
+- Slack Connect stubs carry `file_access: "check_file_info"`.
+
 Where it differs from Slack:
 - Hosts are 127.0.0.1 (and `localhost` for the foreign host), not slack.com.
-- Every channel id exists (except those in `unknown_channels`); membership, rate limits
-  and scopes are not modelled, except files:read on the file host. Set
+- Every channel id exists (except those in `unknown_channels`); membership and scopes
+  are not modelled, except files:read on the file host. Set
   `fake.web.enforce_scopes = True` for `missing_scope` errors on the Web API too.
 - Nothing is sent by itself: no `message_changed` echo after chat.update, no retry of
   an unacknowledged envelope. Tests send those with `send_event(..., retry_attempt=n)`.

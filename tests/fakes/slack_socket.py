@@ -30,6 +30,8 @@ class SocketHub:
         self.received: list[dict[str, Any]] = []
         self._acked: dict[str, asyncio.Event] = {}
         self._connected = asyncio.Event()
+        self._transports: dict[int, asyncio.BaseTransport] = {}
+        self.refuse_next = 0  # connection attempts to turn away (as during an outage)
 
     def issue_ticket(self) -> str:
         """A ticket for one `/socket?ticket=` URL, as apps.connections.open hands out."""
@@ -41,9 +43,15 @@ class SocketHub:
         """Accept a client, greet it with `hello` and record what it sends back."""
         if request.query.get("ticket") not in self.tickets:
             return web.Response(status=401, text="invalid ticket")
+        self.tickets.discard(request.query["ticket"])  # a URL is good for one connection
+        if self.refuse_next > 0:
+            self.refuse_next -= 1
+            return web.Response(status=503, text="service unavailable")
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self.connections.append(ws)
+        if request.transport is not None:
+            self._transports[id(ws)] = request.transport
         self.connect_count += 1
         try:
             await ws.send_json(self._hello())
@@ -53,9 +61,15 @@ class SocketHub:
                     self._record(message.data)
         finally:
             self.connections.remove(ws)
+            self._transports.pop(id(ws), None)
             if not self.connections:
                 self._connected.clear()
         return ws
+
+    def drop_all(self) -> None:
+        """Cut every connection without a close frame, as a failing network does."""
+        for transport in list(self._transports.values()):
+            transport.abort()
 
     async def send(self, envelope: Envelope, *, wait_s: float) -> str:
         """Send an envelope once a client is connected; returns its envelope_id."""

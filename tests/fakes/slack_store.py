@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,10 +67,13 @@ class MessageStore:
         self.channels: dict[str, dict[str, Message]] = {}
 
     def new_ts(self) -> str:
-        """A unique timestamp, later than every one handed out before."""
-        ts = format_ts(self._clock)
-        self._clock += TS_STEP_MICROS
-        return ts
+        """A unique timestamp, later than every one handed out before.
+
+        Slack's `ts` is the Unix time of the message in microseconds: the clock is the
+        wall clock, nudged forward when two messages come within the same microsecond.
+        """
+        self._clock = max(self._clock + TS_STEP_MICROS, time.time_ns() // 1000)
+        return format_ts(self._clock)
 
     def add(self, channel: str, message: Message) -> Message:
         """Store `message` (it must carry `ts`); a reply also updates its parent."""

@@ -16,7 +16,7 @@ from tests.fakes.slack_chat import ChatApi, Handler, Params, require_channel, tr
 from tests.fakes.slack_files import FileHost
 from tests.fakes.slack_limits import SlackError
 from tests.fakes.slack_rates import RateLimits
-from tests.fakes.slack_store import MessageStore, page
+from tests.fakes.slack_store import MessageStore, page, ts_key
 from tests.fakes.slack_workspace import Workspace
 
 DEFAULT_REPLIES_LIMIT = 15  # small on purpose, so that tests exercise pagination
@@ -89,6 +89,22 @@ async def read_params(request: web.Request) -> Params:
     return params
 
 
+def _between(
+    messages: list[dict[str, Any]], *, oldest: Any, latest: Any, inclusive: bool
+) -> list[dict[str, Any]]:
+    """The messages whose ts lies between the bounds (given as ts strings)."""
+    low = ts_key(str(oldest)) if oldest else None
+    high = ts_key(str(latest)) if latest else None
+
+    def inside(message: dict[str, Any]) -> bool:
+        key = ts_key(message["ts"])
+        above = low is None or key > low or (inclusive and key == low)
+        below = high is None or key < high or (inclusive and key == high)
+        return above and below
+
+    return [m for m in messages if inside(m)]
+
+
 def _bearer(header: str | None) -> str | None:
     if header and header.startswith("Bearer "):
         return header.removeprefix("Bearer ").strip() or None
@@ -128,6 +144,9 @@ class WebApi:
         self.enforce_scopes = False
         self.repeat_thread_parent = True
         self.rates = RateLimits()
+        # Messages conversations.replies does not return yet: a read that lags behind
+        # the event (Slack's reads are not guaranteed to include a message at once).
+        self.unread: set[str] = set()
         self._faults: dict[str, deque[Fault]] = {}
         self._delays: dict[str, float] = {}
         self._socket_url = socket_url
@@ -289,6 +308,7 @@ class WebApi:
         thread = self.store.thread(channel, ts) if ts else None
         if thread is None:
             raise SlackError("thread_not_found")
+        thread = [m for m in thread if m["ts"] not in self.unread]
         result = page(
             thread, cursor=params.get("cursor"), limit=_limit(params, DEFAULT_REPLIES_LIMIT)
         )
@@ -305,8 +325,16 @@ class WebApi:
         return self._messages_page(params, messages, next_cursor)
 
     def _history(self, params: Params) -> dict[str, Any]:
+        # conversations.history (docs.slack.dev/reference/methods/conversations.history):
+        # top-level messages newest first, between `oldest` (default 0) and `latest`
+        # (default now), each bound excluded unless `inclusive`.
         channel = require_channel(params, self.unknown_channels)
-        tops = self.store.top_level(channel)
+        tops = _between(
+            self.store.top_level(channel),
+            oldest=params.get("oldest"),
+            latest=params.get("latest"),
+            inclusive=truthy(params.get("inclusive")),
+        )
         result = page(
             tops, cursor=params.get("cursor"), limit=_limit(params, DEFAULT_HISTORY_LIMIT)
         )
