@@ -57,7 +57,11 @@ async def _answer(deps: Deps, route: Route, request_id: str) -> None:
     thread, notes = await _incoming(deps, raw)
     where: dict[str, Any] = {"channel": route.channel, "thread_ts": route.thread_ts}
     async with Progress(
-        client=deps.client, prompts=deps.prompts, request_id=request_id, **where
+        client=deps.client,
+        status_client=deps.status_client,
+        prompts=deps.prompts,
+        request_id=request_id,
+        **where,
     ) as progress:
         answer = await deps.pipeline.answer(
             thread,

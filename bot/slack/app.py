@@ -127,6 +127,7 @@ async def build_app(
         settings=settings,
         prompts=prompts,
         client=client,
+        status_client=web_client(settings, rate_limit_retries=0),
         identity=identity,
         downloads=SlackDownloads(
             client=client,

@@ -8,8 +8,6 @@ stream writes are checked and retried by the code that makes them (`posting.py`)
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import ClientOSError, ServerConnectionError, ServerDisconnectedError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -61,15 +59,21 @@ class RepeatableFailureRetryHandler(AsyncRetryHandler):
         return isinstance(error, _CONNECTION_ERRORS)
 
 
-def web_client(settings: Settings, **overrides: Any) -> AsyncWebClient:
-    """The bot's Web API client (honours HTTPS_PROXY, as slack_sdk does)."""
+def web_client(
+    settings: Settings, *, rate_limit_retries: int = RATE_LIMIT_RETRIES
+) -> AsyncWebClient:
+    """The bot's Web API client (honours HTTPS_PROXY, as slack_sdk does).
+
+    `rate_limit_retries=0` suits calls better skipped than late (thread statuses).
+    """
+    handlers: list[AsyncRetryHandler] = [
+        RepeatableFailureRetryHandler(max_retry_count=TRANSIENT_RETRIES)
+    ]
+    if rate_limit_retries:
+        handlers.insert(0, AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries))
     return AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=int(settings.slack_api_timeout_s),
-        retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-            RepeatableFailureRetryHandler(max_retry_count=TRANSIENT_RETRIES),
-        ],
-        **overrides,
+        retry_handlers=handlers,
     )

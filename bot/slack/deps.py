@@ -56,6 +56,7 @@ class Deps:
     settings: Settings
     prompts: Prompts
     client: AsyncWebClient
+    status_client: AsyncWebClient  # no waiting out rate limits: a late status is useless
     identity: Identity
     downloads: SlackDownloads
     pipeline: Pipeline

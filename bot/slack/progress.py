@@ -45,6 +45,7 @@ class Progress:
         self,
         *,
         client: AsyncWebClient,
+        status_client: AsyncWebClient,
         channel: str,
         thread_ts: str,
         prompts: Prompts,
@@ -53,6 +54,7 @@ class Progress:
         min_interval_s: float = MIN_INTERVAL_S,
     ) -> None:
         self._client = client
+        self._status_client = status_client
         self._channel = channel
         self._thread_ts = thread_ts
         self._prompts = prompts
@@ -68,6 +70,7 @@ class Progress:
         self._updater: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Progress:
+        # One call, never waited out when rate limited (the status client does not).
         await self._show(self._wanted)
         self._updater = asyncio.create_task(self._keep_up())
         return self
@@ -100,13 +103,13 @@ class Progress:
             wait = self._shown_at + self._min_interval_s - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            if self._use_status:
+            if self._use_status or self._placeholder is None:
                 await self._show(self._wanted)
 
     async def _show(self, status: str) -> None:
         if self._use_status:
             try:
-                await self._client.assistant_threads_setStatus(
+                await self._status_client.assistant_threads_setStatus(
                     channel_id=self._channel,
                     thread_ts=self._thread_ts,
                     status=status,
@@ -140,7 +143,7 @@ class Progress:
             await asyncio.gather(self._updater, return_exceptions=True)
         with contextlib.suppress(SlackApiError, aiohttp.ClientError, TimeoutError):
             if self._use_status and self._shown:
-                await self._client.assistant_threads_setStatus(
+                await self._status_client.assistant_threads_setStatus(
                     channel_id=self._channel, thread_ts=self._thread_ts, status=""
                 )
             elif self._placeholder is not None:

@@ -50,6 +50,9 @@ class HostedFile:
     chunk_delay: float = 0.0
     chunk_size: int = 16 * 1024
     bytes_sent: int = 0
+    # files.info answers `access_denied` ("Unable to access the file (slack connect)",
+    # files.info's error list on docs.slack.dev).
+    access_denied: bool = False
 
     @property
     def streamed(self) -> bool:
@@ -136,6 +139,11 @@ class FileHost:
         """A copy of the full file object, or None."""
         hosted = self.files.get(file_id)
         return copy.deepcopy(hosted.info) if hosted is not None else None
+
+    def denied(self, file_id: str) -> bool:
+        """Whether files.info refuses this file to the bot."""
+        hosted = self.files.get(file_id)
+        return hosted is not None and hosted.access_denied
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Answer one download the way Slack's file host does."""

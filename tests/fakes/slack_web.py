@@ -357,6 +357,8 @@ class WebApi:
         }
 
     def _files_info(self, params: Params) -> dict[str, Any]:
+        if self.file_host.denied(str(params.get("file") or "")):
+            raise SlackError("access_denied")
         info = self.file_host.info(str(params.get("file") or ""))
         if info is None:
             raise SlackError("file_not_found")
