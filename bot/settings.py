@@ -91,6 +91,7 @@ class Settings:
     slack_signing_secret: str = setting("SLACK_SIGNING_SECRET", "")
     slack_api_url: str = setting("SLACK_API_URL", "https://slack.com/api/", parse=_api_url)
     slack_api_timeout_s: float = setting("SLACK_API_TIMEOUT_S", 30.0, minimum=1)
+    socket_ping_s: float = setting("SLACK_SOCKET_PING_S", 10.0, minimum=0.1)
     download_timeout_s: float = setting("SLACK_DOWNLOAD_TIMEOUT_S", 60.0, minimum=1)
     max_file_mb: float = setting("MEDGEMMA_MAX_FILE_MB", 50.0, minimum=0.001)
     # Model and backend

@@ -71,6 +71,23 @@ def test_http_manifest_has_the_request_url() -> None:
             {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "MEDGEMMA_DTYPE": "float16"},
             "fp16",
         ),
+        (  # a network that lets nothing through: the port is closed
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_APP_TOKEN": "xapp-1",
+                "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            },
+            "cannot reach Slack at http://127.0.0.1:9/api/: the connection was refused or the "
+            "host is unreachable; check the network and HTTPS_PROXY",
+        ),
+        (  # a name that does not resolve (.invalid never does)
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_APP_TOKEN": "xapp-1",
+                "SLACK_API_URL": "https://slack.invalid/api/",
+            },
+            "cannot reach Slack at https://slack.invalid/api/: the host name did not resolve",
+        ),
     ],
 )
 def test_run_stops_with_one_clear_line(tmp_path: Path, env: dict[str, str], says: str) -> None:

@@ -63,6 +63,25 @@ async def test_problems_are_named(
     assert any("cannot reach" in line for line in failures)
 
 
+async def test_an_unreachable_slack_is_one_line_and_the_rest_still_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_openai: FakeOpenAIServer
+) -> None:
+    environment(
+        monkeypatch,
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_API_URL="http://127.0.0.1:9/api/",
+        MEDGEMMA_BACKEND="openai",
+        MEDGEMMA_BASE_URL=fake_openai.base_url,
+    )
+    lines: list[str] = []
+    assert await doctor(lines.append) == 1
+    [slack] = [line for line in lines if "Slack" in line and line.startswith("FAIL")]
+    assert "cannot reach Slack at http://127.0.0.1:9/api/" in slack and "HTTPS_PROXY" in slack
+    assert any("OpenAI-compatible server answers" in line for line in lines)  # went on
+    assert all("Traceback" not in line for line in lines)
+
+
 async def test_bad_bot_token(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_slack: FakeSlack
 ) -> None:

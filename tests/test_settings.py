@@ -36,6 +36,7 @@ PARSED: list[tuple[str, str, str, Any]] = [
     ("SLACK_SIGNING_SECRET", "s3cret", "slack_signing_secret", "s3cret"),
     ("SLACK_API_URL", "http://127.0.0.1:8080/api/", "slack_api_url", "http://127.0.0.1:8080/api/"),
     ("SLACK_API_TIMEOUT_S", "12.5", "slack_api_timeout_s", 12.5),
+    ("SLACK_SOCKET_PING_S", "2", "socket_ping_s", 2.0),
     ("SLACK_DOWNLOAD_TIMEOUT_S", "90", "download_timeout_s", 90.0),
     ("MEDGEMMA_MAX_FILE_MB", "0.5", "max_file_mb", 0.5),
     ("MEDGEMMA_BACKEND", "transformers", "backend", "transformers"),

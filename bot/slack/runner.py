@@ -31,6 +31,7 @@ class Runner:
             self._slack.app,
             self._slack.deps.settings.slack_app_token,
             web_client=self._slack.deps.client,
+            ping_interval=self._slack.deps.settings.socket_ping_s,
         )
         await self._socket.connect_async()
         event(log, "connected", mode="socket")

@@ -52,6 +52,7 @@ def settings_for(fake: FakeSlack, **env: str) -> Settings:
         "SLACK_DOWNLOAD_TIMEOUT_S": "5",
         "MEDGEMMA_TIMEOUT_S": "30",
         "MEDGEMMA_STATE_FILE": "off",
+        "SLACK_SOCKET_PING_S": "0.5",
         "MEDGEMMA_DM_WAIT_S": "0.5",
         "LOG_FORMAT": "json",
     }

@@ -43,7 +43,6 @@ class SocketHub:
         """Accept a client, greet it with `hello` and record what it sends back."""
         if request.query.get("ticket") not in self.tickets:
             return web.Response(status=401, text="invalid ticket")
-        self.tickets.discard(request.query["ticket"])  # a URL is good for one connection
         if self.refuse_next > 0:
             self.refuse_next -= 1
             return web.Response(status=503, text="service unavailable")
