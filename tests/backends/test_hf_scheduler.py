@@ -186,17 +186,17 @@ async def test_prefill_out_of_memory_splits_the_batch(
 async def test_decode_out_of_memory_fails_the_newest_and_keeps_serving(
     model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = Engine.decode
+    real = Engine.launch
     failed = False
 
-    def tight(self: Engine, tokens: Any, positions: Any) -> list[int]:
+    def tight(self: Engine, active: int) -> Any:
         nonlocal failed
-        if len(tokens) == 4 and not failed:
+        if active == 4 and not failed:
             failed = True
             raise torch.OutOfMemoryError("CUDA out of memory")
-        return real(self, tokens, positions)
+        return real(self, active)
 
-    monkeypatch.setattr(Engine, "decode", tight)
+    monkeypatch.setattr(Engine, "launch", tight)
     backend = make_backend(model_dir, max_batch=4)
     await backend.start()
     try:
