@@ -30,8 +30,8 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny_model(tmp_path_factory.mktemp("tiny-sched"), sliding_window=WINDOW)
 
 
-def make_backend(model_dir: Path, **options: Any) -> TransformersBackend:
-    settings = Settings(model=str(model_dir), device="cpu")
+def make_backend(model_dir: Path, device: Any = "cpu", **options: Any) -> TransformersBackend:
+    settings = Settings(model=str(model_dir), device=device)
     defaults: dict[str, Any] = {
         "max_batch": 4,
         "slot_tokens": 256,
