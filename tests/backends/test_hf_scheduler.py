@@ -99,7 +99,7 @@ async def test_a_stop_token_ends_the_answer(model_dir: Path) -> None:
             tokens += engine.decode([tokens[-1]], [prompt.length + len(tokens) - 1])
         stop = tokens[6]
         cut = tokens.index(stop)
-        backend.scheduler._stop = frozenset({stop})
+        backend.scheduler._decoder._stop = frozenset({stop})
         text = await answer(backend, QUESTIONS[1])
     finally:
         await backend.aclose()

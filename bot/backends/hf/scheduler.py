@@ -10,9 +10,7 @@ Out-of-memory errors shrink the batch and fail only the requests that cannot be 
 
 The thread is also where the decoding step is compiled and its CUDA graphs recorded
 (before it serves: see `compiled.py`), and where anything else that runs the model is
-done (`call`). Each round it queues a lane's next step before it reads the tokens of
-the one before, so streaming text and deciding who stops overlap the device's work; a
-request that stops is fed once more than it needs and that token is dropped.
+done (`call`). How a lane's steps become streamed text is in `decoding.py`.
 """
 
 from __future__ import annotations
@@ -29,10 +27,11 @@ from typing import Any
 import torch
 
 from bot.backends.base import QueueCallback
+from bot.backends.hf.decoding import Decoder, release_memory
 from bot.backends.hf.detok import IncrementalDetokenizer
 from bot.backends.hf.engine import Engine
-from bot.backends.hf.jobs import END, Item, Job, Outbox, Ticket
-from bot.backends.hf.lanes import InFlight, Lane
+from bot.backends.hf.jobs import Job, Outbox, Ticket
+from bot.backends.hf.lanes import Lane
 from bot.backends.hf.prompt import PreparedPrompt
 from bot.errors import BackendError, BackendOutOfMemory, BackendUnavailable, Busy
 from bot.logs import event
@@ -60,8 +59,7 @@ class Scheduler:
         self._long: Lane | None = None
         self._make_long = long_lane
         self._tokenizer = tokenizer
-        self._stop = frozenset(stop_ids)
-        self._hidden = frozenset(hidden_ids) | self._stop
+        self._hidden = frozenset(hidden_ids) | frozenset(stop_ids)
         self._max_waiting = max_waiting
         self._prefill_tokens = prefill_tokens
         self._compile = compile_steps
@@ -69,6 +67,7 @@ class Scheduler:
         self._waiting: deque[Job] = deque()
         self._calls: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
         self._outbox = Outbox()
+        self._decoder = Decoder(stop_ids=stop_ids, outbox=self._outbox)
         self._wake = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="medgemma-generate", daemon=True)
@@ -154,7 +153,7 @@ class Scheduler:
             stepped = False
             for lane in self._lanes():
                 stepped |= bool(lane.active)
-                self._step(lane)
+                self._decoder.step(lane)
             self._outbox.flush()  # one wake-up of the event loop per round
             if not stepped:  # only jobs that cannot start yet: do not spin
                 with self._wake:
@@ -173,15 +172,6 @@ class Scheduler:
                 future.set_result(fn())
             except Exception as exc:
                 future.set_exception(exc)
-
-    def _finish(self, lane: Lane | None, job: Job, item: Item = END) -> None:
-        if lane is not None and job in lane.active:
-            lane.remove(job)
-        if not job.done:
-            tail = job.detok.flush()
-            if tail and item is END:
-                self._outbox.emit(job, tail)
-            self._outbox.emit(job, item)
 
     def _retire_cancelled(self) -> None:
         with self._wake:
@@ -220,7 +210,7 @@ class Scheduler:
             try:
                 self._long = Lane(self._make_long(long_job.prompt.length + long_job.max_new_tokens))
             except torch.OutOfMemoryError:
-                self._finish(None, long_job, BackendOutOfMemory("long lane allocation"))
+                self._decoder.finish(None, long_job, BackendOutOfMemory("long lane allocation"))
                 return
             self._prefill(self._long, [long_job])
 
@@ -230,9 +220,9 @@ class Scheduler:
         try:
             firsts = lane.engine.prefill([j.prompt for j in jobs], rows)
         except torch.OutOfMemoryError:
-            _release_memory()
+            release_memory()
             if len(jobs) == 1:
-                self._finish(None, jobs[0], BackendOutOfMemory("prefill of one request"))
+                self._decoder.finish(None, jobs[0], BackendOutOfMemory("prefill of one request"))
                 return
             half = len(jobs) // 2
             event(log, "prefill_oom_split", level=logging.WARNING, batch=len(jobs))
@@ -242,7 +232,9 @@ class Scheduler:
         except Exception as exc:
             log.error("prefill_failed", exc_info=True, extra={"fields": {"batch": len(jobs)}})
             for job in jobs:
-                self._finish(None, job, BackendError(f"prefill failed: {type(exc).__name__}"))
+                self._decoder.finish(
+                    None, job, BackendError(f"prefill failed: {type(exc).__name__}")
+                )
             return
         event(
             log,
@@ -256,61 +248,7 @@ class Scheduler:
             lane.active.append(job)
             self._outbox.report(job, 0)
         for job, first in zip(jobs, firsts, strict=True):
-            self._accept(lane, job, first)
-
-    def _accept(self, lane: Lane, job: Job, token: int) -> None:
-        """Record a produced token: stream it, or finish the job."""
-        if job.first_token_at is None:
-            job.first_token_at = time.monotonic()
-        if token in self._stop:
-            self._finish(lane, job)
-            return
-        job.generated += 1
-        text = job.detok.push(token)
-        if text:
-            self._outbox.emit(job, text)
-        if job.generated >= job.max_new_tokens or job.cached + 1 >= lane.engine.slot_tokens:
-            self._finish(lane, job)
-
-    def _step(self, lane: Lane) -> None:
-        """Queue the lane's next step, then read the tokens of the one before."""
-        previous, lane.pending = lane.pending, None
-        if lane.active:
-            lane.pending = self._launch(lane)
-        if previous is not None:
-            self._consume(lane, previous)
-
-    def _launch(self, lane: Lane) -> InFlight | None:
-        jobs = list(lane.active)
-        try:
-            return jobs, lane.engine.launch(len(jobs))
-        except torch.OutOfMemoryError:
-            _release_memory()
-            keep = max(1, len(jobs) // 2)
-            lane.limit = keep
-            event(log, "decode_oom_shrink", level=logging.WARNING, batch=len(jobs), limit=keep)
-            for job in jobs[keep:]:
-                self._finish(lane, job, BackendOutOfMemory("decode step"))
-        except Exception as exc:
-            log.error("decode_failed", exc_info=True, extra={"fields": {"batch": len(jobs)}})
-            for job in jobs:
-                self._finish(lane, job, BackendError(f"decode failed: {type(exc).__name__}"))
-        return None
-
-    def _consume(self, lane: Lane, flight: InFlight) -> None:
-        jobs, pending = flight
-        try:
-            tokens = pending.result()
-        except Exception as exc:
-            log.error("decode_failed", exc_info=True, extra={"fields": {"batch": len(jobs)}})
-            for job in jobs:
-                self._finish(lane, job, BackendError(f"decode failed: {type(exc).__name__}"))
-            return
-        for job, token in zip(jobs, tokens, strict=True):
-            if job.done or job not in lane.active:  # stopped or cancelled since the launch
-                continue
-            job.cached += 1
-            self._accept(lane, job, token)
+            self._decoder.accept(lane, job, first)
 
     def _report_places(self) -> None:
         with self._wake:
@@ -321,12 +259,7 @@ class Scheduler:
         with self._wake:
             waiting, self._waiting = list(self._waiting), deque()
         for job in waiting:
-            self._finish(None, job, error)
+            self._decoder.finish(None, job, error)
         for lane in self._lanes():
             for job in list(lane.active):
-                self._finish(lane, job, error)
-
-
-def _release_memory() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+                self._decoder.finish(lane, job, error)
