@@ -87,6 +87,7 @@ class StepRunner:
                     if len(buckets) > 1:  # one graph for all buckets (see the module doc)
                         torch._dynamo.mark_dynamic(ids, 0, min=2, max=max(buckets))
                         torch._dynamo.mark_dynamic(positions, 0, min=2, max=max(buckets))
+                    torch.compiler.cudagraph_mark_step_begin()
                     compiled(ids, positions)
         except Exception:
             log.exception("compile_failed", extra={"fields": {"after_s": _since(started)}})
@@ -111,6 +112,8 @@ class StepRunner:
             # Replaying from another thread is what breaks cudagraph trees: stay eager.
             return self._eager(ids, positions)
         try:
+            # A new step: the last step's outputs may be overwritten (they were copied).
+            torch.compiler.cudagraph_mark_step_begin()
             with torch.compiler.set_stance("fail_on_recompile"):
                 result = compiled(ids, positions)
         except torch.OutOfMemoryError:
