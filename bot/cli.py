@@ -44,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--compile", choices=get_args(CompileMode), default="auto")
     bench.add_argument("--device", choices=get_args(Device), default="auto")
     bench.add_argument("--no-baseline", action="store_true", help="skip timing model.generate()")
-    bench.add_argument("--json", type=Path, help="also write the report here")
+    bench.add_argument(
+        "--json", type=Path, help="also write the report here (rewritten after each row)"
+    )
     sub.add_parser("doctor", help="check tokens, scopes, GPU and model access")
     manifest = sub.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument("--request-url", help="HTTP mode: https://your.host/slack/events")
@@ -109,26 +111,31 @@ async def _ask(args: argparse.Namespace) -> None:
         await backend.aclose()
 
 
-async def _bench(args: argparse.Namespace) -> None:
+async def _bench(args: argparse.Namespace) -> int:
     from bot import logs
-    from bot.bench import dumps, run_bench, table
+    from bot.bench import BenchCheckFailed, BenchOptions, run_bench
+    from bot.bench_report import dumps, table
 
     logs.setup(level="WARNING", fmt="text")
-    levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
-    report = await run_bench(
+    options = BenchOptions(
         tiny=args.tiny,
         model=args.model,
-        concurrency=levels,
+        concurrency=[int(c) for c in args.concurrency.split(",") if c.strip()],
         new_tokens=args.new_tokens,
         prompt_tokens=args.prompt_tokens,
         compile_mode=args.compile,
         device=args.device,
         baseline=not args.no_baseline,
+        json_path=args.json,
     )
+    try:
+        report = await run_bench(options)
+    except BenchCheckFailed as exc:
+        print(f"medgemma-bot: bench check failed: {exc}", file=sys.stderr)
+        return 1
     print(table(report))
     print(dumps(report))
-    if args.json:
-        args.json.write_text(dumps(report) + "\n", encoding="utf-8")
+    return 0
 
 
 async def _doctor(_: argparse.Namespace) -> int:
@@ -151,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "ask":
             asyncio.run(_ask(args))
         elif args.command == "bench":
-            asyncio.run(_bench(args))
+            return asyncio.run(_bench(args))
         elif args.command == "doctor":
             return asyncio.run(_doctor(args))
     except ConfigError as exc:
