@@ -25,7 +25,6 @@ REFERENCE_SCOPES = {
     "im:history",
     "mpim:history",
     "files:read",
-    "reactions:write",
     "users:read",
 }
 REFERENCE_EVENTS = {
