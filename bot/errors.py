@@ -15,6 +15,7 @@
     │   └── Busy                the queue is full
     ├── BackendError            the model failed; the user sees a fixed message
     │   ├── BackendTimeout
+    │   ├── BackendBusy         the model server refuses more work for now (HTTP 429)
     │   ├── BackendOutOfMemory
     │   └── BackendUnavailable  e.g. weights could not be fetched at start-up
     └── Restarting              the bot shut down before the answer was ready
@@ -163,6 +164,12 @@ class BackendTimeout(BackendError):
     """The model took longer than the generation timeout."""
 
     message_key = "backend_timeout"
+
+
+class BackendBusy(BackendError):
+    """The model server is at capacity (HTTP 429) even after the client's retries."""
+
+    message_key = "backend_busy"
 
 
 class BackendOutOfMemory(BackendError):
