@@ -12,6 +12,7 @@
     │   │       ├── DicomNoPixelData, DicomUnsupportedSyntax
     │   │       └── UnsafeArchive
     │   ├── TooMuchText         the newest question alone does not fit the context
+    │   ├── NothingToAnswer     no question and no image anywhere in the thread
     │   └── Busy                the queue is full
     ├── BackendError            the model failed; the user sees a fixed message
     │   ├── BackendTimeout
@@ -146,6 +147,12 @@ class TooMuchText(UserError):
     """The newest question alone is longer than the model's context."""
 
     message_key = "too_much_text"
+
+
+class NothingToAnswer(UserError):
+    """An empty mention with no image in the thread: there is nothing to look at."""
+
+    message_key = "nothing_to_answer"
 
 
 class Busy(UserError):
