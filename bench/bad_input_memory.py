@@ -46,12 +46,14 @@ def forget_fake_state(fake: FakeSlack) -> None:
     fake.socket.sent.clear()
     fake.socket.acks.clear()
     fake.socket.received.clear()
+    fake.socket._acked.clear()
 
 
 async def main(rounds: int) -> None:
     async with FakeSlack() as fake:
         env = {"SLACK_DOWNLOAD_TIMEOUT_S": "2", "MEDGEMMA_IMAGE_CACHE_TTL_S": "1"}
-        async with running_bot(fake, FakeBackend(), **env) as h:
+        backend = FakeBackend()
+        async with running_bot(fake, backend, **env) as h:
             start = rss_mib()
             print(f"start {start:.0f} MiB, {len(CASES)} cases a round")
             for n in range(1, rounds + 1):
@@ -60,6 +62,7 @@ async def main(rounds: int) -> None:
                     await ask_case(h, case)
                 took = time.monotonic() - began
                 forget_fake_state(fake)
+                backend.requests.clear()  # the scripted model keeps every request's images
                 print(f"after round {n}: {rss_mib():.0f} MiB ({took:.1f} s)")
             await asyncio.sleep(1.1)  # the decoded-image cache's time limit passes
             held = h.slack.files._cache.nbytes  # reading it lets the old entries go
