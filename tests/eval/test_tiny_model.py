@@ -8,7 +8,10 @@ the transformers backend, and a report with every field filled.
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
+
+import pytest
 
 from bot.backends import create_backend
 from bot.eval.command import EvalJob, Evaluation
@@ -18,8 +21,9 @@ from tests.eval import layouts
 
 
 async def test_vqa_rad_on_the_tiny_model(
-    tiny_model_dir: Path, tmp_path: Path, prompts: Prompts
+    tiny_model_dir: Path, tmp_path: Path, prompts: Prompts, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="bot.pipeline")
     settings = load_settings(
         {
             "MEDGEMMA_MODEL": str(tiny_model_dir),
@@ -43,4 +47,7 @@ async def test_vqa_rad_on_the_tiny_model(
     assert 0.0 <= report["tokenized_f1"] <= 1.0 and 0.0 <= report["closed_accuracy"] <= 1.0
     assert all(isinstance(r["prediction"], str) for r in report["records"])
     assert "| all | 5 |" in out.getvalue()
+    answered = [r for r in caplog.records if r.getMessage() == "answered"]
+    # each question reached the model with its one image (the DICOM CT's included)
+    assert [r.fields["images"] for r in answered] == [1] * 5  # type: ignore[attr-defined]
     print(out.getvalue())  # the table, for `pytest -s`
