@@ -9,7 +9,6 @@ into the benchmark's folder.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +113,7 @@ class Evaluation:
 
         try:
             await runner.run(todo, concurrency=self.job.concurrency, on_record=finished)
-        except asyncio.CancelledError:
+        except BaseException:  # Ctrl-C (a cancelled task), or the model server gone
             bar.close()
             self._report(done, partial=True, out=out)
             raise

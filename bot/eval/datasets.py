@@ -106,7 +106,7 @@ def _read_json(path: Path) -> list[dict[str, Any]]:
     return data
 
 
-def _field(entry: dict[str, Any], name: str, source: Path) -> str:
+def _field(entry: dict[str, Any], name: str, *, source: Path) -> str:
     value = entry.get(name)
     if value is None:
         raise ConfigError(f"an item of {source} has no '{name}'")
@@ -121,10 +121,10 @@ def _vqa_rad(folder: Path, split: str) -> tuple[Item, ...]:
     return tuple(
         Item(
             id=str(entry.get("qid", index)),
-            image=folder / VQA_RAD_IMAGES / _field(entry, "image_name", source),
-            question=_field(entry, "question", source),
-            reference=_field(entry, "answer", source),
-            closed=_field(entry, "answer_type", source).upper() == "CLOSED",
+            image=folder / VQA_RAD_IMAGES / _field(entry, "image_name", source=source),
+            question=_field(entry, "question", source=source),
+            reference=_field(entry, "answer", source=source),
+            closed=_field(entry, "answer_type", source=source).upper() == "CLOSED",
         )
         for index, entry in enumerate(entries)
     )
@@ -135,11 +135,11 @@ def _slake(folder: Path, split: str) -> tuple[Item, ...]:
     return tuple(
         Item(
             id=str(entry.get("qid", index)),
-            image=folder / SLAKE_IMAGES / _field(entry, "img_name", source),
-            question=_field(entry, "question", source),
-            reference=_field(entry, "answer", source),
-            closed=_field(entry, "answer_type", source).upper() == "CLOSED",
-            group=_field(entry, "q_lang", source).lower(),
+            image=folder / SLAKE_IMAGES / _field(entry, "img_name", source=source),
+            question=_field(entry, "question", source=source),
+            reference=_field(entry, "answer", source=source),
+            closed=_field(entry, "answer_type", source=source).upper() == "CLOSED",
+            group=_field(entry, "q_lang", source=source).lower(),
         )
         for index, entry in enumerate(_read_json(source))
     )

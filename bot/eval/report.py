@@ -88,7 +88,7 @@ def markdown(report: Mapping[str, Any]) -> str:
     return title + "\n\n" + body + (errors if report["errors"] else "")
 
 
-def _vqa_row(name: str, figures: Mapping[str, Any], card: Sequence[str]) -> str:
+def _vqa_row(name: str, *, figures: Mapping[str, Any], card: Sequence[str]) -> str:
     closed = f"{percent(figures['closed_accuracy'])} ({figures['n_closed']})"
     cells = [name, str(figures["n"]), percent(figures["tokenized_f1"]), closed, *card]
     return "| " + " | ".join(cells) + " |"
@@ -107,8 +107,10 @@ def _vqa_table(report: Mapping[str, Any]) -> str:
     lines = [header + " |", "|" + "---|" * (4 + len(CARD_MODELS))]
     for group, figures in report["groups"].items():
         cells = card_cells if group == card["group"] else blank
-        lines.append(_vqa_row(GROUP_NAMES.get(group, group), figures, cells))
-    lines.append(_vqa_row("all", report, card_cells if card["group"] == "all" else blank))
+        lines.append(_vqa_row(GROUP_NAMES.get(group, group), figures=figures, card=cells))
+    lines.append(
+        _vqa_row("all", figures=report, card=card_cells if card["group"] == "all" else blank)
+    )
     note = (
         "\n\nFigures in percent. Card figures from the model cards "
         "(bot/eval/published.py)"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
+from bot.errors import BackendUnavailable, ConfigError
 from bot.eval.command import EvalJob, Evaluation
 from bot.prompts import Prompts
 from bot.settings import Settings
@@ -69,6 +69,20 @@ async def test_interrupt_writes_partial_results_and_resume_finishes(
     assert report["tokenized_f1"] == pytest.approx(17 / 30)
     assert report["closed_accuracy"] == pytest.approx(2 / 3)
     assert len(lines(records)) == 1 + 5
+
+
+async def test_a_model_server_gone_mid_run_still_leaves_the_partial_report(
+    tmp_path: Path, prompts: Prompts
+) -> None:
+    folder = layouts.vqa_rad(tmp_path / "vqa-rad")
+    job = EvalJob(path=folder, records=tmp_path / "r.jsonl", json_out=tmp_path / "r.json")
+    gone = BackendUnavailable("the server went away")
+    backend = answering().then(Step()).then(Step()).then(Step(error=gone))
+    evaluation = Evaluation(dataclasses.replace(job, concurrency=1), settings=Settings())
+    with pytest.raises(BackendUnavailable):
+        await evaluation.run(prompts=prompts, backend=backend, out=io.StringIO(), err=io.StringIO())
+    partial = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert partial["partial"] is True and partial["n"] == 2 and partial["errors"] == 0
 
 
 async def test_resume_asks_again_what_got_an_error(tmp_path: Path, prompts: Prompts) -> None:
