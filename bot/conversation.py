@@ -2,17 +2,22 @@
 
 Pure: no Slack, no model. Images belong to the turn that posted them; same-role
 neighbours are merged so roles alternate; the oldest images go first, then the oldest
-turns, and never the newest question or its images. What was left out comes back as
-notes (message keys and values) for the answer.
+turns, and never the newest question or its images. The thread's latest image set (a
+CT/MR volume, a cine, slide patches) stays in the request, in the newest message or an
+earlier one, and may use the model's whole context (thinned when even that is too
+small): a follow-up about a series is answered with the series. A question about
+earlier images is never answered with none of them left. What was left out comes back
+as notes (message keys and values) for the answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from bot import image_sets
 from bot.backends.base import ChatMessage, ImagePart, Part, TextPart
-from bot.errors import TooMuchText
+from bot.errors import ImagesLeftBehind, TooMuchText
 from bot.imaging.types import DecodedFile
 from bot.thread import DecodedMessage, Role
 
@@ -25,8 +30,8 @@ class Budget:
     """Limits of one request."""
 
     context_tokens: int  # the configured budget
-    model_context: int  # the model's own limit; a series may grow the budget up to it
-    max_images: int  # per request, series slices aside
+    model_context: int  # the model's own limit; an image set may grow the budget up to it
+    max_images: int  # per request, image sets aside
     max_new_tokens: int
     tokens_per_image: int
 
@@ -36,7 +41,7 @@ class Texts:
     """Text the conversation inserts (from prompts/)."""
 
     system: str
-    series: str  # with {slices} and {modality}
+    image_sets: Mapping[str, str]  # instruction per kind of set (image_sets.instruction_key)
     default_question: str
 
 
@@ -51,6 +56,7 @@ class _Turn:
     files: list[DecodedFile]
     text: str
     newest: bool = False
+    anchor: DecodedFile | None = None  # the thread's latest image set, kept whatever happens
 
     def image_count(self) -> int:
         return sum(len(f.images) for f in self.files)
@@ -73,9 +79,8 @@ class Conversation:
 
 def _file_parts(file: DecodedFile, texts: Texts) -> list[Part]:
     parts: list[Part] = []
-    if file.is_series:
-        modality = file.modality or "imaging"
-        parts.append(TextPart(texts.series.format(slices=len(file.images), modality=modality)))
+    if file.is_image_set:
+        parts.append(TextPart(image_sets.instruction(file, texts.image_sets)))
     for image in file.images:
         parts.append(ImagePart(image.image))
         if image.label:
@@ -99,14 +104,14 @@ def _turns(thread: Sequence[DecodedMessage], texts: Texts) -> list[_Turn]:
 
 
 def _cap_newest(turn: _Turn, limit: int) -> Note | None:
-    plain = [f for f in turn.files if not f.is_series]
+    plain = [f for f in turn.files if not f.is_image_set]
     total = sum(len(f.images) for f in plain)
     if total <= limit:
         return None
     kept: list[DecodedFile] = []
     room = limit
     for f in turn.files:
-        if f.is_series:
+        if f.is_image_set:
             kept.append(f)
         elif room > 0:
             kept.append(replace(f, images=f.images[:room]))
@@ -139,37 +144,100 @@ class _Counter:
             + (turn.image_count() * self.budget.tokens_per_image)
         )
 
+    def words(self, turn: _Turn) -> int:
+        """A turn's cost without its files."""
+        return self.count_text(turn.text) + TURN_OVERHEAD
+
     def total(self, turns: Sequence[_Turn], answer: int) -> int:
         return self.system + sum(self.turn(t) for t in turns) + answer
 
 
 def _drop_oldest_file(turns: list[_Turn], *, plain_only: bool) -> int:
-    """Remove the oldest earlier file (a series too, unless `plain_only`); its image count."""
+    """Remove the oldest earlier file (an image set too, unless `plain_only`), never the
+    anchor; its image count."""
     for turn in turns:
         if turn.newest:
             continue
         for i, file in enumerate(turn.files):
-            if not (plain_only and file.is_series):
+            if file is not turn.anchor and not (plain_only and file.is_image_set):
                 return len(turn.files.pop(i).images)
     return 0
 
 
 def _plain_images(turns: Sequence[_Turn]) -> int:
-    """Images outside series (series have their own slice limit)."""
-    return sum(len(f.images) for t in turns for f in t.files if not f.is_series)
+    """Images outside image sets (sets have their own limits)."""
+    return sum(len(f.images) for t in turns for f in t.files if not f.is_image_set)
 
 
-def _has_series(turn: _Turn) -> bool:
-    return any(f.is_series for f in turn.files)
+def _anchor(turns: list[_Turn]) -> _Turn | None:
+    """Mark the thread's latest image set (newest message first); its turn."""
+    for turn in reversed(turns):
+        sets = [f for f in turn.files if f.is_image_set]
+        if sets:
+            turn.anchor = sets[-1]
+            return turn
+    return None
+
+
+def _drop_oldest_turn(turns: list[_Turn]) -> int:
+    """Remove the oldest turn that is neither the newest nor the anchor's; how many went."""
+    for i, turn in enumerate(turns[:-1]):
+        if turn.anchor is None:
+            del turns[i]
+            dropped = 1
+            while i < len(turns) - 1 and turns[i].role == "assistant" and i == 0:
+                del turns[i]  # an answer may not open the conversation
+                dropped += 1
+            return dropped
+    return 0
+
+
+def _grow_for(anchored: _Turn | None, turns: list[_Turn], budget: Budget, c: _Counter) -> int:
+    """The token limit: the configured one, or what the anchor set needs (up to the model's).
+
+    The growth covers the set's turn, the newest and the words in between (the
+    conversation about the set), not other images.
+    """
+    if anchored is None:
+        return budget.context_tokens
+    newest = turns[-1]
+    needed = c.system + c.turn(anchored) + budget.max_new_tokens
+    if anchored is not newest:
+        start = turns.index(anchored)
+        needed += c.turn(newest) + sum(c.words(t) for t in turns[start + 1 : -1])
+    return max(budget.context_tokens, min(budget.model_context, needed))
+
+
+def _thin_to_fit(anchored: _Turn, turns: list[_Turn], budget: Budget, c: _Counter) -> None:
+    """Keep as many of the anchor set's images as the model's context holds.
+
+    Only when even the shortest answer would not fit beside the whole set: a shorter
+    answer is better than fewer slices.
+    """
+    file = anchored.anchor
+    assert file is not None
+    newest = turns[-1]
+    others = c.turn(newest) if anchored is not newest else 0
+    shortest = min(MIN_ANSWER_TOKENS, budget.max_new_tokens)
+    needed = c.system + c.turn(anchored) + others + shortest
+    if needed <= budget.model_context or not file.images:
+        return
+    label = file.images[-1].label or ""
+    per_image = budget.tokens_per_image + (c.count_text(label) if label else 0)
+    fits = (budget.model_context - (needed - per_image * len(file.images))) // per_image
+    thinned = image_sets.thin(file, int(fits))
+    anchored.files = [thinned if f is file else f for f in anchored.files]
+    anchored.anchor = thinned
 
 
 def _fit(turns: list[_Turn], budget: Budget, counter: _Counter) -> tuple[int, list[Note]]:
     """Drop old images, then old turns, until the request fits; return the answer size."""
     newest = turns[-1]
-    limit = budget.context_tokens
-    if _has_series(newest):  # a volume may use the model's whole context
-        needed = counter.system + counter.turn(newest) + budget.max_new_tokens
-        limit = max(limit, min(budget.model_context, needed))
+    had_images = any(t.files for t in turns)
+    anchored = _anchor(turns)
+    if anchored is not None:
+        _thin_to_fit(anchored, turns, budget, counter)
+    limit = _grow_for(anchored, turns, budget, counter)
     dropped_images = 0
     room = max(0, budget.max_images - _plain_images([newest]))
     while _plain_images(turns[:-1]) > room and (n := _drop_oldest_file(turns, plain_only=True)):
@@ -179,16 +247,16 @@ def _fit(turns: list[_Turn], budget: Budget, counter: _Counter) -> tuple[int, li
     ):
         dropped_images += n
     dropped_turns = 0
-    while counter.total(turns, budget.max_new_tokens) > limit and len(turns) > 1:
-        turns.pop(0)
-        dropped_turns += 1
-        while turns[0].role == "assistant":  # an answer may not open the conversation
-            turns.pop(0)
-            dropped_turns += 1
+    while counter.total(turns, budget.max_new_tokens) > limit and (n := _drop_oldest_turn(turns)):
+        dropped_turns += n
     answer = min(budget.max_new_tokens, limit - counter.total(turns, 0))
     if answer < min(MIN_ANSWER_TOKENS, budget.max_new_tokens):
         raise TooMuchText("newest message does not fit the context", tokens=counter.turn(newest))
+    if had_images and not any(t.files for t in turns):
+        raise ImagesLeftBehind("no earlier image fits beside the conversation")
     notes: list[Note] = []
+    if anchored is not None and anchored.anchor is not None:
+        notes.append(image_sets.used_note(anchored.anchor))
     if dropped_images:
         notes.append(("images_left_out", {"count": dropped_images}))
     if dropped_turns:

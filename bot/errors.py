@@ -13,6 +13,7 @@
     │   │       └── UnsafeArchive
     │   ├── TooMuchText         the newest question alone does not fit the context
     │   ├── NothingToAnswer     no question and no image anywhere in the thread
+    │   ├── ImagesLeftBehind    a follow-up whose earlier images no longer fit
     │   └── Busy                the queue is full
     ├── BackendError            the model failed; the user sees a fixed message
     │   ├── BackendTimeout
@@ -153,6 +154,12 @@ class NothingToAnswer(UserError):
     """An empty mention with no image in the thread: there is nothing to look at."""
 
     message_key = "nothing_to_answer"
+
+
+class ImagesLeftBehind(UserError):
+    """A question about earlier images none of which still fit beside the conversation."""
+
+    message_key = "images_left_behind"
 
 
 class Busy(UserError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
@@ -13,9 +14,9 @@ from bot.backends.base import Backend, GenerationRequest, QueueCallback
 from bot.conversation import Budget, Conversation, Note, Texts, build
 from bot.errors import BackendTimeout, NothingToAnswer
 from bot.file_loader import DecodedThread, FileLoader
-from bot.imaging.types import PrivacyFlag
+from bot.imaging.types import Layout, PrivacyFlag
 from bot.logs import event
-from bot.prompts import Prompts
+from bot.prompts import Prompts, profile_for
 from bot.settings import Settings
 from bot.specialty import Specialty
 from bot.thread import Answer, DecodedMessage, UndecodedMessage
@@ -25,6 +26,17 @@ log = logging.getLogger(__name__)
 VOLUME_MODEL_HINT = "1.5"  # MedGemma 1.5 is the release trained on CT/MRI volumes
 
 TextCallback = Callable[[str], None]
+# "Retinopathy" in the languages the bot speaks: a grade in the answer gets its caveat.
+_RETINOPATHY = re.compile(
+    r"retinopath|retinopat[íi]a|rétinopathie|retinopathie|網膜症|视网膜病变", re.IGNORECASE
+)
+
+
+def caveats(findings: str, *, specialty: Specialty) -> list[Note]:
+    """Warnings the answer's content calls for (a retinopathy grade's limited accuracy)."""
+    if specialty is Specialty.OPHTHALMOLOGIST and _RETINOPATHY.search(findings):
+        return [("retinopathy", {})]
+    return []
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class Pipeline:
         self._prompts = prompts
         self._settings = settings
         self._files = files
+        self._profile = profile_for(settings.prompt_profile, settings.model)
 
     async def answer(
         self,
@@ -70,7 +83,11 @@ class Pipeline:
             on_queue_position=on_position,
         )
         generated = await self._generate(request, on_text=on_text, started=started)
-        notes = [*notes, *self._notes(decoded, conv, empty=not generated.text)]
+        notes = [
+            *notes,
+            *self._notes(decoded, conv, empty=not generated.text),
+            *caveats(generated.text, specialty=specialty),
+        ]
         event(
             log,
             "answered",
@@ -91,8 +108,10 @@ class Pipeline:
         return build(
             thread,
             texts=Texts(
-                system=self._prompts.system_prompt(specialty),
-                series=self._prompts.series,
+                system=self._prompts.system_prompt(
+                    specialty, profile=self._profile, model=self._settings.model
+                ),
+                image_sets=self._prompts.image_sets,
                 default_question=self._prompts.text("format", "default_question"),
             ),
             budget=Budget(
@@ -146,11 +165,8 @@ class Pipeline:
         for file in newest.files:
             if file.skipped_series:
                 notes.append(("series_skipped", {"count": file.skipped_series}))
-            if file.is_series:
-                notes.append(
-                    ("slices_used", {"used": len(file.images), "total": file.total_slices})
-                )
-        if any(f.is_series for f in newest.files) and VOLUME_MODEL_HINT not in self._settings.model:
+        volumes = any(f.layout in (Layout.VOLUME, Layout.PATCHES) for f in newest.files)
+        if volumes and VOLUME_MODEL_HINT not in self._settings.model:
             notes.append(("series_model", {"model": self._settings.model}))
         if decoded.unreadable:
             notes.append(("files_unreadable", {"count": decoded.unreadable}))
@@ -159,6 +175,8 @@ class Pipeline:
             total = decoded.newest_files
             notes.append(("files_left_out", {"which": which, "total": total}))
         notes.extend(conv.notes)
+        if sum(1 for m in conv.messages if m.role == "user" and m.images) > 1:
+            notes.append(("comparison", {}))
         if empty:
             notes.append(("empty_answer", {}))
         return notes

@@ -32,6 +32,7 @@ Quantize = Literal["none", "4bit"]
 CompileMode = Literal["auto", "on", "off"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogFormat = Literal["json", "text"]
+PromptProfile = Literal["auto", "bot", "google"]
 
 Parser = Callable[[str, str], Any]  # (variable name, raw text) -> value
 
@@ -124,6 +125,7 @@ class Settings:
     pathology_tiles: int = setting("MEDGEMMA_PATHOLOGY_TILES", 1, minimum=1)
     pathology_patches: int = setting("MEDGEMMA_PATHOLOGY_PATCHES", 125, minimum=0)
     specialty: Specialty = setting("MEDGEMMA_SPECIALTY", Specialty.RADIOLOGIST)
+    prompt_profile: PromptProfile = setting("MEDGEMMA_PROMPT_PROFILE", "auto")
     channel_specialties: Mapping[str, Specialty] = setting(
         "MEDGEMMA_CHANNEL_SPECIALTIES", factory=dict, parse=_channel_specialties
     )

@@ -18,14 +18,16 @@ from PIL import Image
 
 from bot.backends.base import ChatMessage, ImagePart, TextPart
 from bot.conversation import TURN_OVERHEAD, Budget, Conversation, Texts, build
-from bot.errors import TooMuchText
+from bot.errors import ImagesLeftBehind, TooMuchText
 from bot.imaging.types import DecodedFile, ModelImage
+from bot.prompts import IMAGE_SET_KEYS
 from bot.thread import DecodedMessage
 
 OH = TURN_OVERHEAD
+SET_TEXT = "Series of {count} {modality} slices"  # 5 words once filled
 TEXTS = Texts(
     system="You are a radiologist.",  # 4 words
-    series="Series of {slices} {modality} slices",  # 5 words once filled
+    image_sets=dict.fromkeys(IMAGE_SET_KEYS, SET_TEXT),
     default_question="Describe the findings.",  # 3 words
 )
 SYSTEM_TOKENS = 4 + OH
@@ -76,6 +78,7 @@ def series(n: int, modality: str | None = "CT") -> DecodedFile:
         images=tuple(ModelImage(new_image(), label=f"SLICE {i}") for i in range(1, n + 1)),
         source_format="dicom",
         modality=modality,
+        total_slices=n,
     )
 
 
@@ -125,7 +128,9 @@ def test_system_message_first() -> None:
 def test_an_empty_system_prompt_sends_no_system_turn() -> None:
     conv = build(
         [user("hello there")],
-        texts=Texts(system="", series=TEXTS.series, default_question=TEXTS.default_question),
+        texts=Texts(
+            system="", image_sets=TEXTS.image_sets, default_question=TEXTS.default_question
+        ),
         budget=budget(),
         count_text=words,
     )
@@ -525,32 +530,42 @@ def series_thread() -> tuple[list[DecodedMessage], DecodedFile]:
     return [user("what is this", volume)], volume
 
 
-# (case id, model context, expected answer or None: TooMuchText); configured context 600
-SERIES_CASES: list[tuple[str, int, int | None]] = [
-    ("grows to fit", 100_000, 300),
-    ("grows exactly to fit", SYSTEM_TOKENS + SERIES_TURN + 300, 300),
-    ("model context shrinks the answer", SYSTEM_TOKENS + SERIES_TURN + 261, 261),
-    ("model context leaves too little", SYSTEM_TOKENS + SERIES_TURN + 255, None),
+# (case id, model context, expected answer, slices kept); configured context 600
+SERIES_CASES: list[tuple[str, int, int, int]] = [
+    ("grows to fit", 100_000, 300, SLICES),
+    ("grows exactly to fit", SYSTEM_TOKENS + SERIES_TURN + 300, 300, SLICES),
+    ("model context shrinks the answer", SYSTEM_TOKENS + SERIES_TURN + 261, 261, SLICES),
+    # Not even the shortest answer (256) fits beside all ten: one slice goes, evenly.
+    ("model context thins the series", SYSTEM_TOKENS + SERIES_TURN + 255, 300, SLICES - 1),
 ]
 
 
 @pytest.mark.parametrize(
-    ("name", "model_context", "expected"), SERIES_CASES, ids=[c[0] for c in SERIES_CASES]
+    ("name", "model_context", "answer", "kept"), SERIES_CASES, ids=[c[0] for c in SERIES_CASES]
 )
 def test_series_grows_the_limit_up_to_the_model_context(
-    name: str, model_context: int, expected: int | None
+    name: str, model_context: int, answer: int, kept: int
 ) -> None:
     thread, volume = series_thread()
     b = budget(context=600, model_context=model_context, max_new=300, max_images=4)
-    if expected is None:
-        with pytest.raises(TooMuchText):
-            run(thread, b)
-        return
     conv = run(thread, b)
-    assert conv.tokens == SYSTEM_TOKENS + SERIES_TURN
-    assert conv.max_new_tokens == expected
-    assert same_images(conv.messages[-1].images, images_of(volume))
-    assert conv.notes == ()
+    dropped = SLICES - kept
+    assert conv.tokens == SYSTEM_TOKENS + SERIES_TURN - dropped * (TPI + 2)
+    assert conv.max_new_tokens == answer
+    sent = conv.messages[-1]
+    assert len(sent.images) == kept
+    assert {id(i) for i in sent.images} <= {id(i) for i in images_of(volume)}
+    labels = [t for t in texts_of(sent) if t.startswith("SLICE")]
+    assert labels == [f"SLICE {i}" for i in range(1, kept + 1)]  # numbered as sent
+    assert conv.notes == (("slices_used", {"used": kept, "total": SLICES}),)
+
+
+def test_a_series_that_cannot_fit_at_all_is_refused() -> None:
+    thread, _ = series_thread()
+    question_alone = SYSTEM_TOKENS + SERIES_WORDS + 3 + OH
+    b = budget(context=question_alone + 255, max_new=300)
+    with pytest.raises(TooMuchText):
+        run(thread, b)
 
 
 def test_series_growth_makes_no_room_for_older_turns() -> None:
@@ -561,7 +576,11 @@ def test_series_growth_makes_no_room_for_older_turns() -> None:
     # The limit grows to fit the series alone: the older image and turns go.
     assert roles(conv) == ["system", "user"]
     assert same_images(conv.messages[-1].images, images_of(volume))
-    assert notes(conv) == {"images_left_out": {"count": 1}, "turns_left_out": {"count": 2}}
+    assert notes(conv) == {
+        "slices_used": {"used": SLICES, "total": SLICES},
+        "images_left_out": {"count": 1},
+        "turns_left_out": {"count": 2},
+    }
     assert conv.max_new_tokens == 300
     assert conv.tokens == SYSTEM_TOKENS + SERIES_TURN
 
@@ -620,6 +639,10 @@ def test_any_thread_fits_or_is_refused(
     b = budget(context=context, max_images=max_images, max_new=max_new)
     try:
         conv = run(thread, b)
+    except ImagesLeftBehind:
+        # Only a question without images of its own, about earlier ones that all had to go.
+        assert not thread[-1].files and any(m.files for m in thread)
+        return
     except TooMuchText:
         newest = thread[-1]
         newest_images = min(max_images, sum(len(f.images) for f in newest.files))
@@ -638,3 +661,57 @@ def test_any_thread_fits_or_is_refused(
     newest_images = min(max_images, sum(len(f.images) for f in thread[-1].files))
     last_user_images = conv.messages[-1].images
     assert len(last_user_images) >= newest_images
+
+
+# --- the thread's latest image set -----------------------------------------------------------
+
+
+def test_a_follow_up_keeps_the_earlier_series_and_grows_for_it() -> None:
+    volume = series(SLICES)
+    thread = [user("what is this", volume), bot("a CT"), user("and the spleen")]
+    conv = run(thread, budget(context=600, model_context=100_000, max_new=300))
+    # The series would not fit the configured 600; it stays, the budget grows for it.
+    assert roles(conv) == ["system", "user", "assistant", "user"]
+    assert same_images(conv.messages[1].images, images_of(volume))
+    assert texts_of(conv.messages[-1]) == ["and the spleen"]
+    assert conv.tokens == SYSTEM_TOKENS + SERIES_TURN + (2 + OH) + (3 + OH)
+    assert notes(conv) == {"slices_used": {"used": SLICES, "total": SLICES}}
+
+
+def test_only_the_latest_series_is_kept_when_two_do_not_fit() -> None:
+    old, new = series(SLICES), series(SLICES)
+    thread = [user("first", old), bot("a"), user("second", new), bot("b"), user("compare")]
+    room = SYSTEM_TOKENS + SERIES_TURN + 300 + 200  # one series and the turns, not two
+    conv = run(thread, budget(context=600, model_context=room, max_new=300))
+    sent = [i for m in conv.messages for i in m.images]
+    assert same_images(sent, images_of(new))
+    assert notes(conv)["images_left_out"] == {"count": SLICES}
+
+
+def test_no_answer_about_earlier_images_when_none_of_them_fits() -> None:
+    thread = [user("look", photo(3)), bot("answer " * 50), user("and now?")]
+    # Room for the question and a turn, not for 300 tokens of images.
+    with pytest.raises(ImagesLeftBehind):
+        run(thread, budget(context=SYSTEM_TOKENS + 2 + OH + 300 + 60, max_new=300))
+
+
+def test_each_kind_of_set_gets_its_own_instruction() -> None:
+    from bot.imaging.types import Intensity, Layout
+
+    kinds = {
+        "ct_volume": dict(layout=Layout.VOLUME, intensity=Intensity.CT_WINDOWS, modality="CT"),
+        "mr_volume": dict(layout=Layout.VOLUME, intensity=Intensity.MIN_MAX, modality="MR"),
+        "cine": dict(layout=Layout.CINE, intensity=Intensity.COLOUR, modality="US"),
+        "patches": dict(layout=Layout.PATCHES, intensity=Intensity.COLOUR, modality=None),
+    }
+    for key, fields in kinds.items():
+        texts = Texts(
+            system="s", image_sets={k: f"<{k} {{count}}>" for k in IMAGE_SET_KEYS},
+            default_question="q",
+        )  # fmt: skip
+        file = DecodedFile(
+            kind="frames", images=(ModelImage(new_image()),) * 2, source_format="dicom",
+            **fields,  # type: ignore[arg-type]
+        )  # fmt: skip
+        conv = build([user("q", file)], texts=texts, budget=budget(), count_text=words)
+        assert texts_of(conv.messages[-1])[0] == f"<{key} 2>", key

@@ -10,7 +10,7 @@ import pytest
 
 from bot import errors
 from bot.errors import BotError, ConfigError
-from bot.prompts import Prompts, fill, load_prompts
+from bot.prompts import IMAGE_SET_KEYS, Prompts, fill, load_prompts, profile_for
 from bot.settings import DEFAULT_PROMPTS, SPECIALTIES
 
 
@@ -37,8 +37,7 @@ def test_the_real_folder_loads(prompts: Prompts) -> None:
     assert set(prompts.system) == set(SPECIALTIES)
     for specialty in SPECIALTIES:
         assert prompts.system_prompt(specialty).strip()
-    assert "{slices}" in prompts.series
-    assert "{modality}" in prompts.series
+    assert set(prompts.image_sets) >= set(IMAGE_SET_KEYS)
     assert prompts.disclaimer.strip()
     assert prompts.loading()
     assert all(isinstance(m, str) and m for m in prompts.loading())
@@ -49,14 +48,43 @@ def test_every_error_has_a_message(prompts: Prompts, cls: type[BotError]) -> Non
     assert prompts.messages["errors"][cls.message_key].strip()
 
 
-def test_the_series_text_fills(prompts: Prompts) -> None:
-    text = prompts.series.format(slices=12, modality="CT")
-    assert "12" in text
-    assert "CT" in text
+@pytest.mark.parametrize("key", IMAGE_SET_KEYS)
+def test_every_image_set_text_fills(prompts: Prompts, key: str) -> None:
+    text = prompts.image_sets[key].format(
+        count=12, total=40, modality="CT", magnification="about 10x"
+    )
+    assert "12" in text and "{" not in text
+
+
+def test_prompt_profiles(prompts: Prompts) -> None:
+    # Google's recipes: one short line for MedGemma 1, no system prompt for 1.5.
+    first = prompts.system_prompt("radiologist", profile="google", model="google/medgemma-4b-it")
+    assert first == "You are an expert radiologist."
+    assert prompts.system_prompt("radiologist", profile="google", model="medgemma-1.5-4b-it") == ""
+    assert len(prompts.system_prompt("radiologist", profile="bot")) > 200
+    assert profile_for("auto", "google/medgemma-1.5-4b-it") == "google"
+    assert profile_for("auto", "google/medgemma-4b-it") == "bot"
+    assert profile_for("bot", "google/medgemma-1.5-4b-it") == "bot"
+
+
+def test_no_prompt_asks_for_confidence_or_measurements(prompts: Prompts) -> None:
+    # The model's confidence is not calibrated, and resampled images carry no scale.
+    for specialty in SPECIALTIES:
+        text = prompts.system_prompt(specialty).lower()
+        assert "how confident" not in text and "how large" not in text, specialty
+        assert "same patient" in text, specialty
+    assert "not intended to directly inform diagnosis" in prompts.disclaimer
 
 
 @pytest.mark.parametrize(
-    "name", [*(f"{s}.md" for s in SPECIALTIES), "series.md", "disclaimer.md", "messages.toml"]
+    "name",
+    [
+        *(f"{s}.md" for s in SPECIALTIES),
+        "image_sets.toml",
+        "google.toml",
+        "disclaimer.md",
+        "messages.toml",
+    ],
 )
 def test_a_missing_file_is_named(folder: Path, name: str) -> None:
     (folder / name).unlink()

@@ -71,6 +71,7 @@ PARSED: list[tuple[str, str, str, Any]] = [
     ("MEDGEMMA_PATHOLOGY_TILES", "4", "pathology_tiles", 4),
     ("MEDGEMMA_PATHOLOGY_PATCHES", "40", "pathology_patches", 40),
     ("MEDGEMMA_SPECIALTY", "pathologist", "specialty", Specialty.PATHOLOGIST),
+    ("MEDGEMMA_PROMPT_PROFILE", "google", "prompt_profile", "google"),
     ("MEDGEMMA_SERVER_TIMEOUT_S", "15", "server_timeout_s", 15.0),
     ("MEDGEMMA_PROMPTS_DIR", "/etc/medgemma/prompts", "prompts_dir", Path("/etc/medgemma/prompts")),
     ("MEDGEMMA_IMAGE_CACHE_MB", "0", "image_cache_mb", 0),

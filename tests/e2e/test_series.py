@@ -23,7 +23,7 @@ async def test_a_shuffled_ct_series_is_ordered_labelled_and_noted(fake_slack: Fa
     [request] = backend.requests
     parts = request.messages[-1].parts
     # Instruction first, each slice followed by its label, the question last.
-    assert isinstance(parts[0], TextPart) and "5 slices of a CT series" in parts[0].text
+    assert isinstance(parts[0], TextPart) and "5 slices of one CT acquisition" in parts[0].text
     images = [p.image for p in parts if isinstance(p, ImagePart)]
     labels = [p.text for p in parts[1:-1] if isinstance(p, TextPart)]
     assert labels == [f"SLICE {i}" for i in range(1, 6)]
@@ -63,3 +63,29 @@ async def test_a_zip_with_two_series_reads_the_larger_and_says_so(fake_slack: Fa
     notes = [b["elements"][0]["text"] for b in reply["blocks"] if b["block_id"].startswith("note")]
     assert any("1 other series" in n for n in notes)
     assert any("4 of the series' 4 slices" in n for n in notes)
+
+
+async def test_a_follow_up_on_a_series_is_answered_with_the_series(
+    fake_slack: FakeSlack,
+) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        for i, data in enumerate(ct_slices(40)):
+            zipped.writestr(f"IM{i}.dcm", data)
+    file = fake_slack.add_file(
+        buffer.getvalue(), name="ct.zip", mimetype="application/zip", filetype="zip"
+    )
+    backend = FakeBackend()
+    # The configured budget (8192) holds no 40-slice series with an answer: it grows.
+    async with running_bot(fake_slack, backend, MEDGEMMA_CONTEXT_TOKENS="8192") as h:
+        root = await h.ask("describe the abdomen", files=[file])
+        await h.replies(root)
+        await h.ask("and is the spleen normal?", thread_ts=root, mention=False)
+        await h.replies(root, count=2)
+    follow_up = backend.requests[1].messages
+    assert sum(len(m.images) for m in follow_up) == 40
+    assert follow_up[-1].text == "and is the spleen normal?"
+    assert [m.role for m in follow_up] == ["system", "user", "assistant", "user"]
