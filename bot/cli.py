@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -83,6 +84,7 @@ def _positive(text: str) -> int:
 async def _run(args: argparse.Namespace) -> None:
     from bot import logs
     from bot.backends import create_backend
+    from bot.preflight import series_problem
     from bot.prompts import load_prompts
     from bot.settings import load_settings
     from bot.slack.app import build_app
@@ -101,6 +103,9 @@ async def _run(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stopping.set)
     try:
         await backend.start()
+        if problem := series_problem(settings, backend.capabilities):
+            logs.event(logging.getLogger("bot.cli"), "series_limits", level=logging.WARNING,
+                       problem=problem)  # fmt: skip
         if args.http:
             await runner.http(host=args.host, port=args.port)
         else:

@@ -34,6 +34,7 @@ class Budget:
     max_images: int  # per request, image sets aside
     max_new_tokens: int
     tokens_per_image: int
+    max_request_images: int | None = None  # the server's cap on all images of a request
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,23 @@ def _thin_to_fit(anchored: _Turn, turns: list[_Turn], budget: Budget, c: _Counte
     anchored.anchor = thinned
 
 
+def _within_cap(anchored: _Turn | None, turns: list[_Turn], cap: int | None) -> int:
+    """Keep every image of the request within the server's cap; images dropped."""
+    if cap is None:
+        return 0
+    if anchored is not None and anchored.anchor is not None:
+        room = max(1, cap - _plain_images([turns[-1]]))
+        thinned = image_sets.thin(anchored.anchor, room)
+        anchored.files = [thinned if f is anchored.anchor else f for f in anchored.files]
+        anchored.anchor = thinned
+    dropped = 0
+    while sum(t.image_count() for t in turns) > cap and (
+        n := _drop_oldest_file(turns, plain_only=False)
+    ):
+        dropped += n
+    return dropped
+
+
 def _fit(turns: list[_Turn], budget: Budget, counter: _Counter) -> tuple[int, list[Note]]:
     """Drop old images, then old turns, until the request fits; return the answer size."""
     newest = turns[-1]
@@ -238,7 +256,7 @@ def _fit(turns: list[_Turn], budget: Budget, counter: _Counter) -> tuple[int, li
     if anchored is not None:
         _thin_to_fit(anchored, turns, budget, counter)
     limit = _grow_for(anchored, turns, budget, counter)
-    dropped_images = 0
+    dropped_images = _within_cap(anchored, turns, budget.max_request_images)
     room = max(0, budget.max_images - _plain_images([newest]))
     while _plain_images(turns[:-1]) > room and (n := _drop_oldest_file(turns, plain_only=True)):
         dropped_images += n

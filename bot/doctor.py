@@ -83,17 +83,21 @@ def _model_access(settings: Settings, report: Report) -> None:
 
 async def _openai(settings: Settings, report: Report) -> None:
     from bot.backends.openai_compat import OpenAIBackend
+    from bot.preflight import series_problem
 
     backend = OpenAIBackend(
         base_url=settings.base_url,
         api_key=settings.api_key,
         model=settings.model,
         timeout_s=min(10.0, settings.server_timeout_s),
-        context_tokens=settings.context_tokens,
+        context_tokens=settings.server_context_tokens,
+        max_images=settings.server_max_images,
     )
     try:
         await backend.start()
         report(True, f"OpenAI-compatible server answers at {settings.base_url}")
+        problem = series_problem(settings, backend.capabilities)
+        report(problem is None, problem or "a full CT/MR series fits the server's limits")
     except BotError as exc:
         report(False, exc.detail)
     finally:

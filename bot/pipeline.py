@@ -120,6 +120,7 @@ class Pipeline:
                 max_images=min(self._settings.max_images, capabilities.max_images or 10**6),
                 max_new_tokens=self._settings.max_new_tokens,
                 tokens_per_image=capabilities.tokens_per_image,
+                max_request_images=capabilities.max_images,
             ),
             count_text=self.backend.count_text_tokens,
         )

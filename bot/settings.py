@@ -102,6 +102,8 @@ class Settings:
     base_url: str = setting("MEDGEMMA_BASE_URL", "")
     api_key: str = setting("MEDGEMMA_API_KEY", "")
     server_timeout_s: float = setting("MEDGEMMA_SERVER_TIMEOUT_S", 120.0, minimum=1)
+    server_context_tokens: int = setting("MEDGEMMA_SERVER_CONTEXT_TOKENS", 32768, minimum=512)
+    server_max_images: int = setting("MEDGEMMA_SERVER_MAX_IMAGES", 128, minimum=1)
     hf_token: str = setting("HF_TOKEN", "")
     device: Device = setting("MEDGEMMA_DEVICE", "auto")
     dtype: DType = setting("MEDGEMMA_DTYPE", "auto", parse=_dtype)

@@ -715,3 +715,15 @@ def test_each_kind_of_set_gets_its_own_instruction() -> None:
         )  # fmt: skip
         conv = build([user("q", file)], texts=texts, budget=budget(), count_text=words)
         assert texts_of(conv.messages[-1])[0] == f"<{key} 2>", key
+
+
+def test_the_servers_image_cap_thins_the_set_and_drops_older_images() -> None:
+    old, volume = photo(3), series(SLICES)
+    thread = [user("first", old), bot("a"), user("what is this", volume)]
+    conv = run(thread, Budget(
+        context_tokens=100_000, model_context=100_000, max_images=8, max_new_tokens=300,
+        tokens_per_image=TPI, max_request_images=6,
+    ))  # fmt: skip
+    assert conv.image_count == 6  # six slices of the ten, evenly spaced; no older photos
+    assert notes(conv)["slices_used"] == {"used": 6, "total": SLICES}
+    assert notes(conv)["images_left_out"] == {"count": 3}

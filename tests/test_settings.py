@@ -73,6 +73,8 @@ PARSED: list[tuple[str, str, str, Any]] = [
     ("MEDGEMMA_SPECIALTY", "pathologist", "specialty", Specialty.PATHOLOGIST),
     ("MEDGEMMA_PROMPT_PROFILE", "google", "prompt_profile", "google"),
     ("MEDGEMMA_SERVER_TIMEOUT_S", "15", "server_timeout_s", 15.0),
+    ("MEDGEMMA_SERVER_CONTEXT_TOKENS", "40960", "server_context_tokens", 40960),
+    ("MEDGEMMA_SERVER_MAX_IMAGES", "90", "server_max_images", 90),
     ("MEDGEMMA_PROMPTS_DIR", "/etc/medgemma/prompts", "prompts_dir", Path("/etc/medgemma/prompts")),
     ("MEDGEMMA_IMAGE_CACHE_MB", "0", "image_cache_mb", 0),
     ("MEDGEMMA_IMAGE_CACHE_TTL_S", "600", "image_cache_ttl_s", 600.0),

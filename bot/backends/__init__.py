@@ -51,7 +51,8 @@ def create_backend(settings: Settings) -> Backend:
             api_key=settings.api_key,
             model=settings.model,
             timeout_s=settings.server_timeout_s,
-            context_tokens=settings.context_tokens,
+            context_tokens=settings.server_context_tokens,
+            max_images=settings.server_max_images,
         )
     from bot.backends.hf.backend import TransformersBackend
 

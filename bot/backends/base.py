@@ -29,6 +29,22 @@ class TextPart:
 Part = ImagePart | TextPart
 
 
+def joined_texts(parts: tuple[Part, ...]) -> list[Part]:
+    """The parts with neighbouring texts joined by a blank line.
+
+    Gemma 3's chat template trims every text part and concatenates the parts with
+    nothing between, and vLLM renders an OpenAI request's parts through that template
+    one by one: both backends join neighbours here first, so both send the same prompt.
+    """
+    joined: list[Part] = []
+    for part in parts:
+        if isinstance(part, TextPart) and joined and isinstance(joined[-1], TextPart):
+            joined[-1] = TextPart(joined[-1].text + "\n\n" + part.text)
+        else:
+            joined.append(part)
+    return joined
+
+
 @dataclass(frozen=True)
 class ChatMessage:
     """One turn sent to the model; parts keep their order (images and text interleave)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import io
 import logging
 import re
@@ -25,6 +26,7 @@ from bot.backends.base import (
     ImagePart,
     Part,
     estimate_text_tokens,
+    joined_texts,
 )
 from bot.backends.thinking import ThinkingFilter
 from bot.errors import BackendBusy, BackendError, BackendTimeout, BackendUnavailable
@@ -57,11 +59,14 @@ class OpenAIBackend:
         model: str,
         timeout_s: float,
         context_tokens: int,
+        max_images: int | None = None,
         max_retries: int = 1,
         tokens_per_image: int = 256,
     ) -> None:
+        # `context_tokens` and `max_images` are the server's limits; a server that reports
+        # its context (vLLM's `max_model_len` in /v1/models) replaces the first at start().
         self.capabilities = Capabilities(
-            context_tokens=context_tokens, tokens_per_image=tokens_per_image
+            context_tokens=context_tokens, tokens_per_image=tokens_per_image, max_images=max_images
         )
         self._base_url = base_url
         self._api_key = api_key or API_KEY_PLACEHOLDER
@@ -87,7 +92,7 @@ class OpenAIBackend:
                 max_retries=self._max_retries,
             )
         try:
-            listed = [model.id async for model in self._client.models.list()]
+            models = [model async for model in self._client.models.list()]
         except openai.APIConnectionError as exc:
             await self.aclose()
             raise BackendUnavailable(f"cannot reach {self._where}") from exc
@@ -104,14 +109,21 @@ class OpenAIBackend:
                 status=exc.status_code,
             )
             return
+        listed = [model.id for model in models]
+        ours = next((m for m in models if m.id == self._model), None)
+        reported = (ours.model_extra or {}).get("max_model_len") if ours is not None else None
+        if isinstance(reported, int) and reported > 0:
+            self.capabilities = dataclasses.replace(self.capabilities, context_tokens=reported)
         event(
             log,
             "openai_server",
-            level=logging.INFO if self._model in listed else logging.WARNING,
+            level=logging.INFO if ours is not None else logging.WARNING,
             server=self._where,
             model=self._model,
-            model_listed=self._model in listed,
+            model_listed=ours is not None,
             models=listed[:20],
+            context_tokens=self.capabilities.context_tokens,
+            context_reported=isinstance(reported, int),
         )
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
@@ -223,7 +235,7 @@ def to_openai_messages(messages: Sequence[ChatMessage]) -> list[ChatCompletionMe
     converted: list[ChatCompletionMessageParam] = []
     for message in messages:
         if message.role == "user":
-            parts = [to_content_part(part) for part in message.parts]
+            parts = [to_content_part(part) for part in joined_texts(message.parts)]
             converted.append({"role": "user", "content": parts})
         elif message.images:
             raise ValueError(f"a {message.role} message cannot carry images")

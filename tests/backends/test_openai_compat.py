@@ -351,3 +351,26 @@ async def test_the_fake_answers_without_streaming(fake_openai: FakeOpenAIServer)
         )
     assert completion.choices[0].message.content == "Plain reply."
     assert "stream" not in fake_openai.requests[0]
+
+
+async def test_the_servers_reported_context_replaces_the_setting(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    fake_openai.max_model_len = 40960  # as vLLM reports --max-model-len
+    backend = make_backend(fake_openai.base_url, context_tokens=32768)
+    await backend.start()
+    try:
+        assert backend.capabilities.context_tokens == 40960
+    finally:
+        await backend.aclose()
+
+
+async def test_without_a_reported_context_the_setting_stands(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    backend = make_backend(fake_openai.base_url, context_tokens=32768)
+    await backend.start()
+    try:
+        assert backend.capabilities.context_tokens == 32768
+    finally:
+        await backend.aclose()

@@ -123,6 +123,7 @@ class FakeOpenAIServer:
         default_reply: Callable[[Body], str] | None = None,
     ) -> None:
         self.models = list(models)
+        self.max_model_len: int | None = None  # set to act as vLLM does
         self.api_key = api_key  # when set, requests without this bearer token get 401
         self.default_reply = default_reply or (lambda body: echo_answer(last_user_text(body)))
         self.requests: list[Body] = []  # chat request bodies, in arrival order
@@ -206,7 +207,13 @@ class FakeOpenAIServer:
         self.model_listings += 1
         if (refusal := self._unauthorized(request)) is not None:
             return refusal
-        data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
+        # vLLM's /v1/models lists each served model with its `max_model_len` (the context
+        # set by --max-model-len); plain OpenAI-compatible servers leave it out.
+        data = [
+            {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
+            | ({"max_model_len": self.max_model_len} if self.max_model_len else {})
+            for m in self.models
+        ]
         return web.json_response({"object": "list", "data": data})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from bot.backends.base import ChatMessage, ImagePart
+from bot.backends.base import ChatMessage, ImagePart, joined_texts
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,26 +31,15 @@ class PreparedPrompt:
 
 
 def to_hf_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
-    """The Gemma 3 chat template's message format.
-
-    The template trims and concatenates parts with nothing between them, so neighbouring
-    text parts are joined here with a blank line; the system text must be one part.
-    """
+    """The Gemma 3 chat template's message format (texts joined as `joined_texts` does)."""
     converted: list[dict[str, Any]] = []
     for message in messages:
-        if message.role == "system":
-            converted.append(
-                {"role": "system", "content": [{"type": "text", "text": message.text}]}
-            )
-            continue
-        content: list[dict[str, Any]] = []
-        for part in message.parts:
-            if isinstance(part, ImagePart):
-                content.append({"type": "image", "image": part.image})
-            elif content and content[-1]["type"] == "text":
-                content[-1]["text"] += "\n\n" + part.text
-            else:
-                content.append({"type": "text", "text": part.text})
+        content: list[dict[str, Any]] = [
+            {"type": "image", "image": part.image}
+            if isinstance(part, ImagePart)
+            else {"type": "text", "text": part.text}
+            for part in joined_texts(message.parts)
+        ]
         converted.append({"role": message.role, "content": content})
     return converted
 
