@@ -145,7 +145,7 @@ async def start_bot(fake: FakeSlack, backend: Backend, **env: str) -> Harness:
         settings=settings, prompts=load_prompts(DEFAULT_PROMPTS), backend=backend
     )
     runner = Runner(slack)
-    await backend.start()
+    await runner.start_backend()
     await runner.socket_mode()
     await fake.wait_connected()
     return Harness(fake=fake, slack=slack, runner=runner, backend=backend)
