@@ -1,0 +1,139 @@
+"""Real processes killed and stopped mid-answer: every question ends with exactly one reply.
+
+The model server stalls (the fake OpenAI server's Hang), a bot process answering is
+killed with SIGKILL or stopped with SIGTERM, and another process takes over: from the
+state file at its start, or, with Redis, while it runs beside the killed one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.harness import wait_until
+from tests.e2e.processes import BotProcess, bot_env
+from tests.fakes.openai_server import FakeOpenAIServer, echo_answer
+from tests.fakes.slack import FakeSlack
+
+QUESTION = "what do you see?"
+ANSWER_S = 60.0  # generous: processes start and recover on a loaded CI box
+
+
+async def ask(fake: FakeSlack, text: str = QUESTION) -> str:
+    """A channel mention, delivered (to the newest connection) and acknowledged."""
+    events = fake.post_user_message(channel="C1", text=f"<@{fake.bot_user_id}> {text}")
+    for event in events:
+        await fake.wait_acked(await fake.send_event(event))
+    return str(events[0]["ts"])
+
+
+def replies(fake: FakeSlack, ts: str) -> list[dict[str, Any]]:
+    return [m for m in fake.thread("C1", ts) if m.get("bot_id") == fake.bot_id]
+
+
+def kinds(fake: FakeSlack, ts: str) -> list[str]:
+    return [m["metadata"]["event_type"] for m in replies(fake, ts)]
+
+
+async def test_sigkill_mid_answer_then_a_new_process_answers_once(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_slack.web.rates.minute_s = 0.5  # two apps.connections.open (Tier 1) in seconds
+    state = tmp_path / "state.json"
+    env = bot_env(fake_slack, fake_openai, MEDGEMMA_STATE_FILE=str(state))
+    fake_openai.hang()
+    first = await BotProcess.start(env, folder=tmp_path, name="first")
+    await first.ready()
+    ts = await ask(fake_slack)
+    await wait_until(lambda: len(fake_openai.requests) == 1, timeout_s=ANSWER_S)
+    await first.kill()
+    killed = time.monotonic()
+    assert replies(fake_slack, ts) == []  # the user sees only the thread status so far
+    second = await BotProcess.start(env, folder=tmp_path, name="second")
+    await second.ready()
+    await wait_until(lambda: bool(replies(fake_slack, ts)), timeout_s=ANSWER_S)
+    waited = time.monotonic() - killed
+    assert await second.terminate() == 0
+    assert kinds(fake_slack, ts) == ["medgemma_answer"]
+    assert replies(fake_slack, ts)[0]["text"].startswith(echo_answer(QUESTION))
+    assert len(fake_openai.requests) == 2
+    assert json.loads(state.read_text())["questions"] == []
+    statuses = [c["status"] for c in fake_slack.status_calls if c["thread_ts"] == ts]
+    assert statuses[-1] == ""  # the dead process's status cleared by the new answer
+    [audit] = second.events("question_audit")
+    assert (audit["attempt"], audit["outcome"]) == (1, "answered")
+    print(f"state file: answered {waited:.1f} s after the SIGKILL (new process start included)")
+
+
+async def test_a_replica_killed_mid_answer_is_finished_by_a_live_one(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAIServer, tmp_path: Path, redis_url: str
+) -> None:
+    fake_slack.web.rates.minute_s = 0.5
+    env = bot_env(
+        fake_slack, fake_openai, MEDGEMMA_REDIS_URL=redis_url, MEDGEMMA_REPLICA_TIMEOUT_S="2"
+    )
+    fake_openai.hang()
+    doomed = await BotProcess.start(env, folder=tmp_path, name="doomed")
+    await doomed.ready()
+    ts = await ask(fake_slack)  # the only connection: the doomed replica answers
+    await wait_until(lambda: len(fake_openai.requests) == 1, timeout_s=ANSWER_S)
+    survivor = await BotProcess.start(env, folder=tmp_path, name="survivor")
+    await survivor.ready()
+    await doomed.kill()
+    killed = time.monotonic()
+    # Nobody restarts anything: the survivor's orphan scan finds the question.
+    await wait_until(lambda: bool(replies(fake_slack, ts)), timeout_s=ANSWER_S)
+    waited = time.monotonic() - killed
+    assert await survivor.terminate() == 0
+    assert kinds(fake_slack, ts) == ["medgemma_answer"]
+    assert len(fake_openai.requests) == 2
+    [audit] = survivor.events("question_audit")
+    assert (audit["attempt"], audit["outcome"]) == (1, "answered")
+    print(f"redis: answered {waited:.1f} s after the SIGKILL by the live replica")
+
+
+async def test_sigterm_while_the_model_stalls_tells_the_user_to_ask_again(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake_slack.web.rates.minute_s = 0.5
+    state = tmp_path / "state.json"
+    env = bot_env(fake_slack, fake_openai, MEDGEMMA_STATE_FILE=str(state), MEDGEMMA_DRAIN_S="3")
+    fake_openai.hang()
+    bot = await BotProcess.start(env, folder=tmp_path, name="stopped")
+    await bot.ready()
+    ts = await ask(fake_slack)
+    await wait_until(lambda: len(fake_openai.requests) == 1, timeout_s=ANSWER_S)
+    bot.process.send_signal(signal.SIGTERM)
+    probes = []
+    while bot.process.returncode is None:  # sampling the probe while it drains
+        probes.append(await bot.readyz())
+        await asyncio.sleep(0.05)
+    assert await bot.terminate() == 0
+    assert 503 in probes  # draining, not ready
+    [notice] = replies(fake_slack, ts)
+    assert notice["metadata"]["event_type"] == "medgemma_notice"
+    assert "ask again" in notice["text"]
+    # The next process finds nothing left to do: still one message.
+    after = await BotProcess.start(env, folder=tmp_path, name="after")
+    await after.ready()
+    assert await after.terminate() == 0
+    assert len(replies(fake_slack, ts)) == 1 and len(fake_openai.requests) == 1
+
+
+async def test_sigterm_while_answering_lets_the_answer_finish(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    env = bot_env(fake_slack, fake_openai, MEDGEMMA_DRAIN_S="30")
+    fake_openai.reply("Slow but sure.", pause_s=2.0)
+    bot = await BotProcess.start(env, folder=tmp_path, name="draining")
+    await bot.ready()
+    ts = await ask(fake_slack)
+    await wait_until(lambda: len(fake_openai.requests) == 1, timeout_s=ANSWER_S)
+    assert await bot.terminate() == 0
+    [answer] = replies(fake_slack, ts)
+    assert answer["metadata"]["event_type"] == "medgemma_answer"
+    assert answer["text"].startswith("Slow but sure.")
