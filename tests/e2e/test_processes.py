@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import signal
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 from tests.e2e.harness import wait_until
 from tests.e2e.processes import BotProcess, bot_env
 from tests.fakes.openai_server import FakeOpenAIServer, echo_answer
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import FakeSlack, new_event_id
 
 QUESTION = "what do you see?"
 ANSWER_S = 60.0  # generous: processes start and recover on a loaded CI box
@@ -31,8 +32,8 @@ async def ask(fake: FakeSlack, text: str = QUESTION) -> str:
     return str(events[0]["ts"])
 
 
-def replies(fake: FakeSlack, ts: str) -> list[dict[str, Any]]:
-    return [m for m in fake.thread("C1", ts) if m.get("bot_id") == fake.bot_id]
+def replies(fake: FakeSlack, ts: str, channel: str = "C1") -> list[dict[str, Any]]:
+    return [m for m in fake.thread(channel, ts) if m.get("bot_id") == fake.bot_id]
 
 
 def kinds(fake: FakeSlack, ts: str) -> list[str]:
@@ -137,3 +138,49 @@ async def test_sigterm_while_answering_lets_the_answer_finish(
     [answer] = replies(fake_slack, ts)
     assert answer["metadata"]["event_type"] == "medgemma_answer"
     assert answer["text"].startswith("Slow but sure.")
+
+
+async def test_three_processes_answer_each_of_100_questions_once(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAIServer, tmp_path: Path, redis_url: str
+) -> None:
+    fake_slack.web.rates.minute_s = 0.5
+    env = bot_env(fake_slack, fake_openai, MEDGEMMA_REDIS_URL=redis_url)
+    bots = [await BotProcess.start(env, folder=tmp_path, name=f"bot{i}") for i in range(3)]
+    await asyncio.gather(*(bot.ready() for bot in bots))
+    await wait_until(lambda: len(fake_slack.socket.connections) == 3)
+    fake_slack.socket.pick = "random"  # each envelope, retries included, to any of them
+    fake_slack.socket.rng = random.Random(1071)
+    asked, sends = [], []
+    for i in range(100):
+        question = f"case {i}"
+        events = fake_slack.post_user_message(
+            channel=f"C{i % 10}", text=f"<@{fake_slack.bot_user_id}> {question}"
+        )
+        asked.append((f"C{i % 10}", str(events[0]["ts"]), question))
+        for event in events:
+            event_id = new_event_id()
+            for retry in (0, 1, 2):
+                sends.append(deliver(fake_slack, event, event_id=event_id, retry=retry))
+    started = time.monotonic()
+    await asyncio.gather(*sends)
+    await wait_until(
+        lambda: all(replies(fake_slack, ts, channel) for channel, ts, _ in asked),
+        timeout_s=ANSWER_S,
+    )
+    seconds = time.monotonic() - started
+    assert [await bot.terminate() for bot in bots] == [0, 0, 0]  # drained: nothing more comes
+    for channel, ts, question in asked:
+        [reply] = replies(fake_slack, ts, channel)
+        assert reply["text"].startswith(echo_answer(question))
+    assert len(fake_openai.requests) == 100
+    served = [len(bot.events("question_audit")) for bot in bots]
+    assert sum(served) == 100 and all(served), served
+    print(f"3 processes, 100 questions, 600 envelopes: {seconds:.1f} s; answered {served}")
+
+
+async def deliver(fake: FakeSlack, event: dict[str, Any], *, event_id: str, retry: int) -> None:
+    """An envelope (a retry keeps its event_id), acknowledged by whichever process got it."""
+    envelope = await fake.send_event(
+        event, event_id=event_id, retry_attempt=retry, retry_reason="timeout" if retry else ""
+    )
+    await fake.wait_acked(envelope, timeout=ANSWER_S)
