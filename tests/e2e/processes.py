@@ -83,19 +83,20 @@ class BotProcess:
             )
         return cls(process=process, port=port, log=log)
 
-    async def readyz(self) -> int:
-        """The readiness probe's status (0: nothing listens)."""
+    async def readyz(self) -> tuple[int, list[str]]:
+        """The readiness probe's status and what it waits for (0: nothing listens)."""
         url = f"http://127.0.0.1:{self.port}/readyz"
         try:
             async with aiohttp.ClientSession() as session, session.get(url) as response:
-                return response.status
+                body = await response.json()
+                return response.status, list(body.get("waiting_for", []))
         except aiohttp.ClientConnectionError:
-            return 0
+            return 0, []
 
     async def ready(self) -> None:
         """Wait until /readyz says 200 (model server reached, Slack connected)."""
         async with asyncio.timeout(START_S):
-            while await self.readyz() != 200:
+            while (await self.readyz())[0] != 200:
                 if self.process.returncode is not None:
                     raise AssertionError(f"the bot exited at start-up:\n{self.tail()}")
                 await asyncio.sleep(0.1)

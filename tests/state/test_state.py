@@ -82,9 +82,9 @@ async def test_finished_questions_are_no_orphans(make_state: MakeState) -> None:
     await first.finish(q.channel, q.ts)
     await first.aclose()
     second = await make_state()
-    await asyncio.sleep(0.5)  # longer than a heartbeat period (redis)
-    assert await second.orphans() == []
-    assert await second.orphans() == []
+    found = await second.orphans()
+    await asyncio.sleep(0.5)  # redis takes an orphan once it is older than a heartbeat period
+    assert found + await second.orphans() == []
 
 
 async def test_a_stopped_replicas_question_goes_to_one_successor(make_state: MakeState) -> None:
