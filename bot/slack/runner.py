@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from bot.errors import ConfigError
 from bot.logs import event
 from bot.service.probes import Health, probe_routes
 from bot.slack.app import SlackApp
@@ -35,6 +36,7 @@ class Runner:
         self._slack = slack
         self._socket: AsyncSocketModeHandler | None = None
         self._http: web.AppRunner | None = None
+        self._events = False  # the HTTP server has the events endpoint
         self._taking_events = False
         self._scan: asyncio.Task[None] | None = None
         self._stopped = False
@@ -54,8 +56,15 @@ class Runner:
             app = web.Application()
         app.add_routes(probe_routes(deps.health, deps.metrics))
         self._http = web.AppRunner(app)
+        self._events = events
         await self._http.setup()
-        await web.TCPSite(self._http, host=host, port=port).start()
+        try:
+            await web.TCPSite(self._http, host=host, port=port).start()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror or type(exc).__name__}): choose "
+                "another --port (HTTP mode) or MEDGEMMA_HEALTH_PORT (Socket Mode; 0 turns it off)"
+            ) from None
         bound = int(self._http.addresses[0][1])
         event(log, "listening", mode="http" if events else "probes", port=bound)
         return bound
@@ -82,7 +91,8 @@ class Runner:
         """Take POST /slack/events (signatures checked), listening first if need be; the port."""
         if self._http is None:
             await self.listen(host=host, port=port, events=True)
-        assert self._http is not None
+        if self._http is None or not self._events:
+            raise RuntimeError("listening without the events endpoint: call listen(events=True)")
         self._taking_events = True
         self.health.watch_slack(self._taking)
         await self._serve()

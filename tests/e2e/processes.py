@@ -101,6 +101,11 @@ class BotProcess:
                     raise AssertionError(f"the bot exited at start-up:\n{self.tail()}")
                 await asyncio.sleep(0.1)
 
+    async def exited(self) -> int:
+        """Wait for it to end by itself; the exit status."""
+        async with asyncio.timeout(START_S):
+            return await self.process.wait()
+
     async def kill(self) -> None:
         """SIGKILL: no drain, no goodbye."""
         self.process.send_signal(signal.SIGKILL)

@@ -184,3 +184,15 @@ async def deliver(fake: FakeSlack, event: dict[str, Any], *, event_id: str, retr
         event, event_id=event_id, retry_attempt=retry, retry_reason="timeout" if retry else ""
     )
     await fake.wait_acked(envelope, timeout=ANSWER_S)
+
+
+async def test_an_unreachable_redis_stops_start_up_with_one_line(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-redis.sock"
+    env = bot_env(fake_slack, fake_openai, MEDGEMMA_REDIS_URL=f"unix://{missing}")
+    bot = await BotProcess.start(env, folder=tmp_path, name="no-redis")
+    assert await bot.exited() == 2
+    last = bot.tail(1)
+    assert last.startswith(f"medgemma-bot: cannot reach Redis at {missing}")
+    assert "MEDGEMMA_REDIS_URL" in last

@@ -137,3 +137,19 @@ async def test_http_mode_refuses_events_until_the_model_is_loaded(fake_slack: Fa
         assert len(await h.replies(str(mention["ts"]))) == 1
     finally:
         await runner.stop()
+
+
+async def test_a_port_in_use_is_one_clear_line(fake_slack: FakeSlack) -> None:
+    import socket
+
+    from bot.errors import ConfigError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        async with running_bot(fake_slack, FakeBackend()) as h:
+            with pytest.raises(ConfigError) as caught:
+                await h.runner.listen(host="127.0.0.1", port=port)
+    assert f"cannot listen on 127.0.0.1:{port}" in caught.value.detail
+    assert "MEDGEMMA_HEALTH_PORT" in caught.value.detail

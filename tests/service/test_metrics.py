@@ -60,3 +60,37 @@ def test_no_gpu_memory_without_cuda_in_this_process() -> None:
         pytest.skip("CUDA is in use in this process")
     text = generate_latest(Metrics().registry).decode()
     assert "medgemma_gpu_memory_bytes" not in text
+
+
+class FakeCuda:
+    """torch.cuda as the collector reads it, for a machine with one 80 GiB GPU."""
+
+    GiB = 1024**3
+
+    def is_initialized(self) -> bool:
+        return True
+
+    def device_count(self) -> int:
+        return 1
+
+    def mem_get_info(self, index: int) -> tuple[int, int]:
+        return 60 * self.GiB, 80 * self.GiB
+
+    def memory_allocated(self, index: int) -> int:
+        return 9 * self.GiB
+
+    def memory_reserved(self, index: int) -> int:
+        return 12 * self.GiB
+
+
+def test_gpu_memory_by_device_and_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=FakeCuda()))
+    metrics = Metrics()
+    gib = FakeCuda.GiB
+    assert value(metrics, "medgemma_gpu_memory_bytes", gpu="0", kind="allocated") == 9 * gib
+    assert value(metrics, "medgemma_gpu_memory_bytes", gpu="0", kind="reserved") == 12 * gib
+    assert value(metrics, "medgemma_gpu_memory_bytes", gpu="0", kind="device_used") == 20 * gib
+    assert value(metrics, "medgemma_gpu_memory_bytes", gpu="0", kind="device_total") == 80 * gib
