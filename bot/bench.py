@@ -1,50 +1,64 @@
-"""`medgemma-bot bench`: throughput of the in-process backend, measured token by token.
+"""`medgemma-bot bench`: throughput of the in-process backend, and proof of what it ran.
 
 By default the model has random weights of the exact medgemma-4b-it shape (speed does
 not depend on the weights' values; nothing is downloaded); `--model` measures real
 weights; `--tiny` runs the same code on a toy model in seconds on the CPU. Each
 concurrency level sends that many one-image questions at once (about 330 prompt
-tokens, 256 new tokens each, end-of-turn ignored). The plain `generate()` path is timed
-in the same run as the baseline.
+tokens, 256 new tokens each, end-of-turn ignored), twice, through the bot's scheduler
+and through plain `model.generate()` in the same run. The report also holds the
+compile counters (graphs, graph breaks, CUDA-graph skips, recompiles and eager
+fallbacks while serving), the memory estimate beside the measured peak, and a check of
+one served step against transformers' eager path in float32: NaN fails the run.
 
-Imports nothing from the Slack side, so it runs on a GPU box with only torch and
-transformers installed.
+Imports nothing from the Slack side (nor dotenv: settings come from the environment
+only), so it runs on a GPU box with only torch, transformers, accelerate, pillow and
+numpy installed, from a checkout: `python3 -m bot bench`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
-import statistics
-import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
 
 import torch
 from PIL import Image
 
-from bot.backends import load_options
-from bot.backends.base import ChatMessage, GenerationRequest, ImagePart, TextPart
+from bot.backends import engine_options, load_options
+from bot.backends.base import ChatMessage, ImagePart, TextPart
 from bot.backends.hf import synthetic
-from bot.backends.hf.backend import EngineOptions, TransformersBackend
+from bot.backends.hf.backend import TransformersBackend
+from bot.backends.hf.check import check_step
+from bot.backends.hf.compiled import dynamo_counters
 from bot.backends.hf.loader import LoadOptions, choose_device, choose_dtype, load
+from bot.bench_measure import Row, generate_wave, measure, peak_gib, scheduler_wave
+from bot.bench_report import dumps
 from bot.settings import CompileMode, Device, load_settings
 
 SYSTEM = "You are an expert radiologist."
+RUNS = 2  # per concurrency level and path
 
 
-@dataclass(frozen=True)
-class Row:
-    """One measured configuration."""
+class BenchCheckFailed(Exception):
+    """The served step's logits were not finite: the figures mean nothing."""
 
-    path: str  # "scheduler" (this bot) or "generate" (the plain transformers path)
-    concurrency: int
-    ttft_ms: float  # median time to first token, preparation included
-    tokens_per_s_per_answer: float  # median decoding speed of one answer
-    tokens_per_s_total: float  # all tokens / wall time of the whole wave
-    peak_memory_gib: float | None
+
+@dataclasses.dataclass(frozen=True)
+class BenchOptions:
+    """What `bench` measures (from the command line)."""
+
+    tiny: bool
+    model: str | None
+    concurrency: Sequence[int]
+    new_tokens: int
+    prompt_tokens: int
+    compile_mode: CompileMode
+    device: Device
+    baseline: bool
+    json_path: Path | None = None  # rewritten after each measured row
 
 
 def _random_loader(*, tiny: bool, device: str, dtype: torch.dtype) -> Any:
@@ -89,167 +103,139 @@ def _question(backend: TransformersBackend, target_tokens: int) -> tuple[ChatMes
     return messages
 
 
-async def _wave(
-    backend: TransformersBackend,
-    messages: tuple[ChatMessage, ...],
-    *,
-    concurrency: int,
-    new_tokens: int,
-) -> Row:
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
-
-    async def one() -> tuple[float, float, int]:
-        started = time.monotonic()
-        request = GenerationRequest(messages=messages, max_new_tokens=new_tokens)
-        prompt = await backend.prepare(request)
-        ticket = backend.scheduler.submit(prompt, max_new_tokens=new_tokens)
-        async for _ in ticket.stream():
-            pass
-        job = ticket.job
-        first = job.first_token_at or time.monotonic()
-        decode_s = max((job.finished_at or time.monotonic()) - first, 1e-9)
-        return (
-            first - started,
-            job.generated / decode_s if job.generated > 1 else 0.0,
-            job.generated,
-        )
-
-    wave_started = time.monotonic()
-    results = await asyncio.gather(*(one() for _ in range(concurrency)))
-    wall = time.monotonic() - wave_started
-    return Row(
-        path="scheduler",
-        concurrency=concurrency,
-        ttft_ms=round(statistics.median(r[0] for r in results) * 1000, 1),
-        tokens_per_s_per_answer=round(statistics.median(r[1] for r in results), 1),
-        tokens_per_s_total=round(sum(r[2] for r in results) / wall, 1),
-        peak_memory_gib=_peak_gib(),
-    )
-
-
-def _peak_gib() -> float | None:
-    if not torch.cuda.is_available():
-        return None
-    return round(torch.cuda.max_memory_allocated() / 2**30, 2)
-
-
-def _baseline(
-    backend: TransformersBackend, messages: tuple[ChatMessage, ...], new_tokens: int
-) -> Row:
-    """The seed notebook's path: `model.generate()` for one request, greedy."""
-    assert backend.engine is not None
-    model = backend.engine.model
-    prompt = backend.prepare_sync(GenerationRequest(messages=messages, max_new_tokens=new_tokens))
-    device, dtype = backend.engine.device, backend.engine.dtype
-    inputs: dict[str, Any] = {
-        "input_ids": prompt.input_ids[None].to(device),
-        "attention_mask": torch.ones_like(prompt.input_ids)[None].to(device),
-        "token_type_ids": prompt.token_type_ids[None].to(device),
-    }
-    if prompt.pixel_values is not None:
-        inputs["pixel_values"] = prompt.pixel_values.to(device, dtype)
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
-    kwargs = {"do_sample": False, "min_new_tokens": new_tokens, "max_new_tokens": new_tokens}
-    with torch.inference_mode():
-        model.generate(**inputs, max_new_tokens=1, do_sample=False)  # warm-up
-        started = time.monotonic()
-        model.generate(**inputs, **kwargs)
-        wall = time.monotonic() - started
-    rate = round(new_tokens / wall, 1)
-    return Row("generate", 1, float("nan"), rate, rate, _peak_gib())
-
-
-def _bench_backend(
-    *, model: str | None, tiny: bool, device: Device, dtype: torch.dtype, engine: EngineOptions
+def _backend(
+    options: BenchOptions, device: Literal["cuda", "cpu"], dtype: torch.dtype
 ) -> TransformersBackend:
-    """The backend to measure: random weights unless `model` names real ones."""
-    loader = load if model else _random_loader(tiny=tiny, device=device, dtype=dtype)
+    """The backend at the configured settings, batch as wide as the highest level."""
+    settings = load_settings(dict(os.environ))  # MEDGEMMA_* apply; no .env file read
+    loader = (
+        load if options.model else _random_loader(tiny=options.tiny, device=device, dtype=dtype)
+    )
+    needed = options.prompt_tokens + options.new_tokens + 64
     return TransformersBackend(
         # HF_TOKEN and MEDGEMMA_REVISION still apply to --model.
         load_options=dataclasses.replace(
-            load_options(load_settings()), model=model or "random", device=device
+            load_options(settings), model=options.model or "random", device=device
         ),
-        engine_options=engine,
+        engine_options=dataclasses.replace(
+            engine_options(settings),
+            max_batch=max(options.concurrency),
+            slot_tokens=max(settings.slot_tokens, -(-needed // 1024) * 1024),
+            max_waiting=max(options.concurrency),
+            compile=options.compile_mode,
+            ignore_eos=True,
+        ),
         progress=lambda message: print(f"[bench] {message}", flush=True),
         loader=loader,
     )
 
 
-async def run_bench(
-    *,
-    tiny: bool,
-    model: str | None,
-    concurrency: Sequence[int],
-    new_tokens: int,
-    prompt_tokens: int,
-    compile_mode: CompileMode,
-    device: Device,
-    baseline: bool,
-) -> dict[str, Any]:
-    """Load, warm up, measure every concurrency level; return the JSON report."""
-    device = choose_device(device)
+async def run_bench(options: BenchOptions) -> dict[str, Any]:
+    """Load, warm up, measure every level on both paths, check; return the JSON report."""
+    device = choose_device(options.device)
     dtype = choose_dtype("auto", device)
-    engine = EngineOptions(
-        max_batch=max(concurrency),
-        slot_tokens=max(1024, -(-(prompt_tokens + new_tokens + 64) // 1024) * 1024),
-        max_waiting=max(concurrency),
-        compile=compile_mode,
-        ignore_eos=True,
-    )
-    backend = _bench_backend(model=model, tiny=tiny, device=device, dtype=dtype, engine=engine)
+    backend = _backend(options, device, dtype)
     await backend.start()
     try:
-        messages = _question(backend, prompt_tokens)
-        await _wave(backend, messages, concurrency=1, new_tokens=8)  # warm the path once
-        rows = [
-            await _wave(backend, messages, concurrency=c, new_tokens=new_tokens)
-            for c in concurrency
-        ]
-        if baseline:
-            rows.append(await asyncio.to_thread(_baseline, backend, messages, new_tokens))
-        assert backend.engine is not None
-        return {
-            "model": model
-            or ("tiny random Gemma 3" if tiny else "random weights, medgemma-4b-it shape"),
-            "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
-            "dtype": str(dtype).removeprefix("torch."),
-            "compiled": backend.engine.compiled,
-            "startup_s": round(backend.startup_seconds, 1),
-            "prompt_tokens": backend.count_prompt_tokens(messages),
-            "new_tokens": new_tokens,
-            "results": [asdict(r) for r in rows],
-        }
+        report = _header(options, backend, device, dtype)
+        report["memory"]["startup_peak_gib"] = peak_gib()
+        messages = _question(backend, options.prompt_tokens)
+        report["prompt_tokens"] = backend.count_prompt_tokens(messages)
+        await scheduler_wave(backend, messages, concurrency=1, new_tokens=8)  # warm the path
+        serving_from = dynamo_counters()
+        await _measure_all(options, backend, messages, report)
+        report["compile"].update(_serving_counters(backend, serving_from))
+        check = await _check(backend, messages)
+        report["check"] = dataclasses.asdict(check) | {"finite": check.finite}
+        _save(options, report)
+        if not check.finite:
+            raise BenchCheckFailed("the served step's logits are not finite")
+        return report
     finally:
         await backend.aclose()
 
 
-def table(report: dict[str, Any]) -> str:
-    """The report as a Markdown table."""
-    lines = [
-        f"{report['model']} on {report['device']} ({report['dtype']}, compiled: "
-        f"{report['compiled']}, start-up {report['startup_s']} s, prompt "
-        f"{report['prompt_tokens']} tokens, {report['new_tokens']} new tokens)",
-        "",
-        "| path | concurrency | TTFT ms | tokens/s per answer | tokens/s total | peak GiB |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in report["results"]:
-        cells = [
-            r["path"],
-            r["concurrency"],
-            r["ttft_ms"],
-            r["tokens_per_s_per_answer"],
-            r["tokens_per_s_total"],
-            r["peak_memory_gib"],
-        ]
-        shown = ["-" if c is None or c != c else str(c) for c in cells]  # None or NaN
-        lines.append("| " + " | ".join(shown) + " |")
-    return "\n".join(lines)
+async def _measure_all(
+    options: BenchOptions,
+    backend: TransformersBackend,
+    messages: tuple[ChatMessage, ...],
+    report: dict[str, Any],
+) -> None:
+    """Every level through the scheduler, then through `generate()`; saved as it goes."""
+    rows: list[Row] = []
+    paths: list[tuple[str, Callable[..., Any]]] = [("scheduler", scheduler_wave)]
+    if options.baseline:
+        paths.append(("generate", generate_wave))
+    for name, wave in paths:
+        for level in options.concurrency:
+
+            def one(wave: Callable[..., Any] = wave, level: int = level) -> Any:
+                return wave(backend, messages, concurrency=level, new_tokens=options.new_tokens)
+
+            rows.append(await measure(name, level, one, runs=RUNS))
+            report["results"] = [dataclasses.asdict(r) for r in rows]
+            report["speedup"] = _speedup(rows)
+            peaks = [r.peak_memory_gib for r in rows if r.peak_memory_gib is not None]
+            report["memory"]["peak_gib"] = max(peaks) if peaks else None
+            _save(options, report)
 
 
-def dumps(report: dict[str, Any]) -> str:
-    """The report as JSON (NaN written as null)."""
-    clean = json.loads(json.dumps(report).replace("NaN", "null"))
-    return json.dumps(clean, indent=2)
+def _speedup(rows: Sequence[Row]) -> dict[str, float]:
+    """Scheduler over generate(), total tokens/s, per level measured on both paths."""
+    new = {r.concurrency: r.tokens_per_s_total for r in rows if r.path == "scheduler"}
+    old = {r.concurrency: r.tokens_per_s_total for r in rows if r.path == "generate"}
+    return {str(c): round(new[c] / old[c], 2) for c in new if old.get(c)}
+
+
+def _header(
+    options: BenchOptions, backend: TransformersBackend, device: str, dtype: torch.dtype
+) -> dict[str, Any]:
+    import transformers
+
+    engine = backend.engine
+    assert engine is not None and backend.memory is not None
+    stats = engine.runner.stats
+    return {
+        "model": options.model
+        or ("tiny random Gemma 3" if options.tiny else "random weights, medgemma-4b-it shape"),
+        "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        "dtype": str(dtype).removeprefix("torch."),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "compiled": engine.compiled,
+        "startup_s": round(backend.startup_seconds, 1),
+        "prompt_tokens": 0,
+        "new_tokens": options.new_tokens,
+        "runs_per_level": RUNS,
+        "rows": engine.rows,
+        "slot_tokens": engine.slot_tokens,
+        "compile": dataclasses.asdict(stats),
+        "memory": {"estimate_gib": backend.memory.gib(), "peak_gib": None},
+        "results": [],
+    }
+
+
+def _serving_counters(backend: TransformersBackend, before: dict[str, int]) -> dict[str, int]:
+    """Compiles and CUDA-graph skips after start-up: none is expected."""
+    assert backend.engine is not None
+    now = dynamo_counters()
+    return {
+        "recompiles_while_serving": now["graphs"] - before["graphs"],
+        "cudagraph_skips_while_serving": now["cudagraph_skips"] - before["cudagraph_skips"],
+        "fallbacks": backend.engine.runner.stats.fallbacks,
+    }
+
+
+async def _check(backend: TransformersBackend, messages: tuple[ChatMessage, ...]) -> Any:
+    """The served step against eager float32, in the generation thread (last: see check)."""
+    from bot.backends.base import GenerationRequest
+
+    engine = backend.engine
+    assert engine is not None
+    prompt = backend.prepare_sync(GenerationRequest(messages=messages, max_new_tokens=1))
+    return await asyncio.wrap_future(backend.scheduler.call(lambda: check_step(engine, prompt)))
+
+
+def _save(options: BenchOptions, report: dict[str, Any]) -> None:
+    if options.json_path is not None:
+        options.json_path.write_text(dumps(report) + "\n", encoding="utf-8")

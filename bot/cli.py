@@ -1,4 +1,4 @@
-"""The `medgemma-bot` command: run, ask, bench, doctor, manifest.
+"""The `medgemma-bot` command: run, ask, bench, eval, doctor, manifest.
 
 Each command imports only what it needs, so `bench` runs where the Slack packages are
 not installed.
@@ -48,12 +48,40 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--compile", choices=get_args(CompileMode), default="auto")
     bench.add_argument("--device", choices=get_args(Device), default="auto")
     bench.add_argument("--no-baseline", action="store_true", help="skip timing model.generate()")
-    bench.add_argument("--json", type=Path, help="also write the report here")
+    bench.add_argument(
+        "--json", type=Path, help="also write the report here (rewritten after each row)"
+    )
+    _eval_parser(sub)
     sub.add_parser("doctor", help="check tokens, scopes, GPU and model access")
     manifest = sub.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument("--request-url", help="HTTP mode: https://your.host/slack/events")
     manifest.add_argument("--name", default="MedGemma")
     return parser
+
+
+def _eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # Light modules only: the parser is built for `bench` too, on machines without imaging.
+    from bot.eval.datasets import FORMATS
+    from bot.eval.questions import DEFAULT_CONCURRENCY, MODES
+
+    ev = sub.add_parser("eval", help="score a benchmark folder through the bot's own pipeline")
+    ev.add_argument("path", type=Path, help="VQA-RAD or SLAKE folder, or a labels .csv")
+    ev.add_argument("--format", choices=FORMATS, help="default: detected from the folder")
+    ev.add_argument("--split", help="vqa-rad: test|all; slake: test|validate|train (test)")
+    ev.add_argument("--mode", choices=MODES, default="card", help="card (default) or bot")
+    ev.add_argument("--limit", type=_positive, help="only the first N questions")
+    ev.add_argument("--json", type=Path, help="also write the report, records included, here")
+    ev.add_argument("--records", type=Path, help="the per-question JSON Lines file")
+    ev.add_argument("--resume", action="store_true", help="continue the run in --records")
+    ev.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY)
+    ev.add_argument("--max-new-tokens", type=_positive, help="answer budget (card: 40)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 async def _run(args: argparse.Namespace) -> None:
@@ -118,26 +146,62 @@ async def _ask(args: argparse.Namespace) -> None:
         await backend.aclose()
 
 
-async def _bench(args: argparse.Namespace) -> None:
+async def _bench(args: argparse.Namespace) -> int:
     from bot import logs
-    from bot.bench import dumps, run_bench, table
+    from bot.bench import BenchCheckFailed, BenchOptions, run_bench
+    from bot.bench_report import dumps, table
 
     logs.setup(level="WARNING", fmt="text")
-    levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
-    report = await run_bench(
+    options = BenchOptions(
         tiny=args.tiny,
         model=args.model,
-        concurrency=levels,
+        concurrency=[int(c) for c in args.concurrency.split(",") if c.strip()],
         new_tokens=args.new_tokens,
         prompt_tokens=args.prompt_tokens,
         compile_mode=args.compile,
         device=args.device,
         baseline=not args.no_baseline,
+        json_path=args.json,
     )
+    try:
+        report = await run_bench(options)
+    except BenchCheckFailed as exc:
+        print(f"medgemma-bot: bench check failed: {exc}", file=sys.stderr)
+        return 1
     print(table(report))
     print(dumps(report))
-    if args.json:
-        args.json.write_text(dumps(report) + "\n", encoding="utf-8")
+    return 0
+
+
+async def _eval(args: argparse.Namespace) -> None:
+    from bot import logs
+    from bot.backends import create_backend
+    from bot.eval.command import EvalJob, Evaluation
+    from bot.prompts import load_prompts
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    logs.setup(level="WARNING", fmt="text")
+    prompts = load_prompts(settings.prompts_dir)
+    job = EvalJob(
+        path=args.path,
+        format=args.format,
+        split=args.split,
+        mode=args.mode,
+        limit=args.limit,
+        json_out=args.json,
+        records=args.records,
+        resume=args.resume,
+        concurrency=args.concurrency,
+        max_new_tokens=args.max_new_tokens,
+    )
+    evaluation = Evaluation(job, settings=settings)  # a bad folder fails before the model loads
+    backend = create_backend(settings)
+    await backend.start()
+    try:
+        await evaluation.run(prompts=prompts, backend=backend)
+    finally:
+        await backend.aclose()
 
 
 async def _doctor(_: argparse.Namespace) -> int:
@@ -160,7 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "ask":
             asyncio.run(_ask(args))
         elif args.command == "bench":
-            asyncio.run(_bench(args))
+            return asyncio.run(_bench(args))
+        elif args.command == "eval":
+            asyncio.run(_eval(args))
         elif args.command == "doctor":
             return asyncio.run(_doctor(args))
     except ConfigError as exc:

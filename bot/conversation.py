@@ -228,8 +228,9 @@ def build(
     counter = _Counter(count_text, budget, texts)
     answer, fit_notes = _fit(turns, budget, counter)
     notes.extend(fit_notes)
-    system = ChatMessage("system", (TextPart(texts.system),))
-    messages = (system, *_merge(turns, texts))
+    # An empty system prompt sends no system turn: the model cards' evaluations use none.
+    system = (ChatMessage("system", (TextPart(texts.system),)),) if texts.system else ()
+    messages = (*system, *_merge(turns, texts))
     return Conversation(
         messages=messages,
         max_new_tokens=answer,

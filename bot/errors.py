@@ -12,9 +12,11 @@
     │   │       ├── DicomNoPixelData, DicomUnsupportedSyntax
     │   │       └── UnsafeArchive
     │   ├── TooMuchText         the newest question alone does not fit the context
+    │   ├── NothingToAnswer     no question and no image anywhere in the thread
     │   └── Busy                the queue is full
     ├── BackendError            the model failed; the user sees a fixed message
     │   ├── BackendTimeout
+    │   ├── BackendBusy         the model server refuses more work for now (HTTP 429)
     │   ├── BackendOutOfMemory
     │   └── BackendUnavailable  e.g. weights could not be fetched at start-up
     └── Restarting              the bot shut down before the answer was ready
@@ -147,6 +149,12 @@ class TooMuchText(UserError):
     message_key = "too_much_text"
 
 
+class NothingToAnswer(UserError):
+    """An empty mention with no image in the thread: there is nothing to look at."""
+
+    message_key = "nothing_to_answer"
+
+
 class Busy(UserError):
     """The bot's queue is full."""
 
@@ -163,6 +171,12 @@ class BackendTimeout(BackendError):
     """The model took longer than the generation timeout."""
 
     message_key = "backend_timeout"
+
+
+class BackendBusy(BackendError):
+    """The model server is at capacity (HTTP 429) even after the client's retries."""
+
+    message_key = "backend_busy"
 
 
 class BackendOutOfMemory(BackendError):

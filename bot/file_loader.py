@@ -42,10 +42,17 @@ def imaging_options(settings: Settings) -> ImagingOptions:
 
 @dataclass(frozen=True)
 class DecodedThread:
-    """A thread with its files decoded; `unreadable` earlier files were left out."""
+    """A thread with its files decoded, and which files were left out.
+
+    `unreadable` counts earlier files that can no longer be read; `skipped` holds the
+    1-based positions of the newest message's files that could not be read (the
+    others were).
+    """
 
     messages: list[DecodedMessage]
     unreadable: int
+    skipped: tuple[int, ...] = ()
+    newest_files: int = 0
 
 
 class FileLoader:
@@ -65,37 +72,41 @@ class FileLoader:
         self._decoders.shutdown(wait=False, cancel_futures=True)
 
     async def decode_thread(self, thread: Sequence[UndecodedMessage]) -> DecodedThread:
-        """Decode every message's files; an earlier file that fails is left out and counted.
+        """Decode every message's files, leaving out those that cannot be read.
 
-        The newest message's files must all be read: its failure is the answer.
+        When none of the newest message's files can be read, its first failure is the
+        answer (the user's own message says what is wrong); when some can, the answer
+        is about those and names the others.
         """
         newest = len(thread) - 1
         results = await asyncio.gather(
-            *(self._decode_message(m, required=i == newest) for i, m in enumerate(thread))
+            *(self._decode_message(m, newest=i == newest) for i, m in enumerate(thread))
         )
+        earlier = [failed for _, failed in results[:-1]]
         return DecodedThread(
             messages=[message for message, _ in results],
-            unreadable=sum(failed for _, failed in results),
+            unreadable=sum(len(failed) for failed in earlier),
+            skipped=tuple(results[-1][1]),
+            newest_files=len(thread[-1].files) if thread else 0,
         )
 
     async def _decode_message(
-        self, message: UndecodedMessage, *, required: bool
-    ) -> tuple[DecodedMessage, int]:
+        self, message: UndecodedMessage, *, newest: bool
+    ) -> tuple[DecodedMessage, list[int]]:
+        """The message with the files that decoded; the 1-based positions of the rest."""
         results = await asyncio.gather(
             *(self._decode(file) for file in message.files), return_exceptions=True
         )
-        files: list[DecodedFile] = []
-        failed = 0
-        for result in results:
-            if isinstance(result, BaseException):
-                if required or not isinstance(result, FileError):
-                    raise result
-                failed += 1
-            else:
-                files.append(result)
+        files = [r for r in results if not isinstance(r, BaseException)]
+        failures = [(n, r) for n, r in enumerate(results, 1) if isinstance(r, BaseException)]
+        for _, error in failures:
+            if not isinstance(error, FileError):
+                raise error  # a bug or a cancellation, not a bad file
+        if newest and failures and not files:
+            raise failures[0][1]
         assembled = tuple(imaging.assemble(files, options=self._options))
         decoded = DecodedMessage(message.role, message.text, message.author, assembled)
-        return decoded, failed
+        return decoded, [n for n, _ in failures]
 
     async def _decode(self, file: SharedFile) -> DecodedFile:
         return await self._cache.get_or_load(file.key, lambda: self._load(file))

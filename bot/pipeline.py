@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.backends.base import Backend, GenerationRequest, QueueCallback
 from bot.conversation import Budget, Conversation, Note, Texts, build
-from bot.errors import BackendTimeout
+from bot.errors import BackendTimeout, NothingToAnswer
 from bot.file_loader import DecodedThread, FileLoader
 from bot.imaging.types import PrivacyFlag
 from bot.logs import event
@@ -75,6 +75,8 @@ class Pipeline:
         """Decode the thread's files, plan the request, generate the newest answer."""
         started = time.monotonic()
         decoded = await self._files.decode_thread(thread)
+        if not thread[-1].text.strip() and not any(m.files for m in decoded.messages):
+            raise NothingToAnswer("an empty message in a thread without images")
         specialty = self._specialty(decoded.messages, channel_specialty)
         conv = self.plan(decoded.messages, specialty=specialty)
         queue = QueueTimer(on_position)
@@ -182,6 +184,10 @@ class Pipeline:
             notes.append(("series_model", {"model": self._settings.model}))
         if decoded.unreadable:
             notes.append(("files_unreadable", {"count": decoded.unreadable}))
+        if decoded.skipped:
+            which = ", ".join(str(n) for n in decoded.skipped)
+            total = decoded.newest_files
+            notes.append(("files_left_out", {"which": which, "total": total}))
         notes.extend(conv.notes)
         if empty:
             notes.append(("empty_answer", {}))

@@ -115,6 +115,9 @@ class Settings:
     compile: CompileMode = setting("MEDGEMMA_COMPILE", "auto")
     max_batch: int = setting("MEDGEMMA_MAX_BATCH", 32, minimum=1)
     slot_tokens: int = setting("MEDGEMMA_SLOT_TOKENS", 4096, minimum=256)
+    # 4096: the 32 x 4096 slot cache, the model and the largest prefill within 16 GiB.
+    prefill_tokens: int = setting("MEDGEMMA_PREFILL_TOKENS", 4096, minimum=256)
+    prepare_workers: int = setting("MEDGEMMA_PREPARE_WORKERS", 4, minimum=1)
     max_waiting: int = setting("MEDGEMMA_MAX_WAITING", 64, minimum=1)
     timeout_s: float = setting("MEDGEMMA_TIMEOUT_S", 300.0, minimum=1)
     max_new_tokens: int = setting("MEDGEMMA_MAX_NEW_TOKENS", 1024, minimum=1)

@@ -122,6 +122,17 @@ def test_system_message_first() -> None:
     assert roles(conv) == ["system", "user"]
 
 
+def test_an_empty_system_prompt_sends_no_system_turn() -> None:
+    conv = build(
+        [user("hello there")],
+        texts=Texts(system="", series=TEXTS.series, default_question=TEXTS.default_question),
+        budget=budget(),
+        count_text=words,
+    )
+    assert roles(conv) == ["user"]
+    assert texts_of(conv.messages[0]) == ["hello there"]
+
+
 def test_images_belong_to_the_turn_that_posted_them() -> None:
     first, second = photo(2), photo(1)
     conv = run([user("first", first), bot("an answer"), user("second", second)])

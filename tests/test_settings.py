@@ -59,6 +59,8 @@ PARSED: list[tuple[str, str, str, Any]] = [
     ("MEDGEMMA_COMPILE", "off", "compile", "off"),
     ("MEDGEMMA_MAX_BATCH", "4", "max_batch", 4),
     ("MEDGEMMA_SLOT_TOKENS", "8192", "slot_tokens", 8192),
+    ("MEDGEMMA_PREFILL_TOKENS", "8192", "prefill_tokens", 8192),
+    ("MEDGEMMA_PREPARE_WORKERS", "2", "prepare_workers", 2),
     ("MEDGEMMA_MAX_WAITING", "3", "max_waiting", 3),
     ("MEDGEMMA_TIMEOUT_S", "45", "timeout_s", 45.0),
     ("MEDGEMMA_MAX_NEW_TOKENS", " 512 ", "max_new_tokens", 512),

@@ -34,6 +34,8 @@ def engine_options(settings: Settings) -> EngineOptions:
     return EngineOptions(
         max_batch=settings.max_batch,
         slot_tokens=settings.slot_tokens,
+        prefill_tokens=settings.prefill_tokens,
+        prepare_workers=settings.prepare_workers,
         max_waiting=settings.max_waiting,
         compile=settings.compile,
     )

@@ -27,7 +27,7 @@ from bot.backends.base import (
     estimate_text_tokens,
 )
 from bot.backends.thinking import ThinkingFilter
-from bot.errors import BackendError, BackendTimeout, BackendUnavailable
+from bot.errors import BackendBusy, BackendError, BackendTimeout, BackendUnavailable
 from bot.logs import event
 
 log = logging.getLogger(__name__)
@@ -175,16 +175,24 @@ class OpenAIBackend:
                 except StopAsyncIteration:
                     return
                 except Exception as exc:
-                    raise self._translate(exc) from exc
+                    raise self._translate(exc, mid_stream=True) from exc
                 if chunk.choices and (text := chunk.choices[0].delta.content):
                     yield text
 
-    def _translate(self, exc: Exception) -> BackendError:
-        """The BackendError for a failure; its detail never holds server or user text."""
+    def _translate(self, exc: Exception, *, mid_stream: bool = False) -> BackendError:
+        """The BackendError for a failure; its detail never holds server or user text.
+
+        A connection lost once the answer has begun is a failed answer, not a server
+        that cannot be reached.
+        """
         if isinstance(exc, openai.APITimeoutError | TimeoutError):
             return BackendTimeout(f"{self._where} sent nothing for {self._timeout_s:g} s")
+        if isinstance(exc, openai.APIConnectionError) and mid_stream:
+            return BackendError(f"lost the connection to {self._where} mid-answer")
         if isinstance(exc, openai.APIConnectionError):
             return BackendUnavailable(f"lost or could not open the connection to {self._where}")
+        if isinstance(exc, openai.RateLimitError):
+            return BackendBusy(f"{self._where} answered HTTP 429 ({error_kind(exc)})")
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             return BackendError(f"{self._where} answered HTTP {status} ({error_kind(exc)})")

@@ -12,7 +12,6 @@ BOT_SCOPES = (
     "im:history",
     "mpim:history",
     "files:read",
-    "reactions:write",
     "users:read",
 )
 # Granted or not, the bot works: without users:read speakers are "Person 1", "Person 2".

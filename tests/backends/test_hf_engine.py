@@ -109,17 +109,32 @@ def test_batch_buckets(rows: int, buckets: list[int]) -> None:
     assert batch_buckets(rows) == buckets
 
 
-def test_compiled_step_matches_eager(tiny: tuple[Any, Any], expected: list[list[int]]) -> None:
+def test_compiled_steps_equal_generate_and_refuse_to_recompile(
+    tiny: tuple[Any, Any], expected: list[list[int]]
+) -> None:
     processor, model = tiny
-    engine = Engine(model=model, rows=1, slot_tokens=128, pad_id=0)
+    batch = prompts(processor)
+    engine = Engine(model=model, rows=4, slot_tokens=256, pad_id=0)
     messages: list[str] = []
     assert engine.compile(progress=messages.append)
-    assert engine.compiled and messages == ["compiling the decoding step for batch 1 (1/1)"]
-    prompt = prompts(processor)[0]
-    out = engine.prefill([prompt], [0])
-    while len(out) < 20:
-        out += engine.decode([out[-1]], [prompt.length + len(out) - 1])
-    assert out == expected[0][:20]
+    assert engine.compiled and engine.buckets == [2, 4]  # a lone request decodes as 2 rows
+    assert messages == [
+        "compiling the decoding step for batch 2 (1/2)",
+        "compiling the decoding step for batch 4 (2/2)",
+    ]
+    stats = engine.runner.stats
+    assert stats.graphs == 1 and stats.graph_breaks == 0  # one graph serves both buckets
+    stops = [12, NEW, NEW, 25]
+    got = run_staggered(engine, batch, stops)
+    for i, answer in enumerate(got):
+        assert answer == expected[i][: stops[i]], f"request {i}"
+    assert stats.fallbacks == 0
+    # A batch of one would need a new graph (Dynamo specializes size 1): refused while
+    # serving, that step runs eagerly, and says so.
+    with torch.inference_mode():
+        eager = engine._forward(engine.tokens[:1, None], engine.positions[:1])
+        served = engine.runner(engine.tokens[:1, None], engine.positions[:1])
+    assert stats.fallbacks == 1 and torch.equal(served[0], eager[0])
 
 
 def test_compile_failure_falls_back_to_eager(

@@ -30,8 +30,8 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny_model(tmp_path_factory.mktemp("tiny-sched"), sliding_window=WINDOW)
 
 
-def make_backend(model_dir: Path, **options: Any) -> TransformersBackend:
-    settings = Settings(model=str(model_dir), device="cpu")
+def make_backend(model_dir: Path, device: Any = "cpu", **options: Any) -> TransformersBackend:
+    settings = Settings(model=str(model_dir), device=device)
     defaults: dict[str, Any] = {
         "max_batch": 4,
         "slot_tokens": 256,
@@ -99,7 +99,7 @@ async def test_a_stop_token_ends_the_answer(model_dir: Path) -> None:
             tokens += engine.decode([tokens[-1]], [prompt.length + len(tokens) - 1])
         stop = tokens[6]
         cut = tokens.index(stop)
-        backend.scheduler._stop = frozenset({stop})
+        backend.scheduler._decoder._stop = frozenset({stop})
         text = await answer(backend, QUESTIONS[1])
     finally:
         await backend.aclose()
@@ -186,17 +186,17 @@ async def test_prefill_out_of_memory_splits_the_batch(
 async def test_decode_out_of_memory_fails_the_newest_and_keeps_serving(
     model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = Engine.decode
+    real = Engine.launch
     failed = False
 
-    def tight(self: Engine, tokens: Any, positions: Any) -> list[int]:
+    def tight(self: Engine, active: int) -> Any:
         nonlocal failed
-        if len(tokens) == 4 and not failed:
+        if active == 4 and not failed:
             failed = True
             raise torch.OutOfMemoryError("CUDA out of memory")
-        return real(self, tokens, positions)
+        return real(self, active)
 
-    monkeypatch.setattr(Engine, "decode", tight)
+    monkeypatch.setattr(Engine, "launch", tight)
     backend = make_backend(model_dir, max_batch=4)
     await backend.start()
     try:

@@ -189,7 +189,7 @@ FAULTS: list[tuple[str, Inject, type[BackendError], str]] = [
     ("hang before headers", lambda s: s.hang(), BackendTimeout, "nothing for 2 s"),
     ("stall mid-stream", lambda s: s.hang(after_chunks=2), BackendTimeout, "nothing for 2 s"),
     ("stall with pings", stall_with_pings, BackendTimeout, "nothing for 2 s"),
-    ("drop mid-stream", lambda s: s.drop(after_chunks=1), BackendUnavailable, "connection"),
+    ("drop mid-stream", lambda s: s.drop(after_chunks=1), BackendError, "mid-answer"),
 ]
 
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from PIL import Image
 
 from bot.backends.base import Backend
@@ -16,7 +17,7 @@ from bot.prompts import load_prompts
 from bot.settings import DEFAULT_PROMPTS, Settings, load_settings
 from bot.slack.app import SlackApp, build_app
 from bot.slack.runner import Runner
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import FakeSlack, event_callback_body, new_event_id, signed_request_headers
 
 WAIT_S = 15.0
 
@@ -69,15 +70,30 @@ class Harness:
     runner: Runner
     backend: Backend
     channel: str = "C1"
+    events_url: str = ""  # HTTP mode: where Slack posts events; "" for Socket Mode
 
-    async def deliver(self, events: list[dict[str, Any]], *, retry_attempt: int = 0) -> list[str]:
-        """Send events over Socket Mode; wait for each acknowledgement."""
-        envelopes = []
+    async def deliver(self, events: list[dict[str, Any]], *, retry_attempt: int = 0) -> None:
+        """Send events as Slack does (Socket Mode or HTTP); wait for each acknowledgement."""
         for event in events:
-            envelope = await self.fake.send_event(event, retry_attempt=retry_attempt)
-            await self.fake.wait_acked(envelope)
-            envelopes.append(envelope)
-        return envelopes
+            if self.events_url:
+                await self._post(event, retry_attempt=retry_attempt)
+            else:
+                envelope = await self.fake.send_event(event, retry_attempt=retry_attempt)
+                await self.fake.wait_acked(envelope)
+
+    async def _post(self, event: dict[str, Any], *, retry_attempt: int) -> None:
+        """One signed Events API request; Slack counts a 200 as the acknowledgement."""
+        body = event_callback_body(event, event_id=new_event_id())
+        headers = signed_request_headers(
+            body,
+            signing_secret=self.fake.signing_secret,
+            retry_num=retry_attempt or None,
+        )
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.events_url, data=body, headers=headers) as response,
+        ):
+            assert response.status == 200, response.status
 
     async def ask(
         self,
@@ -128,9 +144,14 @@ class Harness:
 
 
 @asynccontextmanager
-async def running_bot(fake: FakeSlack, backend: Backend, **env: str) -> AsyncIterator[Harness]:
-    """Start the bot against the fake Slack; stop it (and the backend) afterwards."""
-    harness = await start_bot(fake, backend, **env)
+async def running_bot(
+    fake: FakeSlack, backend: Backend, *, transport: str = "socket", **env: str
+) -> AsyncIterator[Harness]:
+    """Start the bot against the fake Slack; stop it (and the backend) afterwards.
+
+    `transport="http"` serves the HTTP Events API instead of Socket Mode.
+    """
+    harness = await start_bot(fake, backend, transport=transport, **env)
     try:
         yield harness
     finally:
@@ -138,14 +159,22 @@ async def running_bot(fake: FakeSlack, backend: Backend, **env: str) -> AsyncIte
         await backend.aclose()
 
 
-async def start_bot(fake: FakeSlack, backend: Backend, **env: str) -> Harness:
-    """The bot built, its backend started and Socket Mode connected (stop it yourself)."""
+async def start_bot(
+    fake: FakeSlack, backend: Backend, *, transport: str = "socket", **env: str
+) -> Harness:
+    """The bot built, its backend started and connected (stop it yourself)."""
+    if transport == "http":
+        env = {"SLACK_APP_TOKEN": "", "SLACK_SIGNING_SECRET": fake.signing_secret, **env}
     settings = settings_for(fake, **env)
     slack = await build_app(
         settings=settings, prompts=load_prompts(DEFAULT_PROMPTS), backend=backend
     )
     runner = Runner(slack)
     await runner.start_backend()
+    if transport == "http":
+        port = await runner.http(host="127.0.0.1", port=0)
+        url = f"http://127.0.0.1:{port}/slack/events"
+        return Harness(fake=fake, slack=slack, runner=runner, backend=backend, events_url=url)
     await runner.socket_mode()
     await fake.wait_connected()
     return Harness(fake=fake, slack=slack, runner=runner, backend=backend)

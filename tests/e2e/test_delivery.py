@@ -13,9 +13,11 @@ from tests.fakes.slack import (
 )
 
 
-async def test_double_delivery_and_retries_give_one_answer(fake_slack: FakeSlack) -> None:
+async def test_double_delivery_and_retries_give_one_answer(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend()
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         events = fake_slack.post_user_message(
             channel="C1", text=f"<@{fake_slack.bot_user_id}> what is this?"
         )
@@ -31,9 +33,11 @@ async def test_double_delivery_and_retries_give_one_answer(fake_slack: FakeSlack
     assert not fake_slack.unacked()
 
 
-async def test_noise_events_are_acknowledged_and_ignored(fake_slack: FakeSlack) -> None:
+async def test_noise_events_are_acknowledged_and_ignored(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend()
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         root = fake_slack.post_user_message(channel="C1", text="morning all")  # no mention
         noise = [
             *root,
@@ -63,9 +67,11 @@ async def test_noise_events_are_acknowledged_and_ignored(fake_slack: FakeSlack) 
     assert not fake_slack.unacked()
 
 
-async def test_thread_follow_ups_only_where_the_bot_answered(fake_slack: FakeSlack) -> None:
+async def test_thread_follow_ups_only_where_the_bot_answered(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend()
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         # A thread the bot never joined: replies in it are not for the bot.
         other = fake_slack.post_user_message(channel="C1", text="case discussion")
         other_ts = str(other[0]["ts"])
@@ -85,11 +91,11 @@ async def test_thread_follow_ups_only_where_the_bot_answered(fake_slack: FakeSla
     assert speakers[-1].endswith("is it acute?")
 
 
-async def test_deleted_question_stops_its_answer(fake_slack: FakeSlack) -> None:
+async def test_deleted_question_stops_its_answer(fake_slack: FakeSlack, transport: str) -> None:
     from tests.fakes.backend import Step
 
     backend = FakeBackend().then(Step(hang=True))
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         ts = await h.ask("long question")
         await wait_until(lambda: bool(backend.requests))
         await h.deliver([message_deleted_event(channel="C1", deleted_ts=ts)])
@@ -100,10 +106,10 @@ async def test_deleted_question_stops_its_answer(fake_slack: FakeSlack) -> None:
     assert statuses[-1] == ""  # the status was cleared
 
 
-async def test_mpim_mention_is_answered_once(fake_slack: FakeSlack) -> None:
+async def test_mpim_mention_is_answered_once(fake_slack: FakeSlack, transport: str) -> None:
     backend = FakeBackend()
     png = fake_slack.add_file(png_bytes(), name="a.png", mimetype="image/png", filetype="png")
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         events = fake_slack.post_user_message(
             channel="G1",
             text=f"<@{fake_slack.bot_user_id}> thoughts?",

@@ -21,9 +21,9 @@ async def dm(h: Harness, text: str = "", **kwargs: object) -> str:
     return await h.ask(text, channel=DM, channel_type="im", **kwargs)  # type: ignore[arg-type]
 
 
-async def test_image_then_question_is_one_question(fake_slack: FakeSlack) -> None:
+async def test_image_then_question_is_one_question(fake_slack: FakeSlack, transport: str) -> None:
     backend = FakeBackend()
-    async with running_bot(fake_slack, backend, MEDGEMMA_DM_WAIT_S="5") as h:
+    async with running_bot(fake_slack, backend, transport=transport, MEDGEMMA_DM_WAIT_S="5") as h:
         picture = await dm(h, files=[image(fake_slack)])
         question = await dm(h, "is there a pneumothorax?")
         [answer] = await h.replies(question, channel=DM)
@@ -35,9 +35,11 @@ async def test_image_then_question_is_one_question(fake_slack: FakeSlack) -> Non
     assert findings(answer).endswith("1 image(s) reviewed.")
 
 
-async def test_an_image_alone_is_answered_after_the_wait(fake_slack: FakeSlack) -> None:
+async def test_an_image_alone_is_answered_after_the_wait(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend()
-    async with running_bot(fake_slack, backend, MEDGEMMA_DM_WAIT_S="0.3") as h:
+    async with running_bot(fake_slack, backend, transport=transport, MEDGEMMA_DM_WAIT_S="0.3") as h:
         picture = await dm(h, files=[image(fake_slack)])
         [answer] = await h.replies(picture, channel=DM)
     [request] = backend.requests
@@ -46,9 +48,11 @@ async def test_an_image_alone_is_answered_after_the_wait(fake_slack: FakeSlack) 
     assert answer["thread_ts"] == picture
 
 
-async def test_a_later_question_is_about_the_last_image(fake_slack: FakeSlack) -> None:
+async def test_a_later_question_is_about_the_last_image(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend()
-    async with running_bot(fake_slack, backend, MEDGEMMA_DM_WAIT_S="0.2") as h:
+    async with running_bot(fake_slack, backend, transport=transport, MEDGEMMA_DM_WAIT_S="0.2") as h:
         picture = await dm(h, files=[image(fake_slack)])
         [first] = await h.replies(picture, channel=DM)
         question = await dm(h, "and the heart size?")
@@ -60,10 +64,10 @@ async def test_a_later_question_is_about_the_last_image(fake_slack: FakeSlack) -
     assert follow_up[3].text == "and the heart size?"
 
 
-async def test_new_case_and_old_images_start_afresh(fake_slack: FakeSlack) -> None:
+async def test_new_case_and_old_images_start_afresh(fake_slack: FakeSlack, transport: str) -> None:
     backend = FakeBackend()
     env = {"MEDGEMMA_DM_WAIT_S": "0.2", "MEDGEMMA_DM_CASE_MINUTES": "0.02"}  # 1.2 s
-    async with running_bot(fake_slack, backend, **env) as h:
+    async with running_bot(fake_slack, backend, transport=transport, **env) as h:
         picture = await dm(h, files=[image(fake_slack)])
         await h.replies(picture, channel=DM)
         fresh = await dm(h, "New case: what is the normal cardiothoracic ratio?")
@@ -75,9 +79,11 @@ async def test_new_case_and_old_images_start_afresh(fake_slack: FakeSlack) -> No
     assert all(not r.messages[-1].images for r in backend.requests[1:])
 
 
-async def test_a_follow_up_in_the_questions_thread_keeps_the_image(fake_slack: FakeSlack) -> None:
+async def test_a_follow_up_in_the_questions_thread_keeps_the_image(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend()
-    async with running_bot(fake_slack, backend, MEDGEMMA_DM_WAIT_S="5") as h:
+    async with running_bot(fake_slack, backend, transport=transport, MEDGEMMA_DM_WAIT_S="5") as h:
         await dm(h, files=[image(fake_slack)])
         question = await dm(h, "what do you see?")
         await h.replies(question, channel=DM)

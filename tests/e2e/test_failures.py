@@ -149,3 +149,17 @@ async def test_without_thread_status_a_placeholder_shows_progress(fake_slack: Fa
     assert len(posted) == 2 and posted[0]["text"].startswith(":hourglass")
     assert [p["ts"] for m, p in fake_slack.calls if m == "chat.delete"]  # placeholder removed
     assert reply["metadata"]["event_type"] == "medgemma_answer"
+
+
+async def test_a_burst_of_200_questions_over_50_threads(fake_slack: FakeSlack) -> None:
+    from tests.e2e.load import burst, latencies
+
+    backend = FakeBackend()
+    # Slack's documented limits hold (Tier 3 thread reads, a post a second per channel),
+    # over the fake's compressed minute; the bot waits them out, answers each in turn.
+    async with running_bot(fake_slack, backend, MEDGEMMA_MAX_PENDING="256") as h:
+        asked = await burst(h, threads=50, per_thread=4, within_s=2.0)
+        waited = await latencies(h, asked, timeout_s=120)
+    assert len(waited) == 200
+    assert len(backend.requests) == 200
+    assert "conversations.replies" in fake_slack.web.rates.limited  # the limits did bite

@@ -22,7 +22,7 @@ def png(fake: FakeSlack) -> dict[str, object]:
 
 
 async def test_a_sign_in_page_elsewhere_is_not_called_a_missing_scope(
-    fake_slack: FakeSlack,
+    fake_slack: FakeSlack, transport: str
 ) -> None:
     backend = FakeBackend()
     fake_slack.foreign_host.body = LOGIN_PAGE.encode()
@@ -34,7 +34,7 @@ async def test_a_sign_in_page_elsewhere_is_not_called_a_missing_scope(
         filetype="png",
         redirect_to=fake_slack.foreign_host.url + "sso/login",
     )
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         ts = await h.ask("look", files=[file])
         [reply] = await h.replies(ts)
     assert "sign-in page outside Slack" in reply["text"]
@@ -43,21 +43,23 @@ async def test_a_sign_in_page_elsewhere_is_not_called_a_missing_scope(
     assert backend.requests == []
 
 
-async def test_a_connect_file_the_bot_may_not_read(fake_slack: FakeSlack) -> None:
+async def test_a_connect_file_the_bot_may_not_read(fake_slack: FakeSlack, transport: str) -> None:
     backend = FakeBackend()
     file = png(fake_slack)
     fake_slack.files[str(file["id"])].access_denied = True
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         ts = await h.ask("shared from a partner", files=[fake_slack.file_stub(file)])
         [reply] = await h.replies(ts)
     assert "does not let me open this file" in reply["text"]
     assert fake_slack.file_requests == [] and backend.requests == []
 
 
-async def test_a_stub_marked_access_denied_is_not_even_looked_up(fake_slack: FakeSlack) -> None:
+async def test_a_stub_marked_access_denied_is_not_even_looked_up(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend()
     stub = {"id": "F0DENIED1", "mode": "file_access", "file_access": "access_denied"}
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         ts = await h.ask("and this?", files=[stub])
         [reply] = await h.replies(ts)
     assert "does not let me open this file" in reply["text"]
@@ -65,10 +67,10 @@ async def test_a_stub_marked_access_denied_is_not_even_looked_up(fake_slack: Fak
 
 
 async def test_only_a_drive_link_gets_a_message_not_an_imageless_answer(
-    fake_slack: FakeSlack,
+    fake_slack: FakeSlack, transport: str
 ) -> None:
     backend = FakeBackend()
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         ts = await h.ask("", files=[DRIVE_LINK])
         [reply] = await h.replies(ts)
     assert reply["metadata"]["event_type"] == "medgemma_notice"
@@ -76,9 +78,11 @@ async def test_only_a_drive_link_gets_a_message_not_an_imageless_answer(
     assert backend.requests == []
 
 
-async def test_a_link_beside_an_upload_is_named_in_a_note(fake_slack: FakeSlack) -> None:
+async def test_a_link_beside_an_upload_is_named_in_a_note(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend()
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         ts = await h.ask("compare these", files=[png(fake_slack), DRIVE_LINK])
         [reply] = await h.replies(ts)
     assert findings(reply).endswith("1 image(s) reviewed.")

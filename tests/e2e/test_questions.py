@@ -19,11 +19,11 @@ def roles(messages: tuple[ChatMessage, ...]) -> list[str]:
 
 
 async def test_mention_with_png_gets_findings_and_disclaimer(
-    fake_slack: FakeSlack, prompts
+    fake_slack: FakeSlack, prompts, transport: str
 ) -> None:
     backend = FakeBackend()
     png = fake_slack.add_file(png_bytes(), name="cxr.png", mimetype="image/png", filetype="png")
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         ts = await h.ask("is there pneumonia?", files=[png])
         [reply] = await h.replies(ts)
     [request] = backend.requests
@@ -48,10 +48,12 @@ async def test_mention_with_png_gets_findings_and_disclaimer(
     assert not fake_slack.unacked()
 
 
-async def test_follow_up_without_upload_keeps_image_and_answer(fake_slack: FakeSlack) -> None:
+async def test_follow_up_without_upload_keeps_image_and_answer(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend()
     png = fake_slack.add_file(png_bytes(), name="cxr.png", mimetype="image/png", filetype="png")
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         root = await h.ask("what do you see?", files=[png])
         await h.replies(root)
         await h.ask("and the heart size?", thread_ts=root, mention=False)
@@ -67,11 +69,11 @@ async def test_follow_up_without_upload_keeps_image_and_answer(fake_slack: FakeS
     assert [f for f, _ in fake_slack.file_requests] == [png["id"]]
 
 
-async def test_dm_with_dicom(fake_slack: FakeSlack) -> None:
+async def test_dm_with_dicom(fake_slack: FakeSlack, transport: str) -> None:
     backend = FakeBackend()
     data = CT_SMALL
     dcm = fake_slack.add_file(data, name="slice.dcm", mimetype="application/dicom", filetype="dcm")
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         ts = await h.ask("", files=[dcm], channel="D1", channel_type="im")
         [reply] = await h.replies(ts, channel="D1")
     [request] = backend.requests
@@ -81,10 +83,14 @@ async def test_dm_with_dicom(fake_slack: FakeSlack) -> None:
     assert findings(reply).startswith("Findings for")
 
 
-async def test_follow_up_when_an_earlier_file_is_gone(fake_slack: FakeSlack) -> None:
+async def test_follow_up_when_an_earlier_file_is_gone(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend()
     png = fake_slack.add_file(png_bytes(), name="cxr.png", mimetype="image/png", filetype="png")
-    async with running_bot(fake_slack, backend, MEDGEMMA_IMAGE_CACHE_MB="0") as h:
+    async with running_bot(
+        fake_slack, backend, transport=transport, MEDGEMMA_IMAGE_CACHE_MB="0"
+    ) as h:
         root = await h.ask("what do you see?", files=[png])
         await h.replies(root)
         del fake_slack.files[png["id"]]  # deleted from Slack since: the host answers 404

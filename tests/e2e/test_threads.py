@@ -8,12 +8,14 @@ from tests.fakes.backend import FakeBackend, Step, digest
 from tests.fakes.slack import FakeSlack
 
 
-async def test_human_threads_cost_no_call_and_never_get_a_message(fake_slack: FakeSlack) -> None:
+async def test_human_threads_cost_no_call_and_never_get_a_message(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend().then(Step(hang=True))
     # Full (one question at a time, and it hangs), and every thread read would fail:
     # neither may show in a thread of people talking among themselves.
     env = {"MEDGEMMA_MAX_PENDING": "1"}
-    async with running_bot(fake_slack, backend, **env) as h:
+    async with running_bot(fake_slack, backend, transport=transport, **env) as h:
         busy = await h.ask("hold on")
         await wait_until(lambda: bool(backend.requests))
         fake_slack.fail_next("conversations.replies", error="internal_error", status=500, times=9)
@@ -28,9 +30,11 @@ async def test_human_threads_cost_no_call_and_never_get_a_message(fake_slack: Fa
         await h.settle()
 
 
-async def test_a_follow_up_uses_the_event_when_the_read_lags(fake_slack: FakeSlack) -> None:
+async def test_a_follow_up_uses_the_event_when_the_read_lags(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend()
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         root = await h.ask("what do you see?")
         await h.replies(root)
         events = fake_slack.post_user_message(
@@ -46,9 +50,11 @@ async def test_a_follow_up_uses_the_event_when_the_read_lags(fake_slack: FakeSla
     )
 
 
-async def test_after_an_error_notice_a_plain_reply_is_answered(fake_slack: FakeSlack) -> None:
+async def test_after_an_error_notice_a_plain_reply_is_answered(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend().then(Step(error=BackendError("boom")))
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         root = await h.ask("first try")
         [notice] = await h.replies(root)
         assert notice["metadata"]["event_type"] == "medgemma_notice"
@@ -59,9 +65,11 @@ async def test_after_an_error_notice_a_plain_reply_is_answered(fake_slack: FakeS
     assert backend.requests[1].messages[-1].text == "first try\n\nplease try again"
 
 
-async def test_a_reply_before_the_first_answer_is_answered_after_it(fake_slack: FakeSlack) -> None:
+async def test_a_reply_before_the_first_answer_is_answered_after_it(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend().then(Step(delay_s=0.5))
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         root = await h.ask("first question")
         await wait_until(lambda: bool(backend.requests))
         await h.ask("also the apex?", thread_ts=root, mention=False)
@@ -73,11 +81,13 @@ async def test_a_reply_before_the_first_answer_is_answered_after_it(fake_slack: 
     assert backend.requests[1].messages[2].text == findings(first)
 
 
-async def test_escaped_text_reaches_the_model_as_written(fake_slack: FakeSlack) -> None:
+async def test_escaped_text_reaches_the_model_as_written(
+    fake_slack: FakeSlack, transport: str
+) -> None:
     backend = FakeBackend()
     backend.answer = lambda request: "Nodule <5 mm & stable >2 years, see https://x.org/a?b=1&c"
     png = fake_slack.add_file(png_bytes(), name="a.png", mimetype="image/png", filetype="png")
-    async with running_bot(fake_slack, backend) as h:
+    async with running_bot(fake_slack, backend, transport=transport) as h:
         root = await h.ask("size <1 cm & shape?", files=[png])
         [first] = await h.replies(root)
         await h.ask("R&D: is it >3 cm now?", thread_ts=root, mention=False)

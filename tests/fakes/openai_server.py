@@ -72,7 +72,14 @@ class StreamError:
     message: str
 
 
-Script = Reply | Fail | Hang | Drop | StreamError
+@dataclass(frozen=True)
+class Malformed:
+    """Send an event that is not JSON after some content chunks (a broken proxy, a bug)."""
+
+    after_chunks: int
+
+
+Script = Reply | Fail | Hang | Drop | StreamError | Malformed
 
 
 def digest(text: str) -> str:
@@ -173,6 +180,10 @@ class FakeOpenAIServer:
         """Queue an error event inside the stream after some chunks of the default reply."""
         self.script.append(StreamError(after_chunks, error_type, code, message))
 
+    def malformed(self, *, after_chunks: int = 1) -> None:
+        """Queue a stream that breaks off into an event that is not JSON."""
+        self.script.append(Malformed(after_chunks))
+
     async def __aenter__(self) -> FakeOpenAIServer:
         app = web.Application()
         app.router.add_get("/v1/models", self._models)
@@ -233,7 +244,8 @@ class FakeOpenAIServer:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         await _send(response, chunk(body, {"role": "assistant", "content": ""}))
-        limit = script.after_chunks if isinstance(script, Hang | Drop | StreamError) else None
+        faults = Hang | Drop | StreamError | Malformed
+        limit = script.after_chunks if isinstance(script, faults) else None
         for text in chunks[:limit]:
             await _send(response, chunk(body, {"content": text}))
         if isinstance(script, Hang):
@@ -242,6 +254,8 @@ class FakeOpenAIServer:
             assert request.transport is not None
             request.transport.close()
             return response
+        elif isinstance(script, Malformed):
+            await response.write(b'data: {"id": "chatcmpl-fake", "choices": [{"delta": \n\n')
         elif isinstance(script, StreamError):
             err = error_body(error_type=script.error_type, code=script.code, message=script.message)
             await _send(response, err)

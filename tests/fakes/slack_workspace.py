@@ -12,7 +12,6 @@ DEFAULT_SCOPES = (
     "im:history",
     "mpim:history",
     "files:read",
-    "reactions:write",
 )
 
 

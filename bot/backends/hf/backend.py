@@ -7,7 +7,6 @@ import copy
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +16,11 @@ from bot.backends.base import (
     GenerationRequest,
     estimate_text_tokens,
 )
+from bot.backends.hf import memory
 from bot.backends.hf.engine import Engine
 from bot.backends.hf.jobs import Ticket
 from bot.backends.hf.loader import LoadOptions, choose_device, load
-from bot.backends.hf.prompt import PreparedPrompt, prepare
+from bot.backends.hf.prompt import PreparationPool, PreparedPrompt, prepare
 from bot.backends.hf.scheduler import Scheduler
 from bot.backends.thinking import ThinkingFilter
 from bot.errors import BackendUnavailable
@@ -40,6 +40,8 @@ class EngineOptions:
 
     max_batch: int  # requests decoded together in one step
     slot_tokens: int  # prompt + answer per batched request; longer ones use a long lane
+    prefill_tokens: int  # prompt tokens prefilled together (a longer prompt runs alone)
+    prepare_workers: int  # threads that template, tokenize and preprocess images
     max_waiting: int  # requests that may wait for a row before "busy"
     compile: CompileMode  # auto: on with a CUDA GPU
     ignore_eos: bool = False  # benchmarks only: always generate max_new_tokens
@@ -65,18 +67,24 @@ class TransformersBackend:
         self._processor: Any = None
         self._counter: Any = None
         self._scheduler: Scheduler | None = None
-        # The processor's tokenizer is not safe to share between threads.
-        self._prep = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medgemma-prep")
+        self._prep: PreparationPool | None = None
         self.capabilities = Capabilities()
         self.engine: Engine | None = None
+        self.memory: memory.MemoryEstimate | None = None
         self.startup_seconds = 0.0
 
     async def start(self) -> None:
-        """Load the weights, build the engine, compile and warm up, start the scheduler."""
+        """Load the weights, build the engine, start the scheduler; it compiles and warms up."""
         started = time.monotonic()
         self._progress(f"loading {self._load_options.model}")
         self._processor, model = await asyncio.to_thread(self._loader, self._load_options)
         await asyncio.to_thread(self._build, model)
+        assert self._scheduler is not None
+        # The generation thread compiles and records its CUDA graphs itself, before it
+        # serves: graphs replay only in the thread that recorded them (compiled.py).
+        self._scheduler.start()
+        if not await asyncio.wrap_future(self._scheduler.ready) and self._wants_compile():
+            self._progress("compilation failed; decoding without CUDA graphs")
         self.startup_seconds = time.monotonic() - started
         self._progress(f"ready in {self.startup_seconds:.1f} s")
 
@@ -85,8 +93,10 @@ class TransformersBackend:
         text = config.get_text_config()
         tokenizer = self._processor.tokenizer
         # Each thread gets its own tokenizer: the Rust tokenizer refuses concurrent use
-        # ("Already borrowed"). This one counts on the event loop's thread.
+        # ("Already borrowed"). This one counts on the event loop's thread, the
+        # preparation workers have theirs, the generation thread detokenizes with another.
         self._counter = copy.deepcopy(tokenizer)
+        self._prep = PreparationPool(self._processor, workers=self._options.prepare_workers)
         self.capabilities = Capabilities(
             context_tokens=int(text.max_position_embeddings),
             tokens_per_image=int(config.mm_tokens_per_image) + _IMAGE_WRAPPER_TOKENS,
@@ -98,9 +108,7 @@ class TransformersBackend:
             slot_tokens=self._options.slot_tokens,
             pad_id=pad,
         )
-        if self._wants_compile():
-            if not self.engine.compile(progress=self._progress):
-                self._progress("compilation failed; decoding without CUDA graphs")
+        self.memory = self._estimate(model, text)
 
         def long_lane(tokens: int) -> Engine:
             size = -(-tokens // 1024) * 1024
@@ -112,9 +120,26 @@ class TransformersBackend:
             stop_ids=set() if self._options.ignore_eos else _stop_ids(model, tokenizer),
             hidden_ids=_hidden_ids(tokenizer),
             max_waiting=self._options.max_waiting,
+            prefill_tokens=self._options.prefill_tokens,
             long_lane=long_lane,
+            compile_steps=self._wants_compile(),
+            progress=self._progress,
         )
-        self._scheduler.start()
+
+    def _estimate(self, model: Any, text: Any) -> memory.MemoryEstimate:
+        """The memory this engine should need at most (logged, and shown by `bench`)."""
+        assert self.engine is not None
+        estimate = memory.estimate(
+            text,
+            weights=memory.weight_bytes(model),
+            rows=self._options.max_batch,
+            slot_tokens=self._options.slot_tokens,
+            prefill_tokens=self._options.prefill_tokens,
+            dtype_bytes=self.engine.cache.keys[0].element_size(),
+        )
+        fields: dict[str, Any] = {f"{k}_gib": v for k, v in estimate.gib().items()}
+        event(log, "memory_estimate", **fields)
+        return estimate
 
     def _wants_compile(self) -> bool:
         if self._options.compile == "auto":
@@ -122,9 +147,10 @@ class TransformersBackend:
         return self._options.compile == "on"
 
     async def prepare(self, request: GenerationRequest) -> PreparedPrompt:
-        """Template, tokens and pixels for a request (in the preparation thread)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._prep, prepare, self._processor, request.messages)
+        """Template, tokens and pixels for a request (in a preparation worker)."""
+        if self._prep is None:
+            raise BackendUnavailable("transformers backend not started")
+        return await self._prep.prepare(request.messages)
 
     def prepare_sync(self, request: GenerationRequest) -> PreparedPrompt:
         """`prepare` in the caller's thread (benchmarks, while nothing else runs)."""
@@ -178,7 +204,8 @@ class TransformersBackend:
         if self._scheduler is not None:
             await asyncio.to_thread(self._scheduler.stop)
             self._scheduler = None
-        self._prep.shutdown(wait=False, cancel_futures=True)
+        if self._prep is not None:
+            self._prep.shutdown()
         self.engine = None
 
 

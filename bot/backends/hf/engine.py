@@ -2,26 +2,28 @@
 
 Prefill goes through transformers' own forward and cache (it knows the bidirectional
 attention over image tokens); the prompt's keys and values are then copied into a row of
-the `SlotKVCache`, where decoding runs one token per active row per step, optionally
-compiled with CUDA graphs for each batch bucket.
+the `SlotKVCache`, where decoding runs one token per active row per step, with an
+attention that reads the cache in place (`attention.py`), optionally compiled with CUDA
+graphs (`compiled.py`).
+
+Each row's next input token and its position stay on the device: a step feeds them,
+writes the step's output back as the next input and starts copying the output to the
+host, so the host can queue the next step before it looks at this one's tokens.
 """
 
 from __future__ import annotations
 
 import inspect
-import logging
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
+from bot.backends.hf import attention
+from bot.backends.hf.compiled import StepRunner
 from bot.backends.hf.kv_slots import SlotKVCache
 from bot.backends.hf.prompt import PreparedPrompt
-
-log = logging.getLogger(__name__)
-
-StepFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+from bot.backends.hf.readback import PendingTokens, Readback
 
 
 def batch_buckets(rows: int) -> list[int]:
@@ -56,12 +58,20 @@ class Engine:
             head_dim=text.head_dim,
             dtype=self.dtype,
         )
+        attention.install(model)
         params = inspect.signature(model.forward).parameters
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
-        self._float_masks = getattr(model.config, "_attn_implementation", "sdpa") == "eager"
+        # Per row: the token to feed next and its position (= tokens already cached).
+        self.tokens = torch.full((rows,), pad_id, dtype=torch.long, device=self.device)
+        self.positions = torch.zeros(rows, dtype=torch.long, device=self.device)
+        self._readback = Readback(rows=rows, device=self.device)
         self.buckets = batch_buckets(rows)
-        self._steps: dict[int, StepFn] = {}
-        self.compiled = False
+        self.runner = StepRunner(self._forward)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether decoding steps run compiled."""
+        return self.runner.compiled
 
     # -- prefill ------------------------------------------------------------------------
 
@@ -97,68 +107,85 @@ class Engine:
         ]
         for i, (p, row) in enumerate(zip(prompts, rows, strict=True)):
             self.cache.load_prefill(row=row, layers=layers, source_row=i, length=p.length)
-        first: list[int] = out.logits[:, -1].argmax(-1).tolist()
-        return first
+        first = out.logits[:, -1].argmax(-1)
+        index = torch.tensor(list(rows), device=self.device)
+        self.tokens[index] = first
+        self.positions[index] = torch.tensor([p.length for p in prompts], device=self.device)
+        result: list[int] = first.tolist()  # waits: a prefill is long, and rare
+        return result
 
     # -- decoding -----------------------------------------------------------------------
 
-    def _eager_step(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    def _forward(
+        self, ids: torch.Tensor, positions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step that gets compiled: next tokens and last-position logits."""
         masks = self.cache.prepare_step(positions)
-        if self._float_masks:
-            low = torch.finfo(self.dtype).min
-            masks = {
-                k: torch.zeros(m.shape, dtype=self.dtype, device=m.device).masked_fill(~m, low)
-                for k, m in masks.items()
-            }
         out = self.model(
             input_ids=ids,
             attention_mask=masks,
             position_ids=positions[:, None],
             use_cache=True,
             logits_to_keep=1,
-            **{self._cache_kwarg: self.cache},
+            **{self._cache_kwarg: self.cache, attention.DECODE_FLAG: True},
         )
-        next_tokens: torch.Tensor = out.logits[:, -1].argmax(-1)
-        return next_tokens
+        logits: torch.Tensor = out.logits[:, -1]
+        return logits.argmax(-1), logits
 
     def bucket_for(self, active: int) -> int:
         """The smallest batch bucket that holds `active` rows."""
         return next(b for b in self.buckets if b >= active)
 
     @torch.inference_mode()
-    def decode(self, tokens: Sequence[int], positions: Sequence[int]) -> list[int]:
-        """One step for rows 0..len(tokens)-1: feed `tokens` at `positions`, get the next."""
-        active = len(tokens)
+    def launch(self, active: int) -> PendingTokens:
+        """Queue one step for rows 0..active-1 from their device state; tokens follow."""
         bucket = self.bucket_for(active)
-        ids = torch.full((bucket, 1), self.pad_id, dtype=torch.long)
-        pos = torch.zeros(bucket, dtype=torch.long)
-        ids[:active, 0] = torch.tensor(tokens, dtype=torch.long)
-        pos[:active] = torch.tensor(positions, dtype=torch.long)
-        step = self._steps.get(bucket, self._eager_step)
-        nxt = step(ids.to(self.device), pos.to(self.device))
-        result: list[int] = nxt[:active].tolist()
-        return result
+        next_tokens, _ = self.runner(self.tokens[:bucket, None], self.positions[:bucket])
+        # Rows past `active` decode padding into free rows; the next prefill overwrites them.
+        self.tokens[:bucket].copy_(next_tokens)
+        # Clamped: the scheduler learns of a finished row one step late and may feed it once
+        # more; that step must not index past the row.
+        self.positions[:active].add_(1).clamp_(max=self.slot_tokens - 1)
+        return self._readback.start(next_tokens[:active])
+
+    @torch.inference_mode()
+    def decode(self, tokens: Sequence[int], positions: Sequence[int]) -> list[int]:
+        """One step fed explicit tokens at explicit positions (tests and checks)."""
+        active = len(tokens)
+        self.tokens[:active] = torch.tensor(list(tokens), device=self.device)
+        self.positions[:active] = torch.tensor(list(positions), device=self.device)
+        return self.launch(active).result()
+
+    @torch.inference_mode()
+    def step_logits(self, active: int) -> torch.Tensor:
+        """Logits of one step for rows 0..active-1 through the serving path (checks).
+
+        Inputs and positions are left as they were; the cache gets the keys and values
+        the next step would write at the same places anyway.
+        """
+        bucket = self.bucket_for(active)
+        _, logits = self.runner(self.tokens[:bucket, None], self.positions[:bucket])
+        return logits[:active].float().clone()
+
+    @torch.inference_mode()
+    def move_row(self, *, source: int, dest: int) -> None:
+        """Copy a whole row, cache and device state (used to keep active rows compact)."""
+        self.cache.move_row(source=source, dest=dest)
+        self.tokens[dest] = self.tokens[source]
+        self.positions[dest] = self.positions[source]
 
     # -- compilation --------------------------------------------------------------------
 
+    @torch.inference_mode()  # as serving runs: grad mode is part of Dynamo's guards
     def compile(self, *, progress: Callable[[str], None]) -> bool:
-        """Compile the decoding step for every bucket (CUDA graphs); False if it failed."""
-        compiled = torch.compile(self._eager_step, mode="reduce-overhead", fullgraph=False)
-        started = time.monotonic()
-        try:
-            for n, bucket in enumerate(self.buckets, start=1):
-                progress(
-                    f"compiling the decoding step for batch {bucket} ({n}/{len(self.buckets)})"
-                )
-                self._steps[bucket] = compiled
-                for _ in range(3):  # compile, record the graph, replay it
-                    self.decode([self.pad_id] * bucket, [0] * bucket)
-        except Exception:
-            log.exception(
-                "compile_failed", extra={"fields": {"after_s": time.monotonic() - started}}
-            )
-            self._steps.clear()
-            self.compiled = False
-            return False
-        self.compiled = True
-        return True
+        """Compile the decoding step and record its graphs; call it in the decoding thread."""
+        if self.rows > 1:
+            self.buckets = batch_buckets(self.rows)[1:]  # one shared graph (compiled.py)
+        ok = self.runner.compile(
+            buckets=self.buckets,
+            inputs=lambda bucket: (self.tokens[:bucket, None], self.positions[:bucket]),
+            progress=progress,
+        )
+        if not ok:
+            self.buckets = batch_buckets(self.rows)
+        return ok

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from bot.backends.base import QueueCallback
 from bot.backends.hf.detok import IncrementalDetokenizer
 from bot.backends.hf.prompt import PreparedPrompt
+
+log = logging.getLogger(__name__)
 
 
 class _End:
@@ -18,6 +21,7 @@ class _End:
 
 
 END = _End()
+Item = str | BaseException | _End
 
 
 @dataclass(eq=False)
@@ -29,12 +33,11 @@ class Job:
     detok: IncrementalDetokenizer
     loop: asyncio.AbstractEventLoop
     on_position: QueueCallback | None = None
-    out: asyncio.Queue[str | BaseException | _End] = field(default_factory=asyncio.Queue)
+    out: asyncio.Queue[Item] = field(default_factory=asyncio.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
     # Decoding state, touched only by the scheduler thread.
     generated: int = 0  # tokens produced so far
     cached: int = 0  # tokens in the KV cache (prompt + fed tokens)
-    next_token: int = -1  # produced but not yet fed back
     reported: int | None = None  # last place in line sent to on_position
     done: bool = False
     # Timings (monotonic seconds) for logs and `bench`.
@@ -42,27 +45,49 @@ class Job:
     first_token_at: float | None = None
     finished_at: float | None = None
 
-    # -- called from the scheduler thread ------------------------------------------------
 
-    def emit(self, item: str | BaseException | _End) -> None:
-        """Hand text, an error or the end marker to the event loop."""
+class Outbox:
+    """What the scheduler thread hands to event loops, sent in one wake-up per step.
+
+    `call_soon_threadsafe` wakes the loop each time it is called; one call per row and
+    token would wake it 32 times a step at full batch.
+    """
+
+    def __init__(self) -> None:
+        self._calls: dict[asyncio.AbstractEventLoop, list[Callable[[], None]]] = {}
+
+    def emit(self, job: Job, item: Item) -> None:
+        """Queue text, an error or the end marker for the job's stream."""
         if item is END or isinstance(item, BaseException):
-            self.done = True
-            self.finished_at = time.monotonic()
-        try:
-            self.loop.call_soon_threadsafe(self.out.put_nowait, item)
-        except RuntimeError:  # the loop has closed: nobody is listening any more
-            pass
+            job.done = True
+            job.finished_at = time.monotonic()
+        self._calls.setdefault(job.loop, []).append(lambda: job.out.put_nowait(item))
 
-    def report(self, place: int) -> None:
-        """Tell the requester where it stands (1: next; 0: running), once per change."""
-        if self.on_position is None or self.reported == place:
+    def report(self, job: Job, place: int) -> None:
+        """Queue the job's place in line (1: next; 0: running), once per change."""
+        callback = job.on_position
+        if callback is None or job.reported == place:
             return
-        self.reported = place
+        job.reported = place
+        self._calls.setdefault(job.loop, []).append(lambda: callback(place))
+
+    def flush(self) -> None:
+        """Hand everything queued to its event loop."""
+        calls, self._calls = self._calls, {}
+        for loop, batch in calls.items():
+            try:
+                loop.call_soon_threadsafe(_deliver, batch)
+            except RuntimeError:  # the loop has closed: nobody is listening any more
+                pass
+
+
+def _deliver(calls: list[Callable[[], None]]) -> None:
+    """Run the queued calls on the event loop; one failing callback spoils no other."""
+    for call in calls:
         try:
-            self.loop.call_soon_threadsafe(self.on_position, place)
-        except RuntimeError:
-            pass
+            call()
+        except Exception:
+            log.error("stream_delivery_failed", exc_info=True)
 
 
 class Ticket:

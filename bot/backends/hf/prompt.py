@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
+import queue
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,3 +70,37 @@ def prepare(processor: Any, messages: Sequence[ChatMessage]) -> PreparedPrompt:
     return PreparedPrompt(
         input_ids=input_ids, token_type_ids=types, pixel_values=batch.get("pixel_values")
     )
+
+
+class PreparationPool:
+    """Worker threads that prepare prompts, each with its own copy of the processor.
+
+    The Rust tokenizer inside the processor refuses concurrent use ("Already borrowed"),
+    so every worker gets a processor of its own, copied up front: copying at the first
+    request would slow exactly the burst the extra workers are for.
+    """
+
+    def __init__(self, processor: Any, *, workers: int) -> None:
+        copies: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for _ in range(workers):
+            copies.put(copy.deepcopy(processor))
+        self._local = threading.local()
+
+        def adopt() -> None:  # runs once in each worker thread as it starts
+            self._local.processor = copies.get_nowait()
+
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="medgemma-prep", initializer=adopt
+        )
+
+    async def prepare(self, messages: Sequence[ChatMessage]) -> PreparedPrompt:
+        """`prepare` in a worker thread, with that thread's processor."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._prepare, messages)
+
+    def _prepare(self, messages: Sequence[ChatMessage]) -> PreparedPrompt:
+        return prepare(self._local.processor, messages)
+
+    def shutdown(self) -> None:
+        """Stop the workers; queued preparations are dropped."""
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,12 +1,16 @@
 """Continuous batching in one generation thread.
 
 Requests wait in a bounded FIFO. Between two decoding steps, waiting requests that fit
-are prefilled (in small batches) into free rows of a lane and join the running batch; a
-request that stops (end of turn, token limit, cancellation) leaves at once and its row
-is reused. The main lane holds `rows` requests of up to `slot_tokens` tokens each; a
-request longer than that (a CT series, a long thread) runs in a one-row long lane built
-for its length, stepping alongside the main batch. Out-of-memory errors shrink the
-batch and fail only the requests that cannot be served.
+are prefilled (in batches of up to `prefill_tokens` prompt tokens) into free rows of a
+lane and join the running batch; a request that stops (end of turn, token limit,
+cancellation) leaves and its row is reused. The main lane holds `rows` requests of up
+to `slot_tokens` tokens each; a request longer than that (a CT series, a long thread)
+runs in a one-row long lane built for its length, stepping alongside the main batch.
+Out-of-memory errors shrink the batch and fail only the requests that cannot be served.
+
+The thread is also where the decoding step is compiled and its CUDA graphs recorded
+(before it serves: see `compiled.py`), and where anything else that runs the model is
+done (`call`). How a lane's steps become streamed text is in `decoding.py`.
 """
 
 from __future__ import annotations
@@ -17,46 +21,22 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Collection
+from concurrent.futures import Future
 from typing import Any
 
 import torch
 
 from bot.backends.base import QueueCallback
+from bot.backends.hf.decoding import Decoder, release_memory
 from bot.backends.hf.detok import IncrementalDetokenizer
 from bot.backends.hf.engine import Engine
-from bot.backends.hf.jobs import END, Job, Ticket
+from bot.backends.hf.jobs import Job, Outbox, Ticket
+from bot.backends.hf.lanes import Lane
 from bot.backends.hf.prompt import PreparedPrompt
 from bot.errors import BackendError, BackendOutOfMemory, BackendUnavailable, Busy
 from bot.logs import event
 
 log = logging.getLogger(__name__)
-
-
-class Lane:
-    """An engine and the jobs in its rows (job i sits in row i: rows stay compact)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.active: list[Job] = []
-        self.limit = engine.rows  # lowered after an out-of-memory error
-
-    @property
-    def free(self) -> int:
-        """Rows that can take a job now."""
-        return max(0, self.limit - len(self.active))
-
-    def fits(self, job: Job) -> bool:
-        """Whether the job's prompt and answer fit a row of this lane."""
-        return job.prompt.length + job.max_new_tokens <= self.engine.slot_tokens
-
-    def remove(self, job: Job) -> None:
-        """Take a job out and move the last row into its place."""
-        row = self.active.index(job)
-        last = len(self.active) - 1
-        if row != last:
-            self.engine.cache.move_row(source=last, dest=row)
-            self.active[row] = self.active[last]
-        self.active.pop()
 
 
 class Scheduler:
@@ -70,26 +50,34 @@ class Scheduler:
         stop_ids: Collection[int],
         hidden_ids: Collection[int],
         max_waiting: int,
-        prefill_tokens: int = 16_384,
+        prefill_tokens: int,
         long_lane: Callable[[int], Engine] | None = None,
+        compile_steps: bool = False,
+        progress: Callable[[str], None] = lambda _: None,
     ) -> None:
         self._main = Lane(engine)
         self._long: Lane | None = None
         self._make_long = long_lane
         self._tokenizer = tokenizer
-        self._stop = frozenset(stop_ids)
-        self._hidden = frozenset(hidden_ids) | self._stop
+        self._hidden = frozenset(hidden_ids) | frozenset(stop_ids)
         self._max_waiting = max_waiting
         self._prefill_tokens = prefill_tokens
+        self._compile = compile_steps
+        self._progress = progress
         self._waiting: deque[Job] = deque()
+        self._calls: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
+        self._outbox = Outbox()
+        self._decoder = Decoder(stop_ids=stop_ids, outbox=self._outbox)
         self._wake = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="medgemma-generate", daemon=True)
+        # Set once the thread has compiled (True), decided not to or failed to (False).
+        self.ready: Future[bool] = Future()
 
     # -- event-loop side ----------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the generation thread."""
+        """Start the generation thread (it compiles first; await `ready`)."""
         self._thread.start()
 
     def submit(
@@ -118,6 +106,14 @@ class Scheduler:
             self._wake.notify_all()
         return Ticket(job, self._wake)
 
+    def call(self, fn: Callable[[], Any]) -> Future[Any]:
+        """Run `fn` in the generation thread between two steps (model work, checks)."""
+        future: Future[Any] = Future()
+        with self._wake:
+            self._calls.append((fn, future))
+            self._wake.notify_all()
+        return future
+
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the thread; unfinished jobs end with BackendUnavailable."""
         with self._wake:
@@ -137,36 +133,45 @@ class Scheduler:
         return [lane for lane in (self._main, self._long) if lane is not None]
 
     def _run(self) -> None:
+        try:
+            self.ready.set_result(
+                self._compile and self._main.engine.compile(progress=self._progress)
+            )
+        except BaseException as exc:  # start() must hear of it rather than wait forever
+            self.ready.set_exception(exc)
+            return
         while True:
             with self._wake:
-                while not self._stopping and not self._waiting and not self._busy():
+                while not (self._stopping or self._waiting or self._calls or self._busy()):
                     self._wake.wait()
                 if self._stopping:
                     break
+            self._run_calls()
             self._retire_cancelled()
             self._admit()
             self._report_places()
             stepped = False
             for lane in self._lanes():
-                if lane.active:
-                    self._step(lane)
-                    stepped = True
+                stepped |= bool(lane.active)
+                self._decoder.step(lane)
+            self._outbox.flush()  # one wake-up of the event loop per round
             if not stepped:  # only jobs that cannot start yet: do not spin
                 with self._wake:
                     self._wake.wait(0.05)
         self._fail_all(BackendUnavailable("scheduler stopped"))
+        self._outbox.flush()
 
     def _busy(self) -> bool:
-        return any(lane.active for lane in self._lanes())
+        return any(lane.active or lane.pending for lane in self._lanes())
 
-    def _finish(self, lane: Lane | None, job: Job, item: object = END) -> None:
-        if lane is not None and job in lane.active:
-            lane.remove(job)
-        if not job.done:
-            tail = job.detok.flush()
-            if tail and item is END:
-                job.emit(tail)
-            job.emit(item)  # type: ignore[arg-type]
+    def _run_calls(self) -> None:
+        with self._wake:
+            calls, self._calls = list(self._calls), deque()
+        for fn, future in calls:
+            try:
+                future.set_result(fn())
+            except Exception as exc:
+                future.set_exception(exc)
 
     def _retire_cancelled(self) -> None:
         with self._wake:
@@ -178,7 +183,7 @@ class Scheduler:
                 lane.remove(job)
                 job.done = True
         if self._long is not None and not self._long.active:
-            self._long = None  # free the long lane's memory
+            self._long = None  # free the long lane's memory (its last step was for no one)
 
     def _take(self) -> tuple[list[Job], Job | None]:
         """Waiting jobs that can start now: a group for the main lane, maybe one long."""
@@ -205,7 +210,7 @@ class Scheduler:
             try:
                 self._long = Lane(self._make_long(long_job.prompt.length + long_job.max_new_tokens))
             except torch.OutOfMemoryError:
-                self._finish(None, long_job, BackendOutOfMemory("long lane allocation"))
+                self._decoder.finish(None, long_job, BackendOutOfMemory("long lane allocation"))
                 return
             self._prefill(self._long, [long_job])
 
@@ -215,9 +220,9 @@ class Scheduler:
         try:
             firsts = lane.engine.prefill([j.prompt for j in jobs], rows)
         except torch.OutOfMemoryError:
-            _release_memory()
+            release_memory()
             if len(jobs) == 1:
-                self._finish(None, jobs[0], BackendOutOfMemory("prefill of one request"))
+                self._decoder.finish(None, jobs[0], BackendOutOfMemory("prefill of one request"))
                 return
             half = len(jobs) // 2
             event(log, "prefill_oom_split", level=logging.WARNING, batch=len(jobs))
@@ -225,9 +230,11 @@ class Scheduler:
             self._prefill(lane, jobs[half:])
             return
         except Exception as exc:
-            log.error("prefill_failed", exc_info=True, extra={"fields": {"batch": len(jobs)}})
+            event(log, "prefill_failed", level=logging.ERROR, exc_info=True, batch=len(jobs))
             for job in jobs:
-                self._finish(None, job, BackendError(f"prefill failed: {type(exc).__name__}"))
+                self._decoder.finish(
+                    None, job, BackendError(f"prefill failed: {type(exc).__name__}")
+                )
             return
         event(
             log,
@@ -239,62 +246,20 @@ class Scheduler:
         for job in jobs:  # all rows first: finishing one moves rows around
             job.cached = job.prompt.length
             lane.active.append(job)
-            job.report(0)
+            self._outbox.report(job, 0)
         for job, first in zip(jobs, firsts, strict=True):
-            self._accept(lane, job, first)
-
-    def _accept(self, lane: Lane, job: Job, token: int) -> None:
-        """Record a produced token: stream it, or finish the job."""
-        if job.first_token_at is None:
-            job.first_token_at = time.monotonic()
-        if token in self._stop:
-            self._finish(lane, job)
-            return
-        job.generated += 1
-        text = job.detok.push(token)
-        if text:
-            job.emit(text)
-        if job.generated >= job.max_new_tokens or job.cached + 1 >= lane.engine.slot_tokens:
-            self._finish(lane, job)
-        else:
-            job.next_token = token
-
-    def _step(self, lane: Lane) -> None:
-        jobs = list(lane.active)
-        try:
-            tokens = lane.engine.decode([j.next_token for j in jobs], [j.cached for j in jobs])
-        except torch.OutOfMemoryError:
-            _release_memory()
-            keep = max(1, len(jobs) // 2)
-            lane.limit = keep
-            event(log, "decode_oom_shrink", level=logging.WARNING, batch=len(jobs), limit=keep)
-            for job in jobs[keep:]:
-                self._finish(lane, job, BackendOutOfMemory("decode step"))
-            return
-        except Exception as exc:
-            log.error("decode_failed", exc_info=True, extra={"fields": {"batch": len(jobs)}})
-            for job in jobs:
-                self._finish(lane, job, BackendError(f"decode failed: {type(exc).__name__}"))
-            return
-        for job, token in zip(jobs, tokens, strict=True):
-            job.cached += 1
-            self._accept(lane, job, token)
+            self._decoder.accept(lane, job, first)
 
     def _report_places(self) -> None:
         with self._wake:
             for place, job in enumerate(self._waiting, start=1):
-                job.report(place)
+                self._outbox.report(job, place)
 
     def _fail_all(self, error: BackendError) -> None:
         with self._wake:
             waiting, self._waiting = list(self._waiting), deque()
         for job in waiting:
-            self._finish(None, job, error)
+            self._decoder.finish(None, job, error)
         for lane in self._lanes():
             for job in list(lane.active):
-                self._finish(lane, job, error)
-
-
-def _release_memory() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+                self._decoder.finish(lane, job, error)
