@@ -12,10 +12,11 @@ Keys, all under `medgemma:` (one Redis database per Slack app):
 - channel `medgemma:cancel`: deletions, published to every replica, the publisher too.
 
 A question is taken for an orphan once its owner has had no heartbeat for a whole
-heartbeat period, and handed to one replica only: a script moves it to the caller only while its
-record is still the one the caller read (compare and set), with its attempt counted up,
-so a replica that dies while recovering leaves the question to the next one as a
-second attempt. Failures that would lose a question are raised (the event is then not
+heartbeat period (after a Redis restart every heartbeat is gone for a moment), and is
+handed to one replica only: a script moves it to the caller only while its record is
+still the one the caller read (compare and set), with its attempt counted up, so a
+replica that dies while recovering leaves the question to the next one as a second
+attempt. Failures that would lose a question are raised (the event is then not
 acknowledged and Slack retries it); failures that only cost a follow-up or crash-safety
 are logged.
 """
@@ -159,8 +160,7 @@ class RedisState:
         for key, question in found.items():
             if question is None or question.owner == self.replica or question.owner in alive:
                 continue
-            # Only once a live owner would have beaten again (after a Redis restart every
-            # heartbeat is gone for a moment, and nobody's question is an orphan yet).
+            # Only once a live owner would have beaten again.
             first_seen = self._suspects[records[key]] = suspects.get(records[key], now)
             if now - first_seen < self._timeout_s / 3:
                 continue

@@ -93,6 +93,12 @@ class BotProcess:
         except aiohttp.ClientConnectionError:
             return 0, []
 
+    async def metrics(self) -> str:
+        """The /metrics text."""
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            return await response.text()
+
     async def ready(self) -> None:
         """Wait until /readyz says 200 (model server reached, Slack connected)."""
         async with asyncio.timeout(START_S):

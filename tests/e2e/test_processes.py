@@ -89,9 +89,13 @@ async def test_a_replica_killed_mid_answer_is_finished_by_a_live_one(
     # Nobody restarts anything: the survivor's orphan scan finds the question.
     await wait_until(lambda: bool(replies(fake_slack, ts)), timeout_s=ANSWER_S)
     waited = time.monotonic() - killed
+    await wait_until(lambda: bool(survivor.events("question_audit")))
+    metrics = await survivor.metrics()
     assert await survivor.terminate() == 0
     assert kinds(fake_slack, ts) == ["medgemma_answer"]
     assert len(fake_openai.requests) == 2
+    assert 'medgemma_recoveries_total{outcome="answering_again"} 1.0' in metrics
+    assert 'medgemma_questions_total{outcome="answered"} 1.0' in metrics
     [audit] = survivor.events("question_audit")
     assert (audit["attempt"], audit["outcome"]) == (1, "answered")
     print(f"redis: answered {waited:.1f} s after the SIGKILL by the live replica")

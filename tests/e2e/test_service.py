@@ -153,3 +153,25 @@ async def test_a_port_in_use_is_one_clear_line(fake_slack: FakeSlack) -> None:
                 await h.runner.listen(host="127.0.0.1", port=port)
     assert f"cannot listen on 127.0.0.1:{port}" in caught.value.detail
     assert "MEDGEMMA_HEALTH_PORT" in caught.value.detail
+
+
+async def test_a_question_turned_away_is_counted_and_audited(
+    fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.audit")
+    backend = FakeBackend().then(Step(delay_s=0.5))
+    async with running_bot(fake_slack, backend, MEDGEMMA_MAX_PENDING="1") as h:
+        port = await h.runner.listen(host="127.0.0.1", port=0)
+        first = await h.ask("one")
+        second = await h.ask("two", user="U2")
+        [busy] = await h.replies(second)
+        await h.replies(first)
+        _, samples = await scrape(port)
+    assert "busy" in busy["text"]
+    assert at(samples, "medgemma_questions_total", outcome="busy") == 1
+    assert at(samples, "medgemma_errors_total", kind="Busy") == 1
+    audits = {
+        r.fields["outcome"]: r.fields for r in caplog.records if r.getMessage() == "question_audit"
+    }  # type: ignore[attr-defined]
+    assert (audits["busy"]["user"], audits["busy"]["message_ts"]) == ("U2", second)
+    assert audits["busy"]["request_id"] == busy["metadata"]["event_payload"]["request_id"]
