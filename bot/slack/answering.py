@@ -49,12 +49,12 @@ async def answer_question(deps: Deps, route: Route, *, attempt: int = 0) -> None
             audited(deps, question, files=files) as record,
         ):
             async with deps.turns.turn((route.channel, route.thread_ts)):
-                await _answer(deps, route, request_id, record)
+                await _answer(deps, route, request_id, record=record)
     finally:
         await deps.state.finish(route.channel, route.ts)
 
 
-async def _answer(deps: Deps, route: Route, request_id: str, record: QuestionRecord) -> None:
+async def _answer(deps: Deps, route: Route, request_id: str, *, record: QuestionRecord) -> None:
     started = time.monotonic()
     raw = await read_question(deps, route)
     if raw is None:
