@@ -28,7 +28,11 @@ def _parser() -> argparse.ArgumentParser:
         "--http", action="store_true", help="serve the HTTP Events API instead of Socket Mode"
     )
     run.add_argument("--port", type=int, default=3000, help="HTTP port (with --http)")
-    run.add_argument("--host", default="0.0.0.0", help="HTTP address (with --http)")
+    run.add_argument(
+        "--host",
+        default="0.0.0.0",
+        help="address of the HTTP server: events (with --http), health and metrics",
+    )
     ask = sub.add_parser("ask", help="answer a question about local images in the terminal")
     ask.add_argument("images", nargs="*", type=Path, help="image, DICOM or zip files")
     ask.add_argument(
@@ -102,7 +106,12 @@ async def _run(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
     try:
-        await backend.start()
+        # The probes answer while the model loads (liveness: alive; readiness: not yet).
+        if args.http:
+            await runner.listen(host=args.host, port=args.port, events=True)
+        elif settings.health_port:
+            await runner.listen(host=args.host, port=settings.health_port)
+        await runner.start_backend()
         if problem := series_problem(settings, backend.capabilities):
             logs.event(logging.getLogger("bot.cli"), "series_limits", level=logging.WARNING,
                        problem=problem)  # fmt: skip

@@ -51,6 +51,7 @@ def safe_exception(
 
 RECORD_KEYS = ("ts", "level", "logger", "event")
 OWN_LOGGERS = "bot"  # records of this logger tree are the bot's own events
+AUDIT_LOGGER = "bot.audit"  # one event per question: who, where, when; no content
 
 
 def is_own(record: logging.LogRecord) -> bool:
@@ -133,6 +134,8 @@ def setup(*, level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # The audit trail (one event per question) is kept whatever LOG_LEVEL says.
+    logging.getLogger(AUDIT_LOGGER).setLevel(logging.INFO)
     quiet_libraries()
 
 

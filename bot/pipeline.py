@@ -19,7 +19,7 @@ from bot.logs import event
 from bot.prompts import Prompts, profile_for
 from bot.settings import Settings
 from bot.specialty import Specialty
-from bot.thread import Answer, DecodedMessage, UndecodedMessage
+from bot.thread import Answer, AnswerStats, DecodedMessage, UndecodedMessage
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,22 @@ class Generated:
 
     text: str
     first_token_s: float
+    generation_s: float = 0.0  # from the first text to the last
+
+
+class QueueTimer:
+    """Passes places in line on, and notes when the request got its place (0)."""
+
+    def __init__(self, forward: QueueCallback | None) -> None:
+        self._forward = forward
+        self._since = time.monotonic()
+        self.waited_s: float | None = None
+
+    def __call__(self, place: int) -> None:
+        if place == 0 and self.waited_s is None:
+            self.waited_s = round(time.monotonic() - self._since, 3)
+        if self._forward is not None:
+            self._forward(place)
 
 
 class Pipeline:
@@ -76,11 +92,12 @@ class Pipeline:
             raise NothingToAnswer("an empty message in a thread without images")
         specialty = self._specialty(decoded.messages, channel_specialty)
         conv = self.plan(decoded.messages, specialty=specialty)
+        queue = QueueTimer(on_position)
         request = GenerationRequest(
             messages=conv.messages,
             max_new_tokens=conv.max_new_tokens,
             request_id=request_id,
-            on_queue_position=on_position,
+            on_queue_position=queue,
         )
         generated = await self._generate(request, on_text=on_text, started=started)
         notes = [
@@ -88,19 +105,20 @@ class Pipeline:
             *self._notes(decoded, conv, empty=not generated.text),
             *caveats(generated.text, specialty=specialty),
         ]
-        event(
-            log,
-            "answered",
-            request_id=request_id,
-            turns=len(conv.messages) - 1,
+        stats = AnswerStats(
             images=conv.image_count,
-            prompt_tokens=conv.tokens,
-            answer_chars=len(generated.text),
+            slices=sum(len(f.images) for f in decoded.messages[-1].files if f.is_image_set),
             first_token_s=generated.first_token_s,
-            seconds=round(time.monotonic() - started, 3),
+            queue_wait_s=queue.waited_s,
+            generation_s=generated.generation_s,
+            tokens=self.backend.count_text_tokens(generated.text) if generated.text else 0,
         )
+        seconds = round(time.monotonic() - started, 3)
+        event(log, "answered", request_id=request_id, turns=len(conv.messages) - 1,
+              prompt_tokens=conv.tokens, answer_chars=len(generated.text), seconds=seconds,
+              images=stats.images, first_token_s=stats.first_token_s)  # fmt: skip
         rendered = tuple(self._prompts.text("notes", key, **dict(params)) for key, params in notes)
-        return Answer(findings=generated.text, notes=rendered)
+        return Answer(findings=generated.text, notes=rendered, stats=stats)
 
     def plan(self, thread: Sequence[DecodedMessage], *, specialty: Specialty) -> Conversation:
         """Build the model request for the thread's newest message."""
@@ -141,8 +159,13 @@ class Pipeline:
                         on_text(chunk)
         except TimeoutError as exc:
             raise BackendTimeout("no complete answer in time", seconds=deadline) from exc
-        first = (first_token_at or time.monotonic()) - started
-        return Generated(text="".join(chunks).strip(), first_token_s=round(first, 3))
+        ended = time.monotonic()
+        first = (first_token_at or ended) - started
+        return Generated(
+            text="".join(chunks).strip(),
+            first_token_s=round(first, 3),
+            generation_s=round(ended - (first_token_at or ended), 3),
+        )
 
     def _specialty(
         self, thread: Sequence[DecodedMessage], channel_specialty: Specialty | None

@@ -63,6 +63,12 @@ def _api_url(env: str, raw: str) -> str:
     return raw if raw.endswith("/") else raw + "/"
 
 
+def _redis_url(env: str, raw: str) -> str:
+    if urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"{env} must be a redis://, rediss:// or unix:// URL")
+    return raw
+
+
 def _dtype(env: str, raw: str) -> str:
     if raw.lower() in ("float16", "fp16", "half"):
         raise ConfigError(f"{env}=float16 is not allowed: Gemma 3 overflows in fp16")
@@ -139,6 +145,11 @@ class Settings:
     dm_wait_s: float = setting("MEDGEMMA_DM_WAIT_S", 6.0, minimum=0)
     dm_case_minutes: float = setting("MEDGEMMA_DM_CASE_MINUTES", 10.0, minimum=0)
     state_file: str = setting("MEDGEMMA_STATE_FILE", "medgemma-state.json")
+    drain_s: float = setting("MEDGEMMA_DRAIN_S", 60.0, minimum=0)
+    # Running as a service
+    redis_url: str = setting("MEDGEMMA_REDIS_URL", "", parse=_redis_url)
+    replica_timeout_s: float = setting("MEDGEMMA_REPLICA_TIMEOUT_S", 30.0, minimum=1)
+    health_port: int = setting("MEDGEMMA_HEALTH_PORT", 8080, minimum=0)
     log_level: LogLevel = setting("LOG_LEVEL", "INFO", parse=_upper)
     log_format: LogFormat = setting("LOG_FORMAT", "json")
 

@@ -8,7 +8,7 @@ type, two kinds of file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, Literal, Protocol, TypeVar
 
 from bot.imaging.types import DecodedFile
@@ -52,8 +52,21 @@ DecodedMessage = Message[DecodedFile]
 
 
 @dataclass(frozen=True)
+class AnswerStats:
+    """Counts and timings of one request, for metrics and the audit log (no content)."""
+
+    images: int = 0  # sent to the model, series slices included
+    slices: int = 0  # of those, the slices of CT/MRI series
+    first_token_s: float | None = None  # from reading the files to the first text
+    queue_wait_s: float | None = None  # waiting for a place with the model
+    generation_s: float | None = None  # from the first text to the last
+    tokens: int = 0  # answer tokens as the backend counts them
+
+
+@dataclass(frozen=True)
 class Answer:
     """The model's findings and the bot's own notes about the request."""
 
     findings: str
     notes: tuple[str, ...] = ()
+    stats: AnswerStats = field(default_factory=AnswerStats)

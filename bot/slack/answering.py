@@ -10,6 +10,7 @@ from bot.conversation import Note
 from bot.errors import FilesSkipped
 from bot.logs import event
 from bot.slack import history
+from bot.slack.audit import QuestionRecord, audited
 from bot.slack.deps import Deps
 from bot.slack.posting import post_all
 from bot.slack.progress import Progress
@@ -41,18 +42,23 @@ async def answer_question(deps: Deps, route: Route, *, attempt: int = 0) -> None
         attempt=attempt,
     )
     await deps.state.begin(question)
+    files = len(route.message.get("files") or [])
     try:
-        async with reported(deps, route, request_id):
+        async with (
+            reported(deps, route, request_id),
+            audited(deps, question, files=files) as record,
+        ):
             async with deps.turns.turn((route.channel, route.thread_ts)):
-                await _answer(deps, route, request_id)
+                await _answer(deps, route, request_id, record=record)
     finally:
         await deps.state.finish(route.channel, route.ts)
 
 
-async def _answer(deps: Deps, route: Route, request_id: str) -> None:
+async def _answer(deps: Deps, route: Route, request_id: str, *, record: QuestionRecord) -> None:
     started = time.monotonic()
     raw = await read_question(deps, route)
     if raw is None:
+        record.outcome = "merged"
         return  # a DM image answered together with the question that followed it
     thread, notes = await _incoming(deps, raw)
     where: dict[str, Any] = {"channel": route.channel, "thread_ts": route.thread_ts}
@@ -67,11 +73,13 @@ async def _answer(deps: Deps, route: Route, request_id: str) -> None:
             thread,
             channel_specialty=deps.settings.channel_specialties.get(route.channel),
             request_id=request_id,
-            on_position=progress.place_in_line,
+            on_position=record.watch(progress.place_in_line),
             notes=notes,
         )
+        record.answered(answer.stats)
         messages = answer_messages(answer, prompts=deps.prompts, request_id=request_id)
         await post_all(deps.client, messages=messages, **where)
+        record.posted()
     seconds = round(time.monotonic() - started, 3)
     event(log, "reply_posted", request_id=request_id, channel=route.channel, seconds=seconds)
 

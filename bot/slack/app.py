@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +17,8 @@ from bot.file_loader import FileLoader
 from bot.logs import event
 from bot.pipeline import Pipeline
 from bot.prompts import Prompts
+from bot.service.metrics import Metrics
+from bot.service.probes import Health
 from bot.settings import Settings
 from bot.slack.client import web_client
 from bot.slack.deps import Deps, UserNames
@@ -102,7 +101,11 @@ def bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
 
 
 def make_state(settings: Settings) -> State:
-    """The state store the settings ask for."""
+    """Redis when MEDGEMMA_REDIS_URL is set (replicas), else this process's memory and file."""
+    if settings.redis_url:
+        from bot.state.redis_state import RedisState
+
+        return RedisState(url=settings.redis_url, replica_timeout_s=settings.replica_timeout_s)
     path = None if settings.state_file.lower() == "off" else Path(settings.state_file)
     return MemoryState(path=path)
 
@@ -143,7 +146,9 @@ async def build_app(
         names=UserNames(client),
         turns=ThreadTurns(),
         arrivals=Arrivals(),
-        replica=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
+        replica=state.replica,
+        metrics=Metrics(),
+        health=Health(),
     )
     app = bolt_app(settings, client)
     register(app, deps)

@@ -11,6 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.pipeline import Pipeline
 from bot.prompts import Prompts
+from bot.service.metrics import Metrics
+from bot.service.probes import Health
 from bot.settings import Settings
 from bot.slack.files import SlackDownloads
 from bot.slack.history import Identity
@@ -66,3 +68,5 @@ class Deps:
     turns: ThreadTurns
     arrivals: Arrivals
     replica: str  # this process, in the state's records
+    metrics: Metrics  # this app's registry: tests build their own
+    health: Health  # what the readiness probe reports

@@ -16,6 +16,7 @@ from bot.errors import Restarting
 from bot.logs import event
 from bot.slack import history
 from bot.slack.answering import answer_question
+from bot.slack.audit import recovered
 from bot.slack.deps import Deps
 from bot.slack.reporting import post_notice
 from bot.slack.routing import Route
@@ -30,7 +31,8 @@ async def recover(deps: Deps) -> int:
     """Start recovering every orphaned question; how many were taken on."""
     taken = 0
     for question in await deps.state.orphans():
-        key = f"recover:{question.channel}:{question.ts}:{question.request_id}"
+        # The attempt too: a replica that dies recovering hands on the next attempt.
+        key = f"recover:{question.channel}:{question.ts}:{question.request_id}:{question.attempt}"
         if not await deps.state.claim(key, ttl_s=RECOVERY_CLAIM_TTL_S):
             continue  # another replica has it
         if deps.jobs.try_start((question.channel, question.ts), _finish(deps, question)):
@@ -69,6 +71,7 @@ async def _finish(deps: Deps, question: Question) -> None:
     posts = _ours(thread, question.request_id)
     if asked is None or _replied(posts):
         event(log, "recovered", outcome="nothing to do", **where)
+        recovered(deps, question, "deleted" if asked is None else "already_answered")
         await deps.state.finish(question.channel, question.ts)
         return
     for post in posts:  # a half-posted answer or a stale placeholder
@@ -85,8 +88,10 @@ async def _finish(deps: Deps, question: Question) -> None:
     )
     if question.attempt >= 1:
         event(log, "recovered", outcome="ask again", **where)
+        recovered(deps, question, "ask_again")
         await post_notice(deps, route, Restarting(), request_id=question.request_id)
         await deps.state.finish(question.channel, question.ts)
         return
     event(log, "recovered", outcome="answering again", **where)
+    recovered(deps, question, "answering_again")
     await answer_question(deps, route, attempt=question.attempt + 1)

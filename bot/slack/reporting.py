@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot.errors import BotError, Busy, Restarting
 from bot.imaging import SUPPORTED_FORMATS
 from bot.logs import event
+from bot.slack.audit import refused
 from bot.slack.deps import Deps
 from bot.slack.jobs import SHUTDOWN
 from bot.slack.posting import error_code, post_all
@@ -79,4 +80,6 @@ async def post_notice(deps: Deps, route: Route, error: BotError, *, request_id: 
 
 async def post_busy(deps: Deps, route: Route) -> None:
     """Tell the asker the bot is full; a question is never dropped silently."""
-    await post_notice(deps, route, Busy(), request_id=new_request_id())
+    request_id = new_request_id()
+    refused(deps, route, request_id=request_id)
+    await post_notice(deps, route, Busy(), request_id=request_id)

@@ -1,19 +1,32 @@
-"""Serving a built Slack app over Socket Mode or HTTP, and shutting it down once."""
+"""Serving a built Slack app over Socket Mode or HTTP, and shutting it down once.
+
+Start-up goes `listen` (the probes and metrics; in HTTP mode the events endpoint too,
+answering 503 until the bot takes events, so that Slack retries), `start_backend` (the
+model loads while /readyz says 503), then `socket_mode()` or `http()`: Slack connected,
+the questions stopped replicas left taken on and, with a shared state store, looked for
+again every half MEDGEMMA_REPLICA_TIMEOUT_S. `stop()` turns /readyz to 503, stops
+taking events, drains answers (MEDGEMMA_DRAIN_S) and releases everything.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextlib import suppress
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from bot.errors import ConfigError
 from bot.logs import event
+from bot.service.probes import Health, probe_routes
 from bot.slack.app import SlackApp
 from bot.slack.recovery import recover
 
 log = logging.getLogger(__name__)
 
-DRAIN_S = 60.0  # at shutdown, how long answers in progress may take to finish
+EVENTS_PATH = "/slack/events"
 
 
 class Runner:
@@ -23,10 +36,46 @@ class Runner:
         self._slack = slack
         self._socket: AsyncSocketModeHandler | None = None
         self._http: web.AppRunner | None = None
+        self._events = False  # the HTTP server has the events endpoint
+        self._taking_events = False
+        self._scan: asyncio.Task[None] | None = None
         self._stopped = False
 
+    @property
+    def health(self) -> Health:
+        """What /readyz reports."""
+        return self._slack.deps.health
+
+    async def listen(self, *, host: str, port: int, events: bool = False) -> int:
+        """Serve /healthz, /readyz, /metrics (with `events`, POST /slack/events); the port."""
+        deps = self._slack.deps
+        if events:
+            app = self._slack.app.web_app(path=EVENTS_PATH, port=port)
+            app.middlewares.append(self._events_gate)
+        else:
+            app = web.Application()
+        app.add_routes(probe_routes(deps.health, deps.metrics))
+        self._http = web.AppRunner(app)
+        self._events = events
+        await self._http.setup()
+        try:
+            await web.TCPSite(self._http, host=host, port=port).start()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror or type(exc).__name__}): choose "
+                "another --port (HTTP mode) or MEDGEMMA_HEALTH_PORT (Socket Mode; 0 turns it off)"
+            ) from None
+        bound = int(self._http.addresses[0][1])
+        event(log, "listening", mode="http" if events else "probes", port=bound)
+        return bound
+
+    async def start_backend(self) -> None:
+        """Load the model (or connect to its server); the bot is ready only after."""
+        await self._slack.deps.pipeline.backend.start()
+        self.health.backend_ready = True
+
     async def socket_mode(self) -> None:
-        """Connect over Socket Mode (no public endpoint)."""
+        """Connect over Socket Mode (no public endpoint), then serve."""
         self._socket = AsyncSocketModeHandler(
             self._slack.app,
             self._slack.deps.settings.slack_app_token,
@@ -34,28 +83,66 @@ class Runner:
             ping_interval=self._slack.deps.settings.socket_ping_s,
         )
         await self._socket.connect_async()
+        self.health.watch_slack(self._socket.client.is_connected)
         event(log, "connected", mode="socket")
-        await recover(self._slack.deps)
+        await self._serve()
 
     async def http(self, *, host: str, port: int) -> int:
-        """Serve POST /slack/events with signature checks; returns the bound port."""
-        self._http = web.AppRunner(self._slack.app.web_app(path="/slack/events", port=port))
-        await self._http.setup()
-        await web.TCPSite(self._http, host=host, port=port).start()
-        bound = int(self._http.addresses[0][1])
-        event(log, "listening", mode="http", port=bound)
-        await recover(self._slack.deps)
-        return bound
+        """Take POST /slack/events (signatures checked), listening first if need be; the port."""
+        if self._http is None:
+            await self.listen(host=host, port=port, events=True)
+        if self._http is None or not self._events:
+            raise RuntimeError("listening without the events endpoint: call listen(events=True)")
+        self._taking_events = True
+        self.health.watch_slack(self._taking)
+        await self._serve()
+        return int(self._http.addresses[0][1])
 
-    async def stop(self, *, drain_s: float = DRAIN_S) -> None:
+    async def stop(self, *, drain_s: float | None = None) -> None:
         """Stop taking events, let answers finish (then cancel them), release everything."""
         if self._stopped:
             return
         self._stopped = True
+        self.health.draining = True
+        self._taking_events = False
+        if self._scan is not None:
+            self._scan.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._scan
         if self._socket is not None:
             await self._socket.close_async()
-        if self._http is not None:
+        deps = self._slack.deps
+        await deps.jobs.drain(timeout_s=deps.settings.drain_s if drain_s is None else drain_s)
+        if self._http is not None:  # the probes answer 503 until here
             await self._http.cleanup()
-        await self._slack.deps.jobs.drain(timeout_s=drain_s)
         await self._slack.aclose()
         event(log, "stopped")
+
+    async def _taking(self) -> bool:
+        return self._taking_events
+
+    @web.middleware
+    async def _events_gate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Refuse events while loading or draining: Slack retries them (elsewhere, if it can)."""
+        if request.path == EVENTS_PATH and not self._taking_events:
+            return web.json_response({"error": "not ready"}, status=503)
+        return await handler(request)
+
+    async def _serve(self) -> None:
+        """Take on what stopped replicas left: now, and periodically if others may stop."""
+        await self._recover()
+        if self._slack.deps.state.shared:
+            self._scan = asyncio.create_task(self._scan_orphans(), name="orphan-scan")
+
+    async def _scan_orphans(self) -> None:
+        """A replica that dies while this one lives: its questions are finished here."""
+        interval_s = self._slack.deps.settings.replica_timeout_s / 2
+        while True:
+            await asyncio.sleep(interval_s)
+            await self._recover()
+
+    async def _recover(self) -> None:
+        try:
+            await recover(self._slack.deps)
+        except Exception:  # the store is unreachable: the next scan tries again
+            event(log, "recovery_failed", level=logging.ERROR, exc_info=True)

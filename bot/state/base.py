@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -23,8 +26,23 @@ class Question:
     attempt: int = 0  # how many processes already died answering it
 
 
+def new_replica_id() -> str:
+    """This process's name in the state's records: host, process id, and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
 class State(Protocol):
     """Shared, bounded, ids-only state; every operation is safe to call concurrently."""
+
+    @property
+    def replica(self) -> str:
+        """The replica this state speaks for (`Question.owner` of its questions)."""
+        ...
+
+    @property
+    def shared(self) -> bool:
+        """True when other replicas see the same state (their orphans may appear any time)."""
+        ...
 
     async def claim(self, key: str, *, ttl_s: float) -> bool:
         """True for the first caller of `key` within `ttl_s` seconds, across replicas."""

@@ -21,7 +21,7 @@ from typing import Any
 from cachetools import LRUCache, TLRUCache
 
 from bot.logs import event
-from bot.state.base import CancelHandler, Question
+from bot.state.base import CancelHandler, Question, new_replica_id
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,10 @@ def _expires(_key: str, ttl_s: float, now: float) -> float:
 class MemoryState:
     """The state of a single process; optionally backed by a state file."""
 
-    def __init__(self, *, path: Path | None = None) -> None:
+    shared = False
+
+    def __init__(self, *, path: Path | None = None, replica: str | None = None) -> None:
+        self.replica = replica or new_replica_id()
         self._path = path
         self._claims: TLRUCache[str, float] = TLRUCache(
             maxsize=MAX_CLAIMS, ttu=_expires, timer=time.monotonic

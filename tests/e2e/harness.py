@@ -170,7 +170,7 @@ async def start_bot(
         settings=settings, prompts=load_prompts(DEFAULT_PROMPTS), backend=backend
     )
     runner = Runner(slack)
-    await backend.start()
+    await runner.start_backend()
     if transport == "http":
         port = await runner.http(host="127.0.0.1", port=0)
         url = f"http://127.0.0.1:{port}/slack/events"

@@ -30,9 +30,10 @@ Body = dict[str, Any]
 
 @dataclass(frozen=True)
 class Reply:
-    """Answer with these content chunks."""
+    """Answer with these content chunks, after a pause (a model that takes its time)."""
 
     chunks: tuple[str, ...]
+    pause_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,16 @@ class FakeOpenAIServer:
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
-    def reply(self, text: str | None = None, *, chunks: Sequence[str] | None = None) -> None:
-        """Queue a reply: `text` split into words, or exactly `chunks`."""
-        self.script.append(Reply(tuple(chunks) if chunks is not None else split_words(text or "")))
+    def reply(
+        self,
+        text: str | None = None,
+        *,
+        chunks: Sequence[str] | None = None,
+        pause_s: float = 0.0,
+    ) -> None:
+        """Queue a reply: `text` split into words, or exactly `chunks`, after `pause_s`."""
+        words = tuple(chunks) if chunks is not None else split_words(text or "")
+        self.script.append(Reply(words, pause_s))
 
     def fail(
         self,
@@ -229,6 +237,8 @@ class FakeOpenAIServer:
             await self._released.wait()
             return web.Response(status=503)
         reply = script if isinstance(script, Reply) else None
+        if reply is not None and reply.pause_s:
+            await asyncio.sleep(reply.pause_s)
         chunks = reply.chunks if reply is not None else split_words(self.default_reply(body))
         if not body.get("stream"):
             return web.json_response(completion(body, "".join(chunks)))

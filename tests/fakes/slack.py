@@ -340,10 +340,13 @@ class FakeSlack:
         event_id: str | None = None,
         retry_attempt: int = 0,
         retry_reason: str = "",
+        to: int | None = None,
     ) -> str:
-        """Deliver an event in an events_api envelope on the newest socket; the envelope_id.
+        """Deliver an event in an events_api envelope; the envelope_id.
 
-        Waits up to 5 s for a client to connect first.
+        It goes on connection `to` (by connection order) if given, else on the one
+        `socket.pick` chooses (the newest by default). Waits up to 5 s for a client to
+        connect first.
         """
         payload = event_callback_payload(
             event,
@@ -359,7 +362,7 @@ class FakeSlack:
             retry_attempt=retry_attempt,
             retry_reason=retry_reason,
         )
-        return await self.socket.send(envelope, wait_s=WAIT_TIMEOUT_S)
+        return await self.socket.send(envelope, wait_s=WAIT_TIMEOUT_S, to=to)
 
     async def send_envelope(self, envelope: dict[str, Any]) -> str:
         """Send any envelope (e.g. `interactive`) as is; it must carry an envelope_id."""

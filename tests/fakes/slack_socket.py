@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -18,10 +19,20 @@ Envelope = dict[str, Any]
 
 
 class SocketHub:
-    """Holds the open WebSockets; sends each envelope on the newest, as Slack picks one."""
+    """Holds the open WebSockets; sends each envelope on one of them.
+
+    Slack gives each envelope to one connection of the app, picked at random, retries
+    included ("each payload may be sent to any of the connections", Socket Mode docs;
+    bolt-python #448, #1071): set `pick = "random"` (with `rng` seeded by the test) to
+    play several replicas. The default, the newest connection, keeps single-bot tests
+    deterministic across reconnects.
+    """
 
     def __init__(self, *, workspace: Workspace) -> None:
         self.workspace = workspace
+        self.pick: Literal["newest", "random"] = "newest"
+        self.rng = random.Random(0)
+        self.delivered_to: list[int] = []  # the connection index each envelope went to
         self.tickets: set[str] = set()
         self.connections: list[web.WebSocketResponse] = []
         self.connect_count = 0
@@ -70,13 +81,19 @@ class SocketHub:
         for transport in list(self._transports.values()):
             transport.abort()
 
-    async def send(self, envelope: Envelope, *, wait_s: float) -> str:
-        """Send an envelope once a client is connected; returns its envelope_id."""
+    async def send(self, envelope: Envelope, *, wait_s: float, to: int | None = None) -> str:
+        """Send an envelope once a client is connected; returns its envelope_id.
+
+        `to` names the connection (by connection order); otherwise `pick` chooses.
+        """
         await self.wait_connected(wait_s=wait_s)
         envelope_id: str = envelope["envelope_id"]
         self._acked[envelope_id] = asyncio.Event()
         self.sent.append(envelope)
-        await self.connections[-1].send_str(json.dumps(envelope))
+        if to is None:
+            to = self.rng.randrange(len(self.connections)) if self.pick == "random" else -1
+        self.delivered_to.append(to % len(self.connections))
+        await self.connections[to].send_str(json.dumps(envelope))
         return envelope_id
 
     async def send_disconnect(self, *, reason: str = "refresh_requested") -> None:

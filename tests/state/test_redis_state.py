@@ -1,0 +1,113 @@
+"""RedisState against a real redis-server: replicas, orphans, bounds, and Redis going away."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from redis.exceptions import RedisError
+
+from bot.errors import ConfigError
+from bot.state import redis_state
+from bot.state.redis_state import RedisState
+from tests.e2e.harness import wait_until
+from tests.redis_server import running_redis
+from tests.state.test_state import question
+
+Replica = Callable[[], Awaitable[RedisState]]
+PERIOD_S = 1.0 / 3  # a heartbeat period with replica_timeout_s=1
+
+
+@pytest.fixture
+async def replica(redis_url: str) -> AsyncIterator[Replica]:
+    """Started RedisStates on one server (closed after the test)."""
+    made: list[RedisState] = []
+
+    async def make() -> RedisState:
+        state = RedisState(url=redis_url, replica_timeout_s=1.0)
+        await state.start()
+        made.append(state)
+        return state
+
+    yield make
+    for state in made:
+        await state.aclose()
+
+
+async def test_a_cancellation_reaches_every_replica_once(replica: Replica) -> None:
+    replicas = [await replica() for _ in range(3)]
+    seen: list[tuple[int, str]] = []
+    for i, state in enumerate(replicas):
+        state.on_cancel(lambda channel, ts, i=i: seen.append((i, ts)))
+    await replicas[1].cancel("C1", "1.1")
+    await wait_until(lambda: len(seen) == 3)
+    await asyncio.sleep(0.2)
+    assert sorted(seen) == [(0, "1.1"), (1, "1.1"), (2, "1.1")]
+
+
+async def test_a_live_replicas_questions_are_left_alone(replica: Replica) -> None:
+    owner, other = await replica(), await replica()
+    await owner.begin(question(owner=owner.replica))
+    for _ in range(3):
+        assert await other.orphans() == []
+        await asyncio.sleep(PERIOD_S)
+
+
+async def test_a_replica_dying_while_recovering_hands_on_the_next_attempt(
+    replica: Replica,
+) -> None:
+    first = await replica()
+    await first.begin(question(owner=first.replica))
+    await first.aclose()
+    second = await replica()
+    assert await second.orphans() == []  # suspected only
+    await asyncio.sleep(PERIOD_S + 0.05)
+    [taken] = await second.orphans()
+    assert taken.attempt == 0 and taken.owner == first.replica
+    await second.aclose()  # dies before finishing it
+    third = await replica()
+    await third.orphans()
+    await asyncio.sleep(PERIOD_S + 0.05)
+    [again] = await third.orphans()
+    assert again.attempt == 1 and again.owner == second.replica
+
+
+async def test_threads_are_bounded_and_expire(
+    replica: Replica, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = await replica()
+    monkeypatch.setattr(redis_state, "MAX_THREADS", 3)
+    for i in range(5):
+        await state.join_thread("C1", f"{i}.0")
+    remembered = [await state.in_thread("C1", f"{i}.0") for i in range(5)]
+    assert remembered == [False, False, True, True, True]
+    monkeypatch.setattr(redis_state, "THREAD_TTL_S", 0.2)
+    await asyncio.sleep(0.3)
+    assert not await state.in_thread("C1", "4.0")
+
+
+async def test_an_unreachable_server_stops_start_up_without_its_password() -> None:
+    state = RedisState(url="redis://:hunter2@127.0.0.1:1/0", replica_timeout_s=1.0)
+    with pytest.raises(ConfigError) as caught:
+        await state.start()
+    assert "cannot reach Redis at 127.0.0.1:1" in caught.value.detail
+    assert "hunter2" not in caught.value.detail
+
+
+async def test_redis_going_away_raises_only_where_a_question_could_be_lost() -> None:
+    with running_redis() as url:
+        state = RedisState(url=url, replica_timeout_s=1.0)
+        await state.start()
+    try:
+        with pytest.raises(RedisError):  # the event is not acknowledged: Slack retries it
+            await state.claim("q:C1:1.1", ttl_s=60)
+        with pytest.raises(RedisError):
+            await state.in_thread("C1", "1.1")
+        # These cost a follow-up or crash-safety only: logged, not raised.
+        await state.join_thread("C1", "1.1")
+        await state.begin(question())
+        await state.finish("C1", "1.1")
+        assert await state.orphans() == []
+    finally:
+        await state.aclose()
