@@ -94,3 +94,15 @@ def hub_error(name: str) -> BaseException:
 )
 def test_hub_failures_are_explained(error: str, says: str) -> None:
     assert says in loader._why_unavailable(hub_error(error), "google/medgemma-4b-it")
+
+
+def test_a_processor_without_the_end_of_image_fix_is_warned_about() -> None:
+    from bot.backends.hf.loader import tokenizer_problem
+    from bot.backends.hf.synthetic import TINY_IDS, build_processor
+
+    fixed = build_processor(TINY_IDS, image_size=28, tokens_per_image=4)
+    assert tokenizer_problem(fixed) is None
+    # What the processor of a pre-July-2025 checkpoint put around an image's tokens.
+    fixed.full_image_sequence = fixed.full_image_sequence.replace("<end_of_image>", "")
+    problem = tokenizer_problem(fixed)
+    assert problem is not None and "MEDGEMMA_REVISION" in problem

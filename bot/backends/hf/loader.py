@@ -90,6 +90,22 @@ def _why_unavailable(exc: BaseException, model: str) -> str:
     )
 
 
+def tokenizer_problem(processor: Any) -> str | None:
+    """A warning when the checkpoint predates MedGemma's July 2025 end-of-image fix.
+
+    The re-release added `<end_of_image>` after each image's tokens; without it image
+    answers degrade (reference/medgemma.md). The fixed processor's image sequence ends
+    with that token.
+    """
+    sequence = str(getattr(processor, "full_image_sequence", ""))
+    if "<end_of_image>" in sequence:
+        return None
+    return (
+        "this checkpoint's processor puts no <end_of_image> after images (a release before "
+        "2025-07-09): image answers are degraded; set MEDGEMMA_REVISION to a newer commit"
+    )
+
+
 def load(options: LoadOptions) -> tuple[Any, Any]:
     """Load processor and model; raise BackendUnavailable with a clear reason."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -122,4 +138,6 @@ def load(options: LoadOptions) -> tuple[Any, Any]:
         multi_gpu=options.multi_gpu,
         quantized=options.quantize_4bit,
     )
+    if (problem := tokenizer_problem(processor)) is not None:
+        event(log, "tokenizer_outdated", level=logging.WARNING, problem=problem)
     return processor, model
