@@ -85,10 +85,10 @@ class Progress:
             status = self._prompts.text("status", "working")
         elif place == 1:
             status = self._prompts.text("status", "next")
+        elif place == 2:
+            status = self._prompts.text("status", "waiting_one")
         else:
-            ahead = place - 1
-            noun = "question" if ahead == 1 else "questions"
-            status = self._prompts.text("status", "waiting", ahead=f"{ahead} {noun}")
+            status = self._prompts.text("status", "waiting_many", ahead=place - 1)
         if status != self._wanted:
             self._wanted = status
             self._changed.set()
