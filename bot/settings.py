@@ -151,6 +151,7 @@ class Settings:
     image_cache_ttl_s: float = setting("MEDGEMMA_IMAGE_CACHE_TTL_S", 3600.0, minimum=0)
     # Front
     max_pending: int = setting("MEDGEMMA_MAX_PENDING", 64, minimum=1)
+    streaming: bool = setting("MEDGEMMA_STREAMING", True)
     language: Language = setting("MEDGEMMA_LANGUAGE", "auto")
     allowed_channels: frozenset[str] = setting(
         "MEDGEMMA_ALLOWED_CHANNELS", factory=frozenset, parse=_ids

@@ -79,6 +79,7 @@ PARSED: list[tuple[str, str, str, Any]] = [
     ("MEDGEMMA_IMAGE_CACHE_MB", "0", "image_cache_mb", 0),
     ("MEDGEMMA_IMAGE_CACHE_TTL_S", "600", "image_cache_ttl_s", 600.0),
     ("MEDGEMMA_MAX_PENDING", "10", "max_pending", 10),
+    ("MEDGEMMA_STREAMING", "false", "streaming", False),
     ("MEDGEMMA_DM_WAIT_S", "2.5", "dm_wait_s", 2.5),
     ("MEDGEMMA_LANGUAGE", "zh-CN", "language", "zh-CN"),
     ("MEDGEMMA_ALLOWED_CHANNELS", "C1, G2,", "allowed_channels", frozenset({"C1", "G2"})),

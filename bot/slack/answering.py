@@ -12,12 +12,11 @@ from bot.logs import event
 from bot.slack import history
 from bot.slack.audit import QuestionRecord, audited
 from bot.slack.deps import Deps
-from bot.slack.posting import post_all
 from bot.slack.progress import Progress
 from bot.slack.reading import read_question
-from bot.slack.replies import answer_messages
 from bot.slack.reporting import new_request_id, reported
 from bot.slack.routing import Route
+from bot.slack.streaming import AnswerStream
 from bot.state import Question
 from bot.thread import UndecodedMessage
 
@@ -44,18 +43,22 @@ async def answer_question(deps: Deps, route: Route, *, attempt: int = 0) -> None
     await deps.state.begin(question)
     files = len(route.message.get("files") or [])
     try:
+        language = await deps.names.language(route.user)
+        stream = AnswerStream(deps, route, request_id, language)
         async with (
-            reported(deps, route, request_id),
+            reported(deps, route, request_id, stream=stream),
             audited(deps, question, files=files) as record,
         ):
             async with deps.turns.turn((route.channel, route.thread_ts)):
-                await _answer(deps, route, request_id, record=record)
+                await _answer(deps, route, stream, record=record)
     finally:
         await deps.state.finish(route.channel, route.ts)
 
 
-async def _answer(deps: Deps, route: Route, request_id: str, *, record: QuestionRecord) -> None:
-    started = time.monotonic()
+async def _answer(
+    deps: Deps, route: Route, stream: AnswerStream, *, record: QuestionRecord
+) -> None:
+    started, request_id = time.monotonic(), stream.request_id
     raw = await read_question(deps, route)
     if raw is None:
         record.outcome = "merged"
@@ -67,18 +70,21 @@ async def _answer(deps: Deps, route: Route, request_id: str, *, record: Question
         status_client=deps.status_client,
         prompts=deps.prompts,
         request_id=request_id,
+        language=stream.language,
         **where,
     ) as progress:
+        stream.on_start = progress.streaming
         answer = await deps.pipeline.answer(
             thread,
             channel_specialty=deps.settings.channel_specialties.get(route.channel),
             request_id=request_id,
+            on_text=stream.push,
             on_position=record.watch(progress.place_in_line),
             notes=notes,
+            language=stream.language,
         )
         record.answered(answer.stats)
-        messages = answer_messages(answer, prompts=deps.prompts, request_id=request_id)
-        await post_all(deps.client, messages=messages, **where)
+        await stream.finish(answer)
         record.posted()
     seconds = round(time.monotonic() - started, 3)
     event(log, "reply_posted", request_id=request_id, channel=route.channel, seconds=seconds)

@@ -20,6 +20,7 @@ from bot.prompts import Prompts
 from bot.service.metrics import Metrics
 from bot.service.probes import Health
 from bot.settings import Settings
+from bot.slack.budget import StreamBudget
 from bot.slack.client import web_client
 from bot.slack.deps import Deps, People
 from bot.slack.files import SlackDownloads
@@ -65,7 +66,9 @@ async def identify(client: AsyncWebClient) -> tuple[Identity, set[str]]:
         ) from None
     scopes = {s.strip() for s in (response.headers.get("x-oauth-scopes") or "").split(",") if s}
     identity = Identity(
-        bot_user_id=str(response["user_id"]), bot_id=str(response.get("bot_id", ""))
+        bot_user_id=str(response["user_id"]),
+        bot_id=str(response.get("bot_id", "")),
+        team_id=str(response.get("team_id", "")),
     )
     return identity, scopes
 
@@ -147,6 +150,7 @@ async def build_app(
         turns=ThreadTurns(),
         arrivals=Arrivals(),
         replica=state.replica,
+        stream_budget=StreamBudget(),
         metrics=Metrics(),
         health=Health(),
     )

@@ -142,9 +142,11 @@ async def audited(deps: Deps, question: Question, *, files: int) -> AsyncIterato
         record.close()
 
 
-def refused(deps: Deps, route: Route, *, request_id: str) -> None:
-    """A question turned away because the bot is full."""
-    deps.metrics.outcome("busy", error="Busy")
+def refused(
+    deps: Deps, route: Route, *, request_id: str, outcome: str = "busy", error: str = "Busy"
+) -> None:
+    """A question turned away unanswered: the bot is full, or the asker may not ask here."""
+    deps.metrics.outcome(outcome, error=error)
     question = Question(
         channel=route.channel,
         ts=route.ts,
@@ -154,7 +156,7 @@ def refused(deps: Deps, route: Route, *, request_id: str) -> None:
         started_at=time.time(),
         owner=deps.replica,
     )
-    audit(question, outcome="busy", files=len(route.message.get("files") or []))
+    audit(question, outcome=outcome, files=len(route.message.get("files") or []))
 
 
 def recovered(deps: Deps, question: Question, outcome: str) -> None:

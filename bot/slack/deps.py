@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import aiohttp
 from cachetools import LRUCache
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -14,6 +15,7 @@ from bot.prompts import Prompts, language_for
 from bot.service.metrics import Metrics
 from bot.service.probes import Health
 from bot.settings import Settings
+from bot.slack.budget import StreamBudget
 from bot.slack.files import SlackDownloads
 from bot.slack.history import Identity
 from bot.slack.jobs import Jobs
@@ -67,6 +69,8 @@ class People:
             if exc.response is not None and exc.response.get("error") == "missing_scope":
                 self._enabled = False  # users:read not granted: "Person N", English
             return Person(None, None)
+        except (aiohttp.ClientError, TimeoutError):
+            return Person(None, None)  # Slack unreachable: ask again next time
         user = response.get("user") or {}
         profile = user.get("profile") or {}
         found = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
@@ -93,5 +97,6 @@ class Deps:
     turns: ThreadTurns
     arrivals: Arrivals
     replica: str  # this process, in the state's records
+    stream_budget: StreamBudget
     metrics: Metrics  # this app's registry: tests build their own
     health: Health  # what the readiness probe reports

@@ -35,6 +35,7 @@ class Identity:
 
     bot_user_id: str
     bot_id: str
+    team_id: str = ""
 
 
 async def fetch_thread(

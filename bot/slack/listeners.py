@@ -14,9 +14,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.logs import event as log_event
+from bot.slack.access import refusal
 from bot.slack.answering import answer_question
 from bot.slack.deps import Deps
-from bot.slack.reporting import post_busy
+from bot.slack.reporting import post_busy, post_refusal
 from bot.slack.routing import Route, route
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,16 @@ async def _accept(deps: Deps, decision: Route, body: dict[str, Any]) -> bool:
         return False
     if not await deps.state.claim(f"q:{decision.channel}:{decision.ts}", ttl_s=DEDUPE_TTL_S):
         log_event(log, "duplicate", event_id=body.get("event_id"), **where)
+        return False
+    reason = refusal(
+        deps.settings, channel=decision.channel, user=decision.user, in_dm=decision.in_dm
+    )
+    if reason is not None:
+        # Told once per thread, privately; the model never sees the question.
+        log_event(log, "refused", reason=reason, **where)
+        told = f"refused:{decision.channel}:{decision.thread_ts}:{decision.user}"
+        if await deps.state.claim(told, ttl_s=DEDUPE_TTL_S):
+            deps.jobs.spawn(post_refusal(deps, decision, reason))
         return False
     # Asked into the thread: later replies there are for the bot, even before it answers.
     await deps.state.join_thread(decision.channel, decision.thread_ts)

@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import event
-from bot.prompts import Prompts
+from bot.prompts import ENGLISH, Prompts
 from bot.slack.posting import error_code, post_once
 from bot.slack.replies import notice_message
 
@@ -50,6 +50,7 @@ class Progress:
         thread_ts: str,
         prompts: Prompts,
         request_id: str,
+        language: str = ENGLISH,
         refresh_s: float = REFRESH_S,
         min_interval_s: float = MIN_INTERVAL_S,
     ) -> None:
@@ -59,9 +60,10 @@ class Progress:
         self._thread_ts = thread_ts
         self._prompts = prompts
         self._request_id = request_id
+        self._language = language
         self._refresh_s = refresh_s
         self._min_interval_s = min_interval_s
-        self._wanted = prompts.text("status", "working")
+        self._wanted = self._text("working")
         self._shown: str | None = None
         self._shown_at = 0.0
         self._placeholder: str | None = None
@@ -82,16 +84,25 @@ class Progress:
     def place_in_line(self, place: int) -> None:
         """The backend's queue callback: show the place in line (0: generating)."""
         if place == 0:
-            status = self._prompts.text("status", "working")
+            status = self._text("working")
         elif place == 1:
-            status = self._prompts.text("status", "next")
+            status = self._text("next")
         elif place == 2:
-            status = self._prompts.text("status", "waiting_one")
+            status = self._text("waiting_one")
         else:
-            status = self._prompts.text("status", "waiting_many", ahead=place - 1)
-        if status != self._wanted:
+            status = self._text("waiting_many", ahead=place - 1)
+        if status != self._wanted and self._updater is not None:
             self._wanted = status
             self._changed.set()
+
+    def _text(self, key: str, **params: object) -> str:
+        return self._prompts.text("status", key, language=self._language, **params)
+
+    def streaming(self) -> None:
+        """The answer is showing in the thread: stop refreshing the status."""
+        if self._updater is not None:
+            self._updater.cancel()
+            self._updater = None
 
     async def _keep_up(self) -> None:
         """Apply the latest wanted status, no more often than allowed; refresh it."""
@@ -113,7 +124,7 @@ class Progress:
                     channel_id=self._channel,
                     thread_ts=self._thread_ts,
                     status=status,
-                    loading_messages=self._prompts.loading() if status else None,
+                    loading_messages=self._prompts.loading(self._language) if status else None,
                 )
                 self._shown, self._shown_at = status, time.monotonic()
                 return
@@ -138,9 +149,10 @@ class Progress:
 
     async def _done(self) -> None:
         """Clear the status or delete the placeholder (after the answer or an error)."""
-        if self._updater is not None:
-            self._updater.cancel()
-            await asyncio.gather(self._updater, return_exceptions=True)
+        updater, self._updater = self._updater, None
+        if updater is not None:
+            updater.cancel()
+            await asyncio.gather(updater, return_exceptions=True)
         with contextlib.suppress(SlackApiError, aiohttp.ClientError, TimeoutError):
             if self._use_status and self._shown:
                 await self._status_client.assistant_threads_setStatus(

@@ -21,12 +21,14 @@ from slack_sdk.errors import SlackApiError
 from bot.errors import BotError, Busy, Restarting
 from bot.imaging import SUPPORTED_FORMATS
 from bot.logs import event
+from bot.prompts import ENGLISH
 from bot.slack.audit import refused
 from bot.slack.deps import Deps
 from bot.slack.jobs import SHUTDOWN
 from bot.slack.posting import error_code, post_all
 from bot.slack.replies import notice_message
 from bot.slack.routing import Route
+from bot.slack.streaming import AnswerStream
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +39,15 @@ def new_request_id() -> str:
 
 
 @asynccontextmanager
-async def reported(deps: Deps, route: Route, request_id: str) -> AsyncIterator[None]:
-    """Run a question's work; turn its failure into one notice in the thread."""
+async def reported(
+    deps: Deps, route: Route, request_id: str, *, stream: AnswerStream | None = None
+) -> AsyncIterator[None]:
+    """Run a question's work; turn its failure into one notice in the thread.
+
+    When the answer was already streaming, the stream ends with the notice's last line
+    instead: one final message either way. A deletion ends it quietly.
+    """
+    language = stream.language if stream is not None else ENGLISH
     where: dict[str, Any] = {
         "request_id": request_id,
         "channel": route.channel,
@@ -49,21 +58,47 @@ async def reported(deps: Deps, route: Route, request_id: str) -> AsyncIterator[N
     except asyncio.CancelledError as exc:
         if SHUTDOWN in exc.args:
             event(log, "answer_interrupted", level=logging.WARNING, **where)
-            await post_notice(deps, route, Restarting(), request_id=request_id)
+            await _tell(deps, route, Restarting(), request_id=request_id, stream=stream)
+        elif stream is not None:  # deleted: end a started stream, say nothing else
+            line = deps.prompts.text("stream", "deleted", language=language)
+            await asyncio.shield(stream.abort(line, kind="deleted"))
         raise
     except BotError as exc:
         error = type(exc).__name__
         event(log, "answer_failed", level=logging.WARNING, exc_info=True, error=error, **where)
-        await post_notice(deps, route, exc, request_id=request_id)
+        await _tell(deps, route, exc, request_id=request_id, stream=stream)
     except Exception:
         event(log, "answer_crashed", level=logging.ERROR, exc_info=True, **where)
-        await post_notice(deps, route, BotError(), request_id=request_id)
+        await _tell(deps, route, BotError(), request_id=request_id, stream=stream)
 
 
-async def post_notice(deps: Deps, route: Route, error: BotError, *, request_id: str) -> None:
+async def _tell(
+    deps: Deps, route: Route, error: BotError, *, request_id: str, stream: AnswerStream | None
+) -> None:
+    """The one message for a failure: an open stream's last line, or a notice."""
+    language = stream.language if stream is not None else ENGLISH
+    if stream is not None:
+        if isinstance(error, Restarting):
+            line = deps.prompts.text("stream", "restarting", language=language)
+        else:
+            line = deps.prompts.text("stream", "failed", language=language, error_id=request_id)
+        if await asyncio.shield(stream.abort(line, kind=_kind(error))):
+            return
+    await post_notice(deps, route, error, request_id=request_id, language=language)
+
+
+def _kind(error: BotError) -> str:
+    return {Busy: "busy", Restarting: "restarting"}.get(type(error), "error")
+
+
+async def post_notice(
+    deps: Deps, route: Route, error: BotError, *, request_id: str, language: str = ENGLISH
+) -> None:
     """Post the fixed message for `error` in the question's thread (shielded)."""
-    text = deps.prompts.error_text(error, error_id=request_id, supported=SUPPORTED_FORMATS)
-    kind = {Busy: "busy", Restarting: "restarting"}.get(type(error), "error")
+    text = deps.prompts.error_text(
+        error, error_id=request_id, language=language, supported=SUPPORTED_FORMATS
+    )
+    kind = _kind(error)
     try:
         await asyncio.shield(
             post_all(
@@ -82,4 +117,23 @@ async def post_busy(deps: Deps, route: Route) -> None:
     """Tell the asker the bot is full; a question is never dropped silently."""
     request_id = new_request_id()
     refused(deps, route, request_id=request_id)
-    await post_notice(deps, route, Busy(), request_id=request_id)
+    language = await deps.names.language(route.user)
+    await post_notice(deps, route, Busy(), request_id=request_id, language=language)
+
+
+async def post_refusal(deps: Deps, route: Route, reason: str) -> None:
+    """Tell the asker, and only them, why the bot will not answer here and whom to ask."""
+    request_id = new_request_id()
+    refused(deps, route, request_id=request_id, outcome="not_allowed", error=f"access_{reason}")
+    language = await deps.names.language(route.user)
+    prompts = deps.prompts
+    contact = deps.settings.admin_contact or prompts.text("access", "contact", language=language)
+    text = prompts.text("access", reason, language=language, contact=contact)
+    try:
+        await deps.client.chat_postEphemeral(
+            channel=route.channel, user=route.user, thread_ts=route.thread_ts,
+            text=text,  # our catalog's words; the contact as the operator wrote it
+        )  # fmt: skip
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        code = error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        event(log, "refusal_failed", level=logging.WARNING, request_id=request_id, error=code)

@@ -56,6 +56,9 @@ def settings_for(fake: FakeSlack, **env: str) -> Settings:
         "SLACK_SOCKET_PING_S": "0.5",
         "MEDGEMMA_DM_WAIT_S": "0.5",
         "LOG_FORMAT": "json",
+        # Answers are posted whole unless a test streams them (tests/e2e/test_streaming.py):
+        # the fake backend answers at once, and whole posts are what most tests inspect.
+        "MEDGEMMA_STREAMING": "off",
     }
     values.update(env)
     return load_settings(values)

@@ -31,6 +31,9 @@ class Step:
     error: BaseException | None = None
     hang: bool = False
     delay_s: float = 0.0
+    chunk_delay_s: float = 0.0  # between chunks, as a model generates
+    hang_after: int | None = None  # hang after this many chunks
+    error_after: int | None = None  # raise `error` after this many chunks
 
 
 @dataclass
@@ -70,11 +73,15 @@ class FakeBackend:
                 await asyncio.sleep(step.delay_s)
             if step.hang:
                 await asyncio.Event().wait()
-            if step.error is not None:
+            if step.error is not None and step.error_after is None:
                 raise step.error
             text = step.chunks if step.chunks is not None else [self.answer(request)]
-            for chunk in text:
-                await asyncio.sleep(0)
+            for n, chunk in enumerate(text):
+                if n == step.hang_after:
+                    await asyncio.Event().wait()
+                if n == step.error_after and step.error is not None:
+                    raise step.error
+                await asyncio.sleep(step.chunk_delay_s)
                 yield chunk
         except asyncio.CancelledError:
             self.cancelled += 1

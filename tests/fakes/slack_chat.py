@@ -190,6 +190,12 @@ class ChatApi:
         channel = require_channel(params, self.unknown_channels)
         if not params.get("thread_ts"):
             raise SlackError("invalid_arguments", errors=["thread_ts is required"])
+        # https://docs.slack.dev/reference/methods/chat.startStream/: recipient_user_id
+        # and recipient_team_id are "required when streaming to channels" (not in DMs).
+        if not channel.startswith("D") and not (
+            params.get("recipient_user_id") and params.get("recipient_team_id")
+        ):
+            raise SlackError("invalid_arguments", errors=["recipient ids are required"])
         text, chunks = _stream_parts(params)
         self._check_stream_length(text)
         message = self.bot_message(
@@ -212,8 +218,9 @@ class ChatApi:
             text=None, blocks=blocks, markdown_text=None, max_text=0, require_content=False
         )
         self._extend(stream, message, params)
-        if blocks is not None:
-            message["blocks"] = blocks
+        # https://docs.slack.dev/reference/methods/chat.stopStream/: `blocks` "will be
+        # rendered at the bottom of the finalized message", after the streamed markdown.
+        message["blocks"] = [{"type": "markdown", "text": message["text"]}, *(blocks or [])]
         if params.get("metadata"):
             message["metadata"] = params["metadata"]
         stream.open = False

@@ -224,7 +224,15 @@ async def test_streamed_message_through_the_sdk_helper(
     fake_slack: FakeSlack, client: AsyncWebClient
 ) -> None:
     [event] = fake_slack.post_user_message(channel=CHANNEL, text="question")
-    streamer = await client.chat_stream(channel=CHANNEL, thread_ts=event["ts"], buffer_size=4)
+    # Outside DMs Slack needs the recipient (chat.startStream's documented arguments).
+    refused = await slack_error(
+        client.chat_startStream(channel=CHANNEL, thread_ts=event["ts"], markdown_text="x")
+    )
+    assert refused.response["error"] == "invalid_arguments"
+    streamer = await client.chat_stream(
+        channel=CHANNEL, thread_ts=event["ts"], buffer_size=4,
+        recipient_user_id="U1", recipient_team_id=fake_slack.team_id,
+    )  # fmt: skip
     for word in ["one ", "two ", "three"]:
         await streamer.append(markdown_text=word)
     footer = [{"type": "context", "elements": [{"type": "mrkdwn", "text": "AI"}]}]
@@ -233,7 +241,8 @@ async def test_streamed_message_through_the_sdk_helper(
     message = fake_slack.message(CHANNEL, stopped["ts"])
     assert message is not None
     assert message["text"] == "one two three"
-    assert message["blocks"] == footer
+    # stopStream's blocks come after the streamed markdown.
+    assert message["blocks"] == [{"type": "markdown", "text": "one two three"}, *footer]
     assert message["thread_ts"] == event["ts"]
     assert not fake_slack.streams[(CHANNEL, stopped["ts"])].open
     late = await slack_error(
