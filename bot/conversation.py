@@ -71,6 +71,7 @@ class Conversation:
     max_new_tokens: int
     tokens: int
     notes: tuple[Note, ...] = field(default_factory=tuple)
+    shown: tuple[DecodedFile, ...] = ()  # the files whose images the request holds
 
     @property
     def image_count(self) -> int:
@@ -322,4 +323,5 @@ def build(
         max_new_tokens=answer,
         tokens=counter.total(turns, 0),
         notes=tuple(notes),
+        shown=tuple(f for t in turns for f in t.files),
     )

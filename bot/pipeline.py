@@ -14,9 +14,9 @@ from bot.backends.base import Backend, GenerationRequest, QueueCallback
 from bot.conversation import Budget, Conversation, Note, Texts, build
 from bot.errors import BackendTimeout, NothingToAnswer
 from bot.file_loader import DecodedThread, FileLoader
-from bot.imaging.types import Layout, PrivacyFlag
+from bot.imaging.types import Layout, ModelImage, PrivacyFlag
 from bot.logs import event
-from bot.prompts import Prompts, profile_for
+from bot.prompts import ENGLISH, Prompts, profile_for
 from bot.settings import Settings
 from bot.specialty import Specialty
 from bot.thread import Answer, AnswerStats, DecodedMessage, UndecodedMessage
@@ -30,6 +30,12 @@ TextCallback = Callable[[str], None]
 _RETINOPATHY = re.compile(
     r"retinopath|retinopat[íi]a|rétinopathie|retinopathie|網膜症|视网膜病变", re.IGNORECASE
 )
+
+
+def seen_images(conv: Conversation) -> tuple[ModelImage, ...]:
+    """The request's DICOM and image-set images, in order, labelled as the prompt has them."""
+    return tuple(m for f in conv.shown if f.is_image_set or f.source_format in ("dicom", "zip")
+                 for m in f.images)  # fmt: skip
 
 
 def caveats(findings: str, *, specialty: Specialty) -> list[Note]:
@@ -84,6 +90,7 @@ class Pipeline:
         on_text: TextCallback | None = None,
         on_position: QueueCallback | None = None,
         notes: Sequence[Note] = (),
+        language: str = ENGLISH,
     ) -> Answer:
         """Decode the thread's files, plan the request, generate the newest answer."""
         started = time.monotonic()
@@ -91,7 +98,7 @@ class Pipeline:
         if not thread[-1].text.strip() and not any(m.files for m in decoded.messages):
             raise NothingToAnswer("an empty message in a thread without images")
         specialty = self._specialty(decoded.messages, channel_specialty)
-        conv = self.plan(decoded.messages, specialty=specialty)
+        conv = self.plan(decoded.messages, specialty=specialty, language=language)
         queue = QueueTimer(on_position)
         request = GenerationRequest(
             messages=conv.messages,
@@ -117,10 +124,14 @@ class Pipeline:
         event(log, "answered", request_id=request_id, turns=len(conv.messages) - 1,
               prompt_tokens=conv.tokens, answer_chars=len(generated.text), seconds=seconds,
               images=stats.images, first_token_s=stats.first_token_s)  # fmt: skip
-        rendered = tuple(self._prompts.text("notes", key, **dict(params)) for key, params in notes)
-        return Answer(findings=generated.text, notes=rendered, stats=stats)
+        rendered = tuple(
+            self._prompts.render("notes", key, params, language=language) for key, params in notes
+        )
+        return Answer(findings=generated.text, notes=rendered, stats=stats, seen=seen_images(conv))
 
-    def plan(self, thread: Sequence[DecodedMessage], *, specialty: Specialty) -> Conversation:
+    def plan(
+        self, thread: Sequence[DecodedMessage], *, specialty: Specialty, language: str = ENGLISH
+    ) -> Conversation:
         """Build the model request for the thread's newest message."""
         capabilities = self.backend.capabilities
         return build(
@@ -130,7 +141,9 @@ class Pipeline:
                     specialty, profile=self._profile, model=self._settings.model
                 ),
                 image_sets=self._prompts.image_sets,
-                default_question=self._prompts.text("format", "default_question"),
+                default_question=self._prompts.text(
+                    "format", "default_question", language=language
+                ),
             ),
             budget=Budget(
                 context_tokens=min(self._settings.context_tokens, capabilities.context_tokens),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import string
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from bot import errors
 from bot.errors import BotError, ConfigError
 from bot.specialty import SPECIALTIES
 
+ENGLISH = "en"
 IMAGE_SET_KEYS = ("ct_volume", "mr_volume", "volume", "cine", "frames", "dose", "images", "patches")
 
 
@@ -41,13 +42,25 @@ class Prompts:
     system: Mapping[str, str]  # specialty -> our system prompt (the `bot` profile)
     google: Mapping[str, Mapping[str, str]]  # model family -> specialty -> Google's prompt
     image_sets: Mapping[str, str]  # instruction per kind of image set
-    disclaimer: str
-    messages: Mapping[str, Any]
+    disclaimer: str  # English
+    messages: Mapping[str, Any]  # English
+    # Other languages: prompts/locales/<code>.toml, the sections of messages.toml plus a
+    # top-level `disclaimer`; whatever a catalog lacks falls back to English.
+    catalogs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the bot speaks, English first."""
+        return (ENGLISH, *sorted(self.catalogs))
+
+    def disclaimer_in(self, language: str = ENGLISH) -> str:
+        """The disclaimer in `language` (English when there is none)."""
+        return str(self.catalogs.get(language, {}).get("disclaimer") or self.disclaimer)
 
     @property
     def disclaimers(self) -> tuple[str, ...]:
         """Every wording of the disclaimer the bot may have added to an answer."""
-        return (self.disclaimer,)
+        return tuple(dict.fromkeys(self.disclaimer_in(lang) for lang in self.languages))
 
     def system_prompt(self, specialty: str, *, profile: str = "bot", model: str = "") -> str:
         """The system prompt of a specialty in a profile ("" for none)."""
@@ -55,18 +68,51 @@ class Prompts:
             return self.google[model_family(model)].get(specialty, "")
         return self.system[specialty]
 
-    def text(self, section: str, key: str, **params: object) -> str:
-        """A message from messages.toml with its placeholders filled."""
-        return fill(str(self.messages[section][key]), params)
+    def _raw(self, section: str, key: str, language: str) -> Any:
+        local = self.catalogs.get(language, {}).get(section, {})
+        return local[key] if key in local else self.messages[section][key]
 
-    def loading(self) -> list[str]:
+    def text(self, section: str, key: str, *, language: str = ENGLISH, **params: object) -> str:
+        """A message in `language` with its placeholders filled (English where missing)."""
+        return fill(str(self._raw(section, key, language)), params)
+
+    def render(
+        self, section: str, key: str, params: Mapping[str, object], *, language: str = ENGLISH
+    ) -> str:
+        """`text` with the values given as a mapping."""
+        return fill(str(self._raw(section, key, language)), params)
+
+    def loading(self, language: str = ENGLISH) -> list[str]:
         """Loading messages shown while the bot works."""
-        return [str(m) for m in self.messages["status"]["loading"]]
+        return [str(m) for m in self._raw("status", "loading", language)]
 
-    def error_text(self, exc: BotError, *, error_id: str, **params: object) -> str:
+    def error_text(
+        self, exc: BotError, *, error_id: str, language: str = ENGLISH, **params: object
+    ) -> str:
         """The fixed user message for an error, with its id."""
-        message = self.text("errors", exc.message_key, **{**exc.params, **params})
-        return self.text("format", "error", message=message, error_id=error_id)
+        message = self.render(
+            "errors", exc.message_key, {**exc.params, **params}, language=language
+        )
+        return self.text("format", "error", language=language, message=message, error_id=error_id)
+
+
+def language_for(locale: str | None, *, fixed: str, available: Sequence[str]) -> str:
+    """The catalog for a Slack locale ("es-LA" -> "es", "pt-BR" -> "pt-BR"); English when none.
+
+    `fixed` (MEDGEMMA_LANGUAGE) wins unless it is "auto". Traditional Chinese falls back
+    to English rather than being answered in Simplified.
+    """
+    if fixed != "auto":
+        return fixed
+    if not locale:
+        return ENGLISH
+    if locale in available:
+        return locale
+    base = locale.split("-", 1)[0]
+    if base == "zh":
+        simplified = locale in ("zh-CN", "zh-SG", "zh-Hans") and "zh-CN" in available
+        return "zh-CN" if simplified else ENGLISH
+    return next((lang for lang in available if lang.split("-", 1)[0] == base), ENGLISH)
 
 
 def model_family(model: str) -> str:
@@ -86,6 +132,13 @@ def _toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(_read(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+
+
+def _catalogs(folder: Path) -> dict[str, dict[str, Any]]:
+    """Every translation in `folder`, by language code (the file name)."""
+    if not folder.is_dir():
+        return {}
+    return {path.stem: _toml(path) for path in sorted(folder.glob("*.toml"))}
 
 
 def _read(path: Path) -> str:
@@ -120,6 +173,7 @@ def load_prompts(directory: Path) -> Prompts:
     if missing_sets:
         raise ConfigError(f"image_sets.toml lacks: {', '.join(missing_sets)}")
     return Prompts(
+        catalogs=_catalogs(directory / "locales"),
         system={s: _read(directory / f"{s}.md") for s in SPECIALTIES},
         google=_toml(directory / "google.toml"),
         image_sets={k: str(v) for k, v in image_sets.items()},

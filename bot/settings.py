@@ -33,6 +33,7 @@ CompileMode = Literal["auto", "on", "off"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogFormat = Literal["json", "text"]
 PromptProfile = Literal["auto", "bot", "google"]
+Language = Literal["auto", "en", "zh-CN", "es", "fr", "de", "ja", "pt-BR"]
 
 Parser = Callable[[str, str], Any]  # (variable name, raw text) -> value
 
@@ -73,6 +74,14 @@ def _dtype(env: str, raw: str) -> str:
     if raw.lower() in ("float16", "fp16", "half"):
         raise ConfigError(f"{env}=float16 is not allowed: Gemma 3 overflows in fp16")
     return raw
+
+
+def _ids(env: str, raw: str) -> frozenset[str]:
+    """Comma-separated Slack ids (channels C/G/D..., users U/W...)."""
+    ids = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    if any(not item.isalnum() or not item.isupper() for item in ids):
+        raise ConfigError(f"{env} takes Slack ids separated by commas, e.g. C0123,C0456")
+    return ids
 
 
 def _channel_specialties(env: str, raw: str) -> dict[str, Specialty]:
@@ -142,6 +151,13 @@ class Settings:
     image_cache_ttl_s: float = setting("MEDGEMMA_IMAGE_CACHE_TTL_S", 3600.0, minimum=0)
     # Front
     max_pending: int = setting("MEDGEMMA_MAX_PENDING", 64, minimum=1)
+    language: Language = setting("MEDGEMMA_LANGUAGE", "auto")
+    allowed_channels: frozenset[str] = setting(
+        "MEDGEMMA_ALLOWED_CHANNELS", factory=frozenset, parse=_ids
+    )
+    allowed_users: frozenset[str] = setting("MEDGEMMA_ALLOWED_USERS", factory=frozenset, parse=_ids)
+    allow_dms: bool = setting("MEDGEMMA_ALLOW_DMS", True)
+    admin_contact: str = setting("MEDGEMMA_ADMIN_CONTACT", "")
     dm_wait_s: float = setting("MEDGEMMA_DM_WAIT_S", 6.0, minimum=0)
     dm_case_minutes: float = setting("MEDGEMMA_DM_CASE_MINUTES", 10.0, minimum=0)
     state_file: str = setting("MEDGEMMA_STATE_FILE", "medgemma-state.json")

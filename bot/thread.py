@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, Literal, Protocol, TypeVar
 
-from bot.imaging.types import DecodedFile
+from bot.imaging.types import DecodedFile, ModelImage
 
 Role = Literal["user", "assistant"]
 
@@ -70,3 +70,6 @@ class Answer:
     findings: str
     notes: tuple[str, ...] = ()
     stats: AnswerStats = field(default_factory=AnswerStats)
+    # The images of DICOM files and image sets as the model received them (windowed,
+    # sampled, labelled), for showing what an answer is based on; photos are left out.
+    seen: tuple[ModelImage, ...] = field(default=(), repr=False)

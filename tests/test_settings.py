@@ -80,6 +80,11 @@ PARSED: list[tuple[str, str, str, Any]] = [
     ("MEDGEMMA_IMAGE_CACHE_TTL_S", "600", "image_cache_ttl_s", 600.0),
     ("MEDGEMMA_MAX_PENDING", "10", "max_pending", 10),
     ("MEDGEMMA_DM_WAIT_S", "2.5", "dm_wait_s", 2.5),
+    ("MEDGEMMA_LANGUAGE", "zh-CN", "language", "zh-CN"),
+    ("MEDGEMMA_ALLOWED_CHANNELS", "C1, G2,", "allowed_channels", frozenset({"C1", "G2"})),
+    ("MEDGEMMA_ALLOWED_USERS", "U1,W2", "allowed_users", frozenset({"U1", "W2"})),
+    ("MEDGEMMA_ALLOW_DMS", "false", "allow_dms", False),
+    ("MEDGEMMA_ADMIN_CONTACT", "<@U9>", "admin_contact", "<@U9>"),
     ("MEDGEMMA_DM_CASE_MINUTES", "30", "dm_case_minutes", 30.0),
     (
         "MEDGEMMA_STATE_FILE",
@@ -175,6 +180,8 @@ BAD: list[tuple[str, dict[str, str], list[str]]] = [
     ("specialty", {"MEDGEMMA_SPECIALTY": "surgeon"}, ["MEDGEMMA_SPECIALTY"]),
     ("log level", {"LOG_LEVEL": "verbose"}, ["LOG_LEVEL"]),
     ("log format", {"LOG_FORMAT": "xml"}, ["LOG_FORMAT"]),
+    ("language", {"MEDGEMMA_LANGUAGE": "klingon"}, ["MEDGEMMA_LANGUAGE", "pt-BR"]),
+    ("channel ids", {"MEDGEMMA_ALLOWED_CHANNELS": "#general"}, ["MEDGEMMA_ALLOWED_CHANNELS"]),
     ("channel map: no =", {"MEDGEMMA_CHANNEL_SPECIALTIES": "C1"}, ["MEDGEMMA_CHANNEL_SPECIALTIES"]),
     (
         "channel map: unknown specialty",

@@ -21,7 +21,7 @@ from bot.service.metrics import Metrics
 from bot.service.probes import Health
 from bot.settings import Settings
 from bot.slack.client import web_client
-from bot.slack.deps import Deps, UserNames
+from bot.slack.deps import Deps, People
 from bot.slack.files import SlackDownloads
 from bot.slack.history import Identity
 from bot.slack.jobs import Jobs
@@ -143,7 +143,7 @@ async def build_app(
         pipeline=Pipeline(backend=backend, prompts=prompts, settings=settings, files=files),
         jobs=Jobs(max_pending=settings.max_pending),
         state=state,
-        names=UserNames(client),
+        names=People(client, prompts=prompts, fixed_language=settings.language),
         turns=ThreadTurns(),
         arrivals=Arrivals(),
         replica=state.replica,

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.pipeline import Pipeline
-from bot.prompts import Prompts
+from bot.prompts import Prompts, language_for
 from bot.service.metrics import Metrics
 from bot.service.probes import Health
 from bot.settings import Settings
@@ -23,32 +23,57 @@ from bot.state import State
 log = logging.getLogger(__name__)
 
 
-class UserNames:
-    """Display names by user id (needs the optional users:read scope), kept in memory."""
+@dataclass(frozen=True)
+class Person:
+    """What the bot uses of a Slack user: a display name and their Slack locale."""
 
-    def __init__(self, client: AsyncWebClient, *, max_entries: int = 5000) -> None:
+    name: str | None
+    locale: str | None
+
+
+class People:
+    """Names and languages by user id (users.info; needs the optional users:read scope)."""
+
+    def __init__(
+        self, client: AsyncWebClient, *, prompts: Prompts, fixed_language: str,
+        max_entries: int = 5000,
+    ) -> None:  # fmt: skip
         self._client = client
-        self._names: LRUCache[str, str | None] = LRUCache(maxsize=max_entries)
+        self._prompts = prompts
+        self._fixed = fixed_language
+        self._people: LRUCache[str, Person] = LRUCache(maxsize=max_entries)
         self._enabled = True
 
     async def lookup(self, user_id: str) -> str | None:
         """A user's display name, or None when unknown or not allowed."""
-        if user_id in self._names:
-            name: str | None = self._names[user_id]
-            return name
+        return (await self._person(user_id)).name
+
+    async def language(self, user_id: str) -> str:
+        """The catalog to speak to this user in (MEDGEMMA_LANGUAGE, else their locale)."""
+        if self._fixed != "auto":
+            return self._fixed
+        locale = (await self._person(user_id)).locale if user_id else None
+        return language_for(locale, fixed="auto", available=self._prompts.languages)
+
+    async def _person(self, user_id: str) -> Person:
+        if user_id in self._people:
+            known: Person = self._people[user_id]
+            return known
         if not self._enabled:
-            return None
+            return Person(None, None)
         try:
-            response = await self._client.users_info(user=user_id)
+            response = await self._client.users_info(user=user_id, include_locale=True)
         except SlackApiError as exc:
             if exc.response is not None and exc.response.get("error") == "missing_scope":
-                self._enabled = False  # users:read not granted: speakers stay "Person N"
-            return None
+                self._enabled = False  # users:read not granted: "Person N", English
+            return Person(None, None)
         user = response.get("user") or {}
         profile = user.get("profile") or {}
         found = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
-        self._names[user_id] = str(found) if found else None
-        return self._names[user_id]
+        locale = user.get("locale")
+        person = Person(str(found) if found else None, str(locale) if locale else None)
+        self._people[user_id] = person
+        return person
 
 
 @dataclass(frozen=True)
@@ -64,7 +89,7 @@ class Deps:
     pipeline: Pipeline
     jobs: Jobs
     state: State
-    names: UserNames
+    names: People
     turns: ThreadTurns
     arrivals: Arrivals
     replica: str  # this process, in the state's records

@@ -39,6 +39,8 @@ async def read_question(deps: Deps, route: Route) -> list[Raw] | None:
     image followed by its question).
     """
     question = dict(route.message)
+    if route.question:
+        return await _about_message(deps, route, question)
     if route.in_dm and route.top_level:
         if _has_files(question) and not _text(question):
             return None if await _question_follows(deps, route) else [question]
@@ -62,6 +64,18 @@ async def read_question(deps: Deps, route: Route) -> list[Raw] | None:
     if route.in_dm and earlier and earlier[0].get("ts") == route.thread_ts:
         prefix = await _dm_case_before(deps, route, earlier[0])
     return [*prefix, *earlier, *answered_since, newest]
+
+
+async def _about_message(deps: Deps, route: Route, target: Raw) -> list[Raw]:
+    """A shortcut's question: the message's thread up to it, the message, the question."""
+    thread = [target]
+    if not route.top_level:
+        read = await history.fetch_thread(
+            deps.client, channel=route.channel, thread_ts=route.thread_ts, until_ts=route.ts
+        )
+        thread = read if read and read[-1].get("ts") == route.ts else [*read, target]
+    asked = {"type": "message", "user": route.user, "text": route.question, "ts": route.ts}
+    return [*thread, asked]
 
 
 def _has_files(message: Raw) -> bool:

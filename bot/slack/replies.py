@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.prompts import Prompts
+from bot.prompts import ENGLISH, Prompts
 from bot.slack.history import ANSWER_EVENT, NOTICE_EVENT
 from bot.thread import Answer
 
@@ -21,6 +21,8 @@ MARKDOWN_LIMIT = 11_000  # Slack: 12,000 markdown characters per message, with r
 CONTEXT_LIMIT = 2_900  # text of one context element
 TEXT_LIMIT = 39_000  # Slack truncates `text` beyond 40,000 characters
 FENCE = "```"
+FEEDBACK_BLOCK = "feedback"
+FEEDBACK_ACTION = "feedback"  # the action_id the feedback listener handles
 
 
 def _cut_point(text: str, limit: int) -> int:
@@ -30,9 +32,12 @@ def _cut_point(text: str, limit: int) -> int:
         if at > limit // 2:
             return at + len(sep)
     cut = limit
-    while cut > 0 and text[cut - 1] == "`" == text[cut]:  # never inside a code fence
-        cut -= 1
-    return cut or limit
+    if text[cut - 1] == "`" == text[cut]:  # never inside a fence: only between whole ones
+        start = cut
+        while start > 0 and text[start - 1] == "`":
+            start -= 1
+        cut = start + (cut - start) // len(FENCE) * len(FENCE)
+    return cut or len(FENCE)
 
 
 def split_markdown(text: str, limit: int = MARKDOWN_LIMIT) -> list[str]:
@@ -82,32 +87,69 @@ def _context(text: str, block_id: str) -> dict[str, Any]:
     }
 
 
-def answer_messages(answer: Answer, *, prompts: Prompts, request_id: str) -> list[dict[str, Any]]:
-    """chat.postMessage arguments for an answer, in order.
+def feedback_block(prompts: Prompts, *, request_id: str, language: str) -> dict[str, Any]:
+    """Thumbs up / down under an answer (Block Kit `feedback_buttons`); values carry ids only."""
 
-    Every part carries the disclaimer, in its blocks and in `text`; the notes come
-    after the findings of the last part.
-    """
-    chunks = split_markdown(answer.findings) if answer.findings else []
-    disclaimer = _context(prompts.disclaimer, "disclaimer")
+    def button(key: str, rating: str) -> dict[str, Any]:
+        return {
+            "text": {
+                "type": "plain_text",
+                "text": prompts.text("feedback", key, language=language),
+            },
+            "accessibility_label": prompts.text("feedback", f"{key}_label", language=language),
+            "value": f"{rating}:{request_id}",
+        }
+
+    return {
+        "type": "context_actions",
+        "block_id": FEEDBACK_BLOCK,
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK_ACTION,
+                "positive_button": button("helpful", "up"),
+                "negative_button": button("not_helpful", "down"),
+            }
+        ],
+    }
+
+
+def answer_tail(
+    answer: Answer, *, prompts: Prompts, request_id: str, language: str
+) -> list[dict[str, Any]]:
+    """The blocks after the last findings: notes, the disclaimer, the feedback buttons."""
     notes = [
-        _context(prompts.text("format", "note", note=note), f"note-{n}")
+        _context(prompts.text("format", "note", note=note, language=language), f"note-{n}")
         for n, note in enumerate(answer.notes, start=1)
     ]
+    disclaimer = _context(prompts.disclaimer_in(language), "disclaimer")
+    return [*notes, disclaimer, feedback_block(prompts, request_id=request_id, language=language)]
+
+
+def answer_messages(
+    answer: Answer, *, prompts: Prompts, request_id: str, language: str = ENGLISH
+) -> list[dict[str, Any]]:
+    """chat.postMessage arguments for an answer, in order.
+
+    Every part carries the disclaimer, in its blocks and in `text`; the notes and the
+    feedback buttons come after the findings of the last part.
+    """
+    chunks = split_markdown(answer.findings) if answer.findings else []
+    disclaimer = prompts.disclaimer_in(language)
+    tail = answer_tail(answer, prompts=prompts, request_id=request_id, language=language)
     if not chunks:  # no findings (an empty answer): the notes say so
-        text = "\n".join(answer.notes) or prompts.disclaimer
-        return [
-            notice_message(text, kind="empty", request_id=request_id, tail=[*notes, disclaimer])
-        ]
+        text = "\n".join(answer.notes) or disclaimer
+        return [notice_message(text, kind="empty", request_id=request_id, tail=tail[:-1])]
     messages: list[dict[str, Any]] = []
     for i, chunk in enumerate(chunks):
         last = i == len(chunks) - 1
         findings = {"type": "markdown", "block_id": f"findings-{i + 1}", "text": chunk}
         payload = {"request_id": request_id, "part": i + 1, "parts": len(chunks)}
+        blocks = [findings, *(tail if last else [_context(disclaimer, "disclaimer")])]
         messages.append(
             {
-                "text": with_disclaimer(chunk, prompts.disclaimer),
-                "blocks": [findings, *(notes if last else []), disclaimer],
+                "text": with_disclaimer(chunk, disclaimer),
+                "blocks": blocks,
                 "metadata": {"event_type": ANSWER_EVENT, "event_payload": payload},
             }
         )

@@ -33,6 +33,9 @@ class Route:
     # The question itself, as the event carries it: the newest message is taken from
     # here, so a thread read that lags behind the event never answers an older one.
     message: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # A question asked about `message` without a Slack message of its own (the "Ask
+    # MedGemma" shortcut): answered in the message's thread, after it.
+    question: str = field(default="", compare=False)
 
     @property
     def top_level(self) -> bool:

@@ -85,7 +85,7 @@ async def test_refused_blocks_fall_back_to_text(fake_slack: FakeSlack, prompts: 
         await h.replies(root, count=2)
     said = f"Findings for {digest('a long one')}: 0 image(s) reviewed."
     assert reply["text"] == f"{said}\n\n{prompts.disclaimer}"
-    assert [b["type"] for b in reply["blocks"]] == ["context"]  # the disclaimer stays
+    assert [b["type"] for b in reply["blocks"]] == ["context", "context_actions"]  # kept
     assert backend.requests[1].messages[2].text == said  # read back without the disclaimer
 
 

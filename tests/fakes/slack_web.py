@@ -172,6 +172,7 @@ class WebApi:
         real_name: str | None = None,
         display_name: str | None = None,
         is_bot: bool = False,
+        locale: str = "en-US",
     ) -> dict[str, Any]:
         """Register a user for users.info; returns the user object."""
         real_name = real_name if real_name is not None else name.title()
@@ -185,6 +186,7 @@ class WebApi:
             "is_bot": is_bot,
             "is_app_user": False,
             "tz": "Europe/London",
+            "locale": locale,
             "profile": {
                 "display_name": display_name,
                 "display_name_normalized": display_name,
@@ -368,7 +370,12 @@ class WebApi:
         user = self.users.get(str(params.get("user") or ""))
         if user is None:
             raise SlackError("user_not_found")
-        return {"ok": True, "user": copy.deepcopy(user)}
+        shown = copy.deepcopy(user)
+        # users.info returns `locale` only when asked (include_locale, docs.slack.dev
+        # /reference/methods/users.info).
+        if not truthy(params.get("include_locale")):
+            shown.pop("locale", None)
+        return {"ok": True, "user": shown}
 
     def _set_status(self, params: Params) -> dict[str, Any]:
         channel = require_channel(params, self.unknown_channels, key="channel_id")

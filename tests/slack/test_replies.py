@@ -167,6 +167,7 @@ def test_without_fences_chunks_rebuild_the_text(text: str, limit: int) -> None:
 @settings(max_examples=300, deadline=None)
 @given(text=FENCED, limit=LIMITS)
 @example(text="a" * 10 + FENCE + "a" * 8, limit=20)  # a hard cut once fell inside the fence
+@example(text=FENCE + "a" + FENCE * 3 + "a" * 8, limit=20)  # ...or inside a run of fences
 def test_with_fences_every_chunk_is_balanced(text: str, limit: int) -> None:
     chunks = split_markdown(text, limit)
     assert all(len(c) <= limit for c in chunks)
@@ -230,8 +231,17 @@ def test_short_answer_is_one_message(prompts: Prompts) -> None:
         "event_payload": {"request_id": RID, "part": 1, "parts": 1},
     }
     assert context_texts(message) == [prompts.disclaimer]
-    assert message["blocks"][-1]["block_id"] == "disclaimer"
+    assert [b["block_id"] for b in message["blocks"][-2:]] == ["disclaimer", "feedback"]
     assert limit_errors(message) == []
+
+
+def test_feedback_buttons_carry_the_request_id_only(prompts: Prompts) -> None:
+    [message] = answer_messages(Answer("Clear."), prompts=prompts, request_id=RID)
+    [buttons] = message["blocks"][-1]["elements"]
+    assert buttons["type"] == "feedback_buttons" and buttons["action_id"] == "feedback"
+    assert buttons["positive_button"]["value"] == f"up:{RID}"
+    assert buttons["negative_button"]["value"] == f"down:{RID}"
+    assert buttons["positive_button"]["text"]["text"] == "Helpful"
 
 
 def test_text_is_escaped_and_the_blocks_are_not(prompts: Prompts) -> None:
@@ -258,7 +268,9 @@ def test_long_answer_in_parts_each_with_the_disclaimer(prompts: Prompts) -> None
         markdown = [b for b in message["blocks"] if b["type"] == "markdown"]
         assert [b["text"] + ending for b in markdown] == [message["text"]]
         assert limit_errors(message) == []
+    for message in messages[:-1]:
         assert message["blocks"][-1]["block_id"] == "disclaimer"
+    assert [b["block_id"] for b in messages[-1]["blocks"][-2:]] == ["disclaimer", "feedback"]
     for message in messages[:-1]:
         assert context_texts(message) == [prompts.disclaimer]
     assert context_texts(messages[-1]) == [
