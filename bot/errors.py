@@ -109,7 +109,7 @@ class ImagingError(FileError):
 
 
 class UnsupportedFileType(ImagingError):
-    """A type we do not read (PDF, text, video, ...); `params["kind"]` names it."""
+    """A type we do not read (PDF, text, video, ...); `params["kind"]` is its [kinds] key."""
 
     message_key = "unsupported_file"
 

@@ -89,10 +89,21 @@ class Prompts:
     def error_text(
         self, exc: BotError, *, error_id: str, language: str = ENGLISH, **params: object
     ) -> str:
-        """The fixed user message for an error, with its id."""
-        message = self.render(
-            "errors", exc.message_key, {**exc.params, **params}, language=language
-        )
+        """The fixed user message for an error, with its id, in `language`.
+
+        A file's kind and the formats the bot reads come from the catalog too, so the
+        whole message is in one language.
+        """
+        filled: dict[str, object] = {
+            "supported": self.text("formats", "supported", language=language),
+            **exc.params,
+            **params,
+        }
+        if "kind" in filled:
+            kind = str(filled["kind"])
+            kind = kind if kind in self.messages.get("kinds", {}) else "unknown"
+            filled["kind"] = self.text("kinds", kind, language=language)
+        message = self.render("errors", exc.message_key, filled, language=language)
         return self.text("format", "error", language=language, message=message, error_id=error_id)
 
 

@@ -26,6 +26,7 @@ SAME_AS_ENGLISH = {
     ("home", "files"),  # only the placeholder and a full stop
     ("format", "note"),  # an emoji code and the placeholder
     ("format", "speaker"),  # two placeholders and a colon
+    ("kinds", "pdf"),  # a format's name, the same in German, French, Spanish, Portuguese
 }
 
 # Where Slack caps a text (modal titles and buttons, button texts and labels, option

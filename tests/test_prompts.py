@@ -138,7 +138,7 @@ def test_a_missing_folder_is_named(tmp_path: Path) -> None:
     ("exc", "params"),
     [
         (errors.TooMuchText("secret patient text in the detail", tokens=9000), {}),
-        (errors.UnsupportedFileType("secret patient text", kind="PDF"), {"supported": "PNG"}),
+        (errors.UnsupportedFileType("secret patient text", kind="pdf"), {}),
         (errors.FileTooLarge("secret patient text", limit_mb=50), {}),
         (errors.BackendTimeout("secret patient text"), {}),
         (errors.BotError("secret patient text"), {}),  # the base class: internal_error
@@ -151,19 +151,25 @@ def test_error_text_has_the_id_and_never_the_detail(
     text = prompts.error_text(exc, error_id="a1b2c3", **params)
     assert "a1b2c3" in text
     assert "secret" not in text
-    expected = prompts.text("errors", exc.message_key, **{**exc.params, **params})
-    assert expected in text
+    if not exc.params.get("kind"):
+        expected = prompts.text("errors", exc.message_key, **{**exc.params, **params})
+        assert expected in text
 
 
 def test_error_text_fills_the_errors_params(prompts: Prompts) -> None:
     text = prompts.error_text(errors.FileTooLarge(limit_mb=25), error_id="x")
     assert "25 MB" in text
-    text = prompts.error_text(
-        errors.UnsupportedFileType(kind="PDF"), error_id="x", supported="PNG, JPEG and DICOM"
-    )
-    assert "PDF" in text
-    assert "PNG, JPEG and DICOM" in text
+    text = prompts.error_text(errors.UnsupportedFileType(kind="html"), error_id="x")
+    assert "web page (HTML)" in text
+    assert prompts.text("formats", "supported") in text
     assert "{" not in text
+
+
+def test_an_error_is_in_one_language_kind_and_formats_included() -> None:
+    prompts = load_prompts(DEFAULT_PROMPTS)
+    text = prompts.error_text(errors.UnsupportedFileType(kind="text"), error_id="x", language="de")
+    assert "Textdatei" in text and "Fotos als PNG" in text
+    assert "text file" not in text and "photos" not in text
 
 
 def test_text_fills_placeholders(prompts: Prompts) -> None:

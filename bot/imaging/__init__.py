@@ -7,7 +7,7 @@ subclasses whose `detail` never quotes the file.
 
 from __future__ import annotations
 
-from bot.imaging.decode import SUPPORTED_FORMATS, decode
+from bot.imaging.decode import decode
 from bot.imaging.series import assemble
 from bot.imaging.sniff import sniff
 from bot.imaging.types import (
@@ -22,7 +22,6 @@ from bot.imaging.types import (
 )
 
 __all__ = [
-    "SUPPORTED_FORMATS",
     "DecodedFile",
     "GreyValues",
     "ImagingOptions",

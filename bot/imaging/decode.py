@@ -6,13 +6,9 @@ from bot.errors import CorruptImage, ImagingError, UnsupportedFileType
 from bot.imaging.dicom_file import decode_dicom
 from bot.imaging.quiet import quiet
 from bot.imaging.raster import RASTER_KINDS, decode_raster
-from bot.imaging.sniff import KIND_NAMES, sniff
+from bot.imaging.sniff import UNSUPPORTED_KINDS, sniff
 from bot.imaging.types import DecodedFile, ImagingOptions
 from bot.imaging.zipseries import decode_zip
-
-SUPPORTED_FORMATS = (
-    "PNG, JPEG, WebP, GIF, BMP, TIFF, HEIC and AVIF photos, DICOM files and zipped DICOM series"
-)
 
 
 def decode(data: bytes, *, options: ImagingOptions) -> DecodedFile:
@@ -43,5 +39,5 @@ def _decode_kind(data: bytes, *, kind: str, options: ImagingOptions) -> DecodedF
         return decode_dicom(data, options=options)
     if kind == "zip":
         return decode_zip(data, options=options)
-    name = KIND_NAMES.get(kind, KIND_NAMES["unknown"])
+    name = kind if kind in UNSUPPORTED_KINDS else "unknown"
     raise UnsupportedFileType(detail=f"sniffed as {kind}", kind=name)

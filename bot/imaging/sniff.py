@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-# Human names for types we recognise but do not read; they fill the user message.
-KIND_NAMES: dict[str, str] = {
-    "pdf": "PDF",
-    "html": "web page (HTML)",
-    "svg": "SVG drawing",
-    "text": "text file",
-    "video": "video",
-    "audio": "audio",
-    "zip": "zip archive without DICOM files",
-    "gzip": "gzip archive",
-    "rar": "RAR archive",
-    "7z": "7z archive",
-    "unknown": "unrecognised file",
-}
+# Types we recognise but do not read; each names itself to the user through its
+# [kinds] text in the catalogs ("unknown" for anything else).
+UNSUPPORTED_KINDS = frozenset(
+    {"pdf", "html", "svg", "text", "video", "audio", "zip", "gzip", "rar", "7z", "unknown"}
+)
 
 _HEIF_BRANDS = frozenset(b"heic heix heim heis hevc hevx heif mif1 msf1".split())
 _AVIF_BRANDS = frozenset({b"avif", b"avis"})

@@ -13,7 +13,6 @@ from bot.imaging.dicom import DicomHeader
 from bot.imaging.dicom_file import decode_dicom
 from bot.imaging.dicom_layout import CROSS_SECTIONAL
 from bot.imaging.dicom_render import Source
-from bot.imaging.sniff import KIND_NAMES
 from bot.imaging.types import DecodedFile, ImagingOptions, Layout, PrivacyFlag
 
 
@@ -29,7 +28,7 @@ def decode_zip(data: bytes, *, options: ImagingOptions) -> DecodedFile:
     """Decode the largest acquisition in a zip; `skipped_series` counts the other groups."""
     payloads = archive.dicom_entries(data, options=options)
     if not payloads:
-        raise UnsupportedFileType(detail="zip without DICOM entries", kind=KIND_NAMES["zip"])
+        raise UnsupportedFileType(detail="zip without DICOM entries", kind="zip")
     groups = _group(_usable_entries(payloads))
     chosen = max(groups, key=_slice_count)  # max() keeps the first of equal groups
     skipped = len(groups) - 1

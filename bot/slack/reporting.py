@@ -19,7 +19,6 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import BotError, Busy, Restarting
-from bot.imaging import SUPPORTED_FORMATS
 from bot.logs import event
 from bot.prompts import ENGLISH
 from bot.slack.audit import refused
@@ -95,9 +94,7 @@ async def post_notice(
     deps: Deps, route: Route, error: BotError, *, request_id: str, language: str = ENGLISH
 ) -> None:
     """Post the fixed message for `error` in the question's thread (shielded)."""
-    text = deps.prompts.error_text(
-        error, error_id=request_id, language=language, supported=SUPPORTED_FORMATS
-    )
+    text = deps.prompts.error_text(error, error_id=request_id, language=language)
     kind = _kind(error)
     try:
         await asyncio.shield(
