@@ -18,6 +18,7 @@ from bot.slack.reading import read_question
 from bot.slack.replies import answer_messages
 from bot.slack.reporting import new_request_id, reported
 from bot.slack.routing import Route
+from bot.slack.sheets import post_sheet
 from bot.state import Question
 from bot.thread import UndecodedMessage
 
@@ -82,6 +83,7 @@ async def _answer(deps: Deps, route: Route, request_id: str, *, record: Question
         record.posted()
     seconds = round(time.monotonic() - started, 3)
     event(log, "reply_posted", request_id=request_id, channel=route.channel, seconds=seconds)
+    await post_sheet(deps, route, answer, request_id=request_id)
 
 
 async def _incoming(
