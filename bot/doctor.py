@@ -20,7 +20,7 @@ async def _slack(settings: Settings, report: Report) -> None:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.slack.app import identify
-    from bot.slack.manifest import BOT_SCOPES, OPTIONAL_SCOPES
+    from bot.slack.manifest import BOT_SCOPES, required_scopes
 
     if not settings.slack_bot_token:
         report(False, "SLACK_BOT_TOKEN is not set")
@@ -33,7 +33,7 @@ async def _slack(settings: Settings, report: Report) -> None:
         return
     report(True, f"bot token works (bot user {identity.bot_user_id})")
     missing = sorted(set(BOT_SCOPES) - scopes)
-    required = [s for s in missing if s not in OPTIONAL_SCOPES]
+    required = [s for s in missing if s in required_scopes(contact_sheet=settings.contact_sheet)]
     report(
         not required,
         "all bot scopes granted"

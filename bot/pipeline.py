@@ -33,8 +33,14 @@ _RETINOPATHY = re.compile(
 
 
 def seen_images(conv: Conversation) -> tuple[ModelImage, ...]:
-    """The request's DICOM and image-set images, in order, labelled as the prompt has them."""
+    """The request's DICOM and image-set images, in order, labelled as the prompt has them.
+
+    A file flagged as having patient details burned into its pixels is left out: the
+    bot's copy would outlive the file the asker is told to delete, and they cannot
+    delete the bot's message.
+    """
     return tuple(m for f in conv.shown if f.is_image_set or f.source_format in ("dicom", "zip")
+                 if PrivacyFlag.BURNED_IN_ANNOTATION not in f.privacy_flags
                  for m in f.images)  # fmt: skip
 
 

@@ -159,6 +159,7 @@ class Settings:
     allowed_users: frozenset[str] = setting("MEDGEMMA_ALLOWED_USERS", factory=frozenset, parse=_ids)
     allow_dms: bool = setting("MEDGEMMA_ALLOW_DMS", True)
     admin_contact: str = setting("MEDGEMMA_ADMIN_CONTACT", "")
+    contact_sheet: bool = setting("MEDGEMMA_CONTACT_SHEET", True)
     dm_wait_s: float = setting("MEDGEMMA_DM_WAIT_S", 6.0, minimum=0)
     dm_case_minutes: float = setting("MEDGEMMA_DM_CASE_MINUTES", 10.0, minimum=0)
     state_file: str = setting("MEDGEMMA_STATE_FILE", "medgemma-state.json")

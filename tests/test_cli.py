@@ -25,6 +25,7 @@ REFERENCE_SCOPES = {
     "im:history",
     "mpim:history",
     "files:read",
+    "files:write",  # the contact sheet's upload (files.getUploadURLExternal, ...Complete...)
     "users:read",
 }
 REFERENCE_EVENTS = {

@@ -96,3 +96,29 @@ async def test_bad_bot_token(
     lines: list[str] = []
     assert await doctor(lines.append) == 1
     assert any("Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in line for line in lines)
+
+
+@pytest.mark.parametrize(("sheet", "ok"), [("true", False), ("false", True)])
+async def test_files_write_is_needed_only_for_the_contact_sheet(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    fake_openai: FakeOpenAIServer,
+    sheet: str,
+    ok: bool,
+) -> None:
+    fake_slack.scopes = (*(s for s in fake_slack.scopes if s != "files:write"), "users:read")
+    environment(
+        monkeypatch,
+        tmp_path,
+        SLACK_BOT_TOKEN=fake_slack.bot_token,
+        SLACK_APP_TOKEN=fake_slack.app_token,
+        SLACK_API_URL=fake_slack.api_url,
+        MEDGEMMA_BACKEND="openai",
+        MEDGEMMA_BASE_URL=fake_openai.base_url,
+        MEDGEMMA_CONTACT_SHEET=sheet,
+    )
+    lines: list[str] = []
+    assert await doctor(lines.append) == (0 if ok else 1)
+    [scopes] = [line for line in lines if "scopes" in line]
+    assert scopes.startswith("ok" if ok else "FAIL") and "files:write" in scopes

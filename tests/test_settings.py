@@ -86,6 +86,7 @@ PARSED: list[tuple[str, str, str, Any]] = [
     ("MEDGEMMA_ALLOWED_USERS", "U1,W2", "allowed_users", frozenset({"U1", "W2"})),
     ("MEDGEMMA_ALLOW_DMS", "false", "allow_dms", False),
     ("MEDGEMMA_ADMIN_CONTACT", "<@U9>", "admin_contact", "<@U9>"),
+    ("MEDGEMMA_CONTACT_SHEET", "off", "contact_sheet", False),
     ("MEDGEMMA_DM_CASE_MINUTES", "30", "dm_case_minutes", 30.0),
     (
         "MEDGEMMA_STATE_FILE",

@@ -16,6 +16,7 @@ from bot.slack.progress import Progress
 from bot.slack.reading import read_question
 from bot.slack.reporting import new_request_id, reported
 from bot.slack.routing import Route
+from bot.slack.sheets import post_sheet
 from bot.slack.streaming import AnswerStream
 from bot.state import Question
 from bot.thread import UndecodedMessage
@@ -88,6 +89,7 @@ async def _answer(
         record.posted()
     seconds = round(time.monotonic() - started, 3)
     event(log, "reply_posted", request_id=request_id, channel=route.channel, seconds=seconds)
+    await post_sheet(deps, route, answer, request_id=request_id)
 
 
 async def _incoming(

@@ -27,7 +27,7 @@ from bot.slack.files import SlackDownloads
 from bot.slack.history import Identity
 from bot.slack.jobs import Jobs
 from bot.slack.listeners import register
-from bot.slack.manifest import BOT_SCOPES, OPTIONAL_SCOPES
+from bot.slack.manifest import required_scopes
 from bot.slack.waits import Arrivals, ThreadTurns
 from bot.state import State
 from bot.state.memory import MemoryState
@@ -121,7 +121,7 @@ async def build_app(
     identity, scopes = await identify(client)
     state = state or make_state(settings)
     await state.start()
-    missing = sorted(set(BOT_SCOPES) - set(OPTIONAL_SCOPES) - scopes)
+    missing = sorted(required_scopes(contact_sheet=settings.contact_sheet) - scopes)
     if missing:
         event(log, "missing_scopes", level=logging.WARNING, scopes=missing)
     # trust_env: downloads take HTTPS_PROXY like the Web API and Socket Mode do.

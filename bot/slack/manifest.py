@@ -12,10 +12,14 @@ BOT_SCOPES = (
     "im:history",
     "mpim:history",
     "files:read",
+    "files:write",
     "users:read",
 )
 # Granted or not, the bot works: without users:read speakers are "Person 1", "Person 2".
 OPTIONAL_SCOPES = ("users:read",)
+# Only the contact sheet uses it (files.getUploadURLExternal, files.completeUploadExternal),
+# so it is required only while MEDGEMMA_CONTACT_SHEET is on.
+SHEET_SCOPE = "files:write"
 BOT_EVENTS = (
     "app_mention",
     "message.channels",
@@ -23,6 +27,14 @@ BOT_EVENTS = (
     "message.im",
     "message.mpim",
 )
+
+
+def required_scopes(*, contact_sheet: bool) -> frozenset[str]:
+    """The scopes the bot cannot do without, given whether it posts contact sheets."""
+    required = set(BOT_SCOPES) - set(OPTIONAL_SCOPES)
+    if not contact_sheet:
+        required.discard(SHEET_SCOPE)
+    return frozenset(required)
 
 
 def manifest(*, name: str = "MedGemma", request_url: str | None = None) -> dict[str, Any]:

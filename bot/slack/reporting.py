@@ -76,6 +76,8 @@ async def _tell(
 ) -> None:
     """The one message for a failure: an open stream's last line, or a notice."""
     language = stream.language if stream is not None else ENGLISH
+    if stream is not None and stream.delivered:
+        return  # the answer is there: a later failure (the contact sheet) is only logged
     if stream is not None:
         if isinstance(error, Restarting):
             line = deps.prompts.text("stream", "restarting", language=language)

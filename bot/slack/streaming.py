@@ -60,6 +60,7 @@ class AnswerStream:
     damaged: bool = False  # an append may or may not have landed
     closed: bool = False  # nothing more is streamed: the rest is posted after
     stopped: bool = False  # chat.stopStream has ended it
+    delivered: bool = False  # the whole answer is in the thread: nothing more to say
     _said: list[str] = field(default_factory=list)  # everything the model said
     _flusher: asyncio.Task[None] | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -181,14 +182,14 @@ class AnswerStream:
     async def finish(self, answer: Answer) -> None:
         """Close the stream with the rest of the answer, or post the answer whole."""
         await self._stop_flushing()
+        rest = self._rest(answer.findings)
         if not self.started:
             await self._post(self._whole(answer))
-            return
-        rest = self._rest(answer.findings)
-        if self.damaged or rest is None:
+        elif self.damaged or rest is None:
             await self._replace(answer)
         else:
             await self._stop_with(answer, rest=rest)
+        self.delivered = True
 
     def _rest(self, findings: str) -> str | None:
         """What the stream has not shown of the findings (None: it showed something else)."""

@@ -19,7 +19,7 @@ from PIL import Image
 from pydicom.encaps import encapsulate
 from pydicom.uid import UID
 
-from tests.e2e.harness import Harness, png_bytes
+from tests.e2e.harness import Harness, is_sheet, png_bytes
 from tests.fakes.slack import FakeSlack
 from tests.imaging.helpers import ct_slices, dicom_bytes, encode, sample, sample_dataset
 
@@ -221,6 +221,7 @@ async def ask_case(h: Harness, case: Case) -> dict[str, Any]:
     if case.host is not None:
         case.host(h.fake, files[0])
     ts = await h.ask(case.text, files=files or None)
-    replies = await h.replies(ts)
+    # An answer about DICOM files may be followed by its contact sheet (an upload).
+    replies = [r for r in await h.replies(ts) if not is_sheet(r)]
     assert len(replies) == 1, f"{case.name}: {len(replies)} replies"
     return replies[0]

@@ -43,6 +43,11 @@ def findings(reply: dict[str, Any]) -> str:
     return "".join(b["text"] for b in reply.get("blocks") or [] if b.get("type") == "markdown")
 
 
+def is_sheet(message: dict[str, Any]) -> bool:
+    """The bot's contact sheet of what the model saw: an upload, neither answer nor notice."""
+    return bool(message.get("files")) and "metadata" not in message
+
+
 def settings_for(fake: FakeSlack, **env: str) -> Settings:
     """Settings as the bot reads them from the environment, pointed at the fake Slack."""
     values = {

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydicom.data import get_testdata_file
 
 from bot.backends.base import ChatMessage
-from tests.e2e.harness import findings, png_bytes, running_bot
+from tests.e2e.harness import findings, is_sheet, png_bytes, running_bot
 from tests.fakes.backend import FakeBackend, digest
 from tests.fakes.slack import FakeSlack
 
@@ -75,7 +75,8 @@ async def test_dm_with_dicom(fake_slack: FakeSlack, transport: str) -> None:
     dcm = fake_slack.add_file(data, name="slice.dcm", mimetype="application/dicom", filetype="dcm")
     async with running_bot(fake_slack, backend, transport=transport) as h:
         ts = await h.ask("", files=[dcm], channel="D1", channel_type="im")
-        [reply] = await h.replies(ts, channel="D1")
+        reply, sheet = await h.replies(ts, count=2, channel="D1")
+    assert is_sheet(sheet) and sheet["thread_ts"] == ts  # what the model saw, in the DM
     [request] = backend.requests
     assert request.messages[-1].text == "Describe the findings."
     [image] = request.messages[-1].images

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bot.backends.base import ImagePart, TextPart
-from tests.e2e.harness import running_bot
+from tests.e2e.harness import is_sheet, running_bot
 from tests.fakes.backend import FakeBackend
 from tests.fakes.slack import FakeSlack
 from tests.imaging.helpers import ct_slices
@@ -19,7 +19,8 @@ async def test_a_shuffled_ct_series_is_ordered_labelled_and_noted(fake_slack: Fa
     backend = FakeBackend()
     async with running_bot(fake_slack, backend) as h:
         ts = await h.ask("any haemorrhage?", files=files)
-        [reply] = await h.replies(ts)
+        reply, sheet = await h.replies(ts, count=2)
+    assert is_sheet(sheet)  # what the model saw (test_contact_sheet.py)
     [request] = backend.requests
     parts = request.messages[-1].parts
     # Instruction first, each slice followed by its label, the question last.
@@ -58,7 +59,8 @@ async def test_a_zip_with_two_series_reads_the_larger_and_says_so(fake_slack: Fa
     backend = FakeBackend()
     async with running_bot(fake_slack, backend) as h:
         ts = await h.ask("summarise the study", files=[file])
-        [reply] = await h.replies(ts)
+        reply, sheet = await h.replies(ts, count=2)
+    assert is_sheet(sheet)
     assert len(backend.requests[0].messages[-1].images) == 4
     notes = [b["elements"][0]["text"] for b in reply["blocks"] if b["block_id"].startswith("note")]
     assert any("1 other series" in n for n in notes)

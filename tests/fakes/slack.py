@@ -16,12 +16,16 @@ Where it follows Slack's documentation on purpose (each cited where it is built)
 - Per-method rate limits by tier (`slack_rates.py`), answered with 429 and
   `Retry-After`; a Slack minute lasts `fake.web.rates.minute_s` (6 s by default).
 - Slack Connect stubs carry `file_access: "check_file_info"`.
+- Uploads (`files.getUploadURLExternal`, the upload URL, `files.completeUploadExternal`)
+  take the documented arguments and give the documented errors, and always need
+  `files:write` (`slack_uploads.py`); completed uploads are in `fake.uploads.shared`.
 
 Where it differs from Slack:
 - Hosts are 127.0.0.1 (and `localhost` for the foreign host), not slack.com.
 - Every channel id exists (except those in `unknown_channels`); membership and scopes
-  are not modelled, except files:read on the file host. Set
-  `fake.web.enforce_scopes = True` for `missing_scope` errors on the Web API too.
+  are not modelled, except files:read on the file host and files:write on uploads.
+  Set `fake.web.enforce_scopes = True` for `missing_scope` errors on the rest of the
+  Web API too.
 - Nothing is sent by itself: no `message_changed` echo after chat.update, no retry of
   an unacknowledged envelope. Tests send those with `send_event(..., retry_attempt=n)`.
 - conversations.replies pages hold 15 messages unless `limit` says otherwise; later
@@ -63,6 +67,7 @@ from tests.fakes.slack_events import (
 from tests.fakes.slack_files import FileHost, FileObject, ForeignHost, HostedFile, file_stub
 from tests.fakes.slack_socket import SocketHub
 from tests.fakes.slack_store import Message, MessageStore
+from tests.fakes.slack_uploads import Uploads
 from tests.fakes.slack_web import WebApi
 from tests.fakes.slack_workspace import DEFAULT_SCOPES, Workspace
 
@@ -139,6 +144,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self.web.handle)
         app.router.add_get("/files/{file_id}/{name:.*}", self.file_host.handle)
         app.router.add_get("/socket", self.socket.handle)
+        app.router.add_post("/upload/v1/{ticket}", self.web.uploads.handle)
         self._runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
         )
@@ -146,6 +152,7 @@ class FakeSlack:
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self._base = f"http://127.0.0.1:{self._runner.addresses[0][1]}/"
         self.file_host.base_url = self.files_base
+        self.web.uploads.base_url = f"{self._base}upload/v1/"
         await self.foreign_host.start()
 
     async def stop(self) -> None:
@@ -238,6 +245,11 @@ class FakeSlack:
     def streams(self) -> dict[tuple[str, str], Stream]:
         """Streamed messages by (channel, ts)."""
         return self.web.chat.streams
+
+    @property
+    def uploads(self) -> Uploads:
+        """External uploads: `pending`, `shared`, `requests`, `fail_next_upload`."""
+        return self.web.uploads
 
     @property
     def unknown_channels(self) -> set[str]:

@@ -85,16 +85,18 @@ class FileHost:
         redirect_to: str | None = None,
         chunk_delay: float = 0.0,
         lie_about_size: int | None = None,
+        file_id: str | None = None,
     ) -> FileObject:
         """Host a file and return (a copy of) its Slack file object.
 
         `html_login` serves the login page even to the bot token; `redirect_to` answers
         302 to that URL; `chunk_delay` sends 16 KiB chunks with a pause between them;
-        `lie_about_size` is the `size` the file object claims instead of the real one.
+        `lie_about_size` is the `size` the file object claims instead of the real one;
+        `file_id` one handed out before by `new_id` (an upload's, see slack_uploads.py).
         """
         if not self.base_url:
             raise RuntimeError("start the FakeSlack before adding files")
-        file_id = f"F{next(self._ids):08d}"
+        file_id = file_id or self.new_id()
         url = f"{self.base_url}{file_id}/{quote(name)}"
         now = int(time.time())
         info: FileObject = {
@@ -134,6 +136,10 @@ class FileHost:
             chunk_delay=chunk_delay,
         )
         return copy.deepcopy(info)
+
+    def new_id(self) -> str:
+        """A file id no other file has."""
+        return f"F{next(self._ids):08d}"
 
     def info(self, file_id: str) -> FileObject | None:
         """A copy of the full file object, or None."""

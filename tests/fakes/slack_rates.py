@@ -30,6 +30,8 @@ METHOD_TIERS = {
     "conversations.history": 3,
     "users.info": 4,
     "files.info": 4,
+    "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4,
     "chat.update": 3,
     "chat.delete": 3,
     "chat.postEphemeral": 4,

@@ -17,6 +17,7 @@ from tests.fakes.slack_files import FileHost
 from tests.fakes.slack_limits import SlackError
 from tests.fakes.slack_rates import RateLimits
 from tests.fakes.slack_store import MessageStore, page, ts_key
+from tests.fakes.slack_uploads import UPLOAD_METHODS, Uploads
 from tests.fakes.slack_workspace import Workspace
 
 DEFAULT_REPLIES_LIMIT = 15  # small on purpose, so that tests exercise pagination
@@ -24,7 +25,7 @@ DEFAULT_HISTORY_LIMIT = 100
 MAX_PAGE = 1000
 MAX_LOADING_MESSAGES = 10
 
-_JSON_FIELDS = ("blocks", "attachments", "metadata", "chunks", "loading_messages")
+_JSON_FIELDS = ("blocks", "attachments", "metadata", "chunks", "loading_messages", "files")
 _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 _SCOPES = {
     "chat.postMessage": "chat:write",
@@ -38,6 +39,8 @@ _SCOPES = {
     "reactions.add": "reactions:write",
     "reactions.remove": "reactions:write",
     "files.info": "files:read",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
     "users.info": "users:read",
 }
 _HISTORY_SCOPES = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
@@ -137,6 +140,7 @@ class WebApi:
         self.chat = ChatApi(
             workspace=workspace, store=store, unknown_channels=self.unknown_channels
         )
+        self.uploads = Uploads(workspace=workspace, file_host=file_host, chat=self.chat)
         self.calls: list[tuple[str, Params]] = []
         self.status_calls: list[dict[str, Any]] = []
         self.reactions: dict[tuple[str, str], list[str]] = {}
@@ -152,6 +156,7 @@ class WebApi:
         self._socket_url = socket_url
         self._methods: dict[str, Handler] = {
             **self.chat.methods(),
+            **self.uploads.methods(),
             "auth.test": self._auth_test,
             "apps.connections.open": lambda _: {"ok": True, "url": self._socket_url()},
             "conversations.replies": self._replies,
@@ -287,7 +292,8 @@ class WebApi:
         needed = _SCOPES.get(method)
         if method.startswith("conversations."):
             needed = _HISTORY_SCOPES.get(str(params.get("channel", ""))[:1], "channels:history")
-        if self.enforce_scopes and needed and needed not in self.workspace.scopes:
+        checked = self.enforce_scopes or method in UPLOAD_METHODS  # see slack_uploads.py
+        if checked and needed and needed not in self.workspace.scopes:
             raise SlackError(
                 "missing_scope", needed=needed, provided=",".join(self.workspace.scopes)
             )
