@@ -77,7 +77,8 @@ async def test_a_follow_up_reads_a_streamed_answer_without_its_disclaimer(
 async def test_notes_follow_a_streamed_answer_as_blocks(fake_slack: FakeSlack) -> None:
     backend = FakeBackend().then(slow())
     dcm = fake_slack.add_file(CT_SMALL, name="ct.dcm", mimetype="application/dicom", filetype="dcm")
-    async with running_bot(fake_slack, backend, MEDGEMMA_STREAMING="on") as h:
+    env = {"MEDGEMMA_STREAMING": "on", "MEDGEMMA_CONTACT_SHEET": "off"}
+    async with running_bot(fake_slack, backend, **env) as h:
         ts = await h.ask("what is this?", files=[dcm])
         [reply] = await h.replies(ts)
     assert fake_slack.calls_to("chat.startStream")
