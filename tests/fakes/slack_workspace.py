@@ -12,6 +12,7 @@ DEFAULT_SCOPES = (
     "im:history",
     "mpim:history",
     "files:read",
+    "commands",
 )
 
 
