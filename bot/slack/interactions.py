@@ -1,4 +1,4 @@
-"""Thin listeners for what people do besides writing: buttons, modals, the Home tab.
+"""Thin listeners for what people do besides writing: buttons, modals, the shortcut, Home.
 
 Every interaction is acknowledged at once (Slack shows an error after 3 seconds, and
 in Socket Mode an unacknowledged one is never answered); its work runs as a tracked
@@ -17,7 +17,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.logs import event as log_event
-from bot.slack import feedback, home
+from bot.slack import feedback, home, shortcut
 from bot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def on_reason(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()  # an empty answer closes the modal
         deps.jobs.spawn(feedback.on_reason(deps, body))
+
+    @app.shortcut(shortcut.CALLBACK_ID)
+    async def on_shortcut(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        deps.jobs.spawn(shortcut.on_shortcut(deps, body))
+
+    @app.view(shortcut.CALLBACK_ID)
+    async def on_question(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        deps.jobs.spawn(shortcut.on_submit(deps, body))
 
     @app.event("app_home_opened")
     async def on_home(body: dict[str, Any]) -> None:

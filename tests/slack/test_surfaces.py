@@ -11,7 +11,7 @@ import pytest
 from bot.prompts import Prompts
 from bot.service.metrics import Metrics
 from bot.settings import load_settings
-from bot.slack import feedback, home
+from bot.slack import feedback, home, shortcut
 from bot.slack.views import fit, pack, unpack
 from tests.fakes.slack_limits import block_errors
 from tests.fakes.slack_views import view_errors
@@ -122,12 +122,14 @@ def test_long_translations_are_cut_to_slacks_limits(prompts: Prompts) -> None:
                 "reason_title": "Warum war die Antwort nicht hilfreich?",
                 "tell_why": "g" * 90,
             },
+            "shortcut": {"title": "MedGemma zu dieser Nachricht fragen", "placeholder": "p" * 200},
         },
     )
     view = home.home_view(long, settings=settings(), language="de", in_progress=0, viewer="U1")
     assert view_errors(view, kind="home") == []
     reason = feedback.reason_modal(long, language="de", metadata=pack({"r": "R1", "c": "C1"}))
-    assert view_errors(reason, kind="modal") == []
+    question = shortcut.question_modal(long, language="de", metadata=pack({"c": "C1"}))
+    assert view_errors(reason, kind="modal") == view_errors(question, kind="modal") == []
     sorry = feedback.thanks(long, rating="down", request_id="R1", language="de")
     assert block_errors(sorry["blocks"]) == []
 
@@ -142,6 +144,24 @@ def test_a_thumbs_down_offers_say_why_with_the_request_id_only(prompts: Prompts)
     assert view_errors(modal, kind="modal") == []
     options = modal["blocks"][0]["element"]["options"]
     assert [o["value"] for o in options] == list(prompts.messages["reasons"])
+
+
+@pytest.mark.parametrize(
+    ("message", "readable"),
+    [
+        ({"user": "U1", "files": [{"id": "F1", "mode": "hosted"}]}, True),
+        ({"user": "U1", "files": [{"id": "F1", "file_access": "check_file_info"}]}, True),
+        ({"user": "U1", "files": [{"id": "F1", "file_access": "access_denied"}]}, False),
+        ({"user": "U1", "files": [{"id": "F1", "mode": "external"}]}, False),
+        ({"user": "U1", "files": [{"id": "F1", "mode": "snippet"}]}, False),
+        ({"user": "U1", "text": "no files"}, False),
+        ({"user": "UBOT", "bot_id": "B1", "files": [{"id": "F1", "mode": "hosted"}]}, False),
+    ],
+)
+def test_which_messages_the_shortcut_can_answer_about(
+    message: dict[str, Any], readable: bool
+) -> None:
+    assert shortcut.readable(message) is readable
 
 
 def test_reason_metrics_take_codes_only() -> None:
