@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -103,6 +104,23 @@ async def test_thumbs_down_offers_a_reason_recorded_as_a_code(
     rendered = "\n".join(JsonFormatter().format(r) for r in caplog.records)
     for text in ("Jane", "Roe", "pneumothorax", prompts.text("reasons", "missed_finding")):
         assert text not in rendered
+
+
+async def test_a_click_is_acknowledged_before_slack_is_answered(
+    fake_slack: FakeSlack, transport: str
+) -> None:
+    async with running_bot(fake_slack, FakeBackend(), transport=transport) as h:
+        _, answer = await answered(h)
+        fake_slack.delay("chat.postEphemeral", 2.0)  # a slow Slack
+        click = fake_slack.interactive.click(
+            channel="C1", ts=answer["ts"], action_id="feedback", user="U2", side="positive"
+        )
+        started = time.monotonic()
+        await h.interact(click)
+        acknowledged_s = time.monotonic() - started
+        await h.settle()
+    assert acknowledged_s < 1.0  # Slack shows an error after 3 seconds
+    assert len(fake_slack.ephemerals) == 1  # and the thanks still came
 
 
 async def test_a_reason_that_is_not_one_of_the_codes_is_not_recorded(

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import json
 import time
 from pathlib import Path
 from typing import Any
 
 from bot.prompts import Prompts
-from bot.state import Question
-from tests.e2e.harness import Harness, findings, png_bytes, running_bot
-from tests.fakes.backend import FakeBackend, digest
+from tests.e2e.harness import Harness, findings, png_bytes, running_bot, wait_until
+from tests.fakes.backend import FakeBackend, Step, digest
 from tests.fakes.slack import FakeSlack
 
 QUESTION = "is there a pneumothorax?"
@@ -145,17 +144,63 @@ async def test_a_submission_is_answered_once_and_a_deleted_message_not_at_all(
 
 
 async def test_a_shortcut_question_left_by_a_crash_is_asked_again(
-    fake_slack: FakeSlack, prompts: Prompts, tmp_path: Path
+    fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
     """Its text was typed in a modal, not posted: nothing in Slack to answer it from."""
-    png = fake_slack.add_file(png_bytes(), name="cxr.png", mimetype="image/png", filetype="png")
-    [message] = fake_slack.post_user_message(channel="C1", text="look", user="U2", files=[png])
-    ts = str(message["ts"])
-    left = Question("C1", ts, ts, "U1", "ABCD1234", time.time(), owner="dead", kind="shortcut")
     state = tmp_path / "state.json"
-    state.write_text(json.dumps({"version": 1, "questions": [dataclasses.asdict(left)]}))
+    hanging = FakeBackend().then(Step(hang=True))
+    env = {"MEDGEMMA_STATE_FILE": str(state), "MEDGEMMA_DRAIN_S": "0"}
+    async with running_bot(fake_slack, hanging, **env) as h:
+        ts = shared(h)
+        await ask(h, ts)
+        await wait_until(lambda: len(hanging.requests) == 1)
+        left = await asyncio.to_thread(state.read_text)  # the process is killed here
+    [record] = json.loads(left)["questions"]
+    assert record["kind"] == "shortcut" and record["ts"] == ts
+    for posted in h.bot_replies(ts):  # a killed process posts nothing more
+        fake_slack.store.remove("C1", posted["ts"])
+    await asyncio.to_thread(state.write_text, left)
     backend = FakeBackend()
     async with running_bot(fake_slack, backend, MEDGEMMA_STATE_FILE=str(state)) as h:
         [notice] = await h.replies(ts)
     assert backend.requests == []
-    assert notice["metadata"]["event_payload"] == {"kind": "restarting", "request_id": "ABCD1234"}
+    payload = {"kind": "restarting", "request_id": record["request_id"]}
+    assert notice["metadata"]["event_payload"] == payload
+
+
+async def test_the_modal_is_acknowledged_before_the_model_answers(
+    fake_slack: FakeSlack, transport: str
+) -> None:
+    backend = FakeBackend().then(Step(delay_s=2.0))
+    async with running_bot(fake_slack, backend, transport=transport) as h:
+        ts = shared(h)
+        await open_modal(h, ts)
+        [modal] = fake_slack.views.modals("U1")
+        fake_slack.delay("conversations.history", 2.0)  # and a slow Slack
+        started = time.monotonic()
+        await h.interact(fake_slack.interactive.submit(modal["id"], values={"question": QUESTION}))
+        acknowledged_s = time.monotonic() - started
+        await h.replies(ts)
+    assert acknowledged_s < 1.0  # Slack shows an error after 3 seconds
+
+
+async def test_a_shortcut_question_when_full_gets_the_busy_notice(
+    fake_slack: FakeSlack, transport: str
+) -> None:
+    backend = FakeBackend().then(Step(hang=True))
+    env = {"MEDGEMMA_MAX_PENDING": "1", "MEDGEMMA_DRAIN_S": "0"}
+    async with running_bot(fake_slack, backend, transport=transport, **env) as h:
+        await h.ask("a first question")
+        await wait_until(lambda: len(backend.requests) == 1)
+        ts = shared(h)
+        # No settling: the first question never ends.
+        await h.interact(
+            fake_slack.interactive.message_action(channel="C1", ts=ts, callback_id="ask_medgemma")
+        )
+        await wait_until(lambda: len(fake_slack.views.modals("U1")) == 1)
+        [modal] = fake_slack.views.modals("U1")
+        await h.interact(fake_slack.interactive.submit(modal["id"], values={"question": QUESTION}))
+        await wait_until(lambda: len(h.bot_replies(ts)) == 1)
+        [busy] = h.bot_replies(ts)
+    assert busy["metadata"]["event_payload"]["kind"] == "busy"
+    assert len(backend.requests) == 1
