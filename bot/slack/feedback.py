@@ -163,10 +163,11 @@ async def on_reason(deps: Deps, body: dict[str, Any]) -> None:
     chosen = input_state(view, REASON_BLOCK, REASON_SELECT).get("selected_option") or {}
     code = str(chosen.get("value") or "")
     user = user_of(body)
-    if ids is None or code not in reason_codes(deps.prompts) or not is_id(user):
+    valid = ids is not None and is_id(user) and is_id(view.get("id"))
+    if ids is None or not valid or code not in reason_codes(deps.prompts):
         event(log, "feedback_ignored", reason="not a reason from the modal")
         return
-    if not await deps.state.claim(f"feedback_reason:{view.get('id')}", ttl_s=ONCE_TTL_S):
+    if not await deps.state.claim(f"feedback_reason:{view['id']}", ttl_s=ONCE_TTL_S):
         return  # the same submission delivered twice
     event(log, "feedback_reason", request_id=ids["r"], channel=ids["c"], reason=code)
     deps.metrics.feedback_reason(code)
