@@ -27,6 +27,7 @@ REFERENCE_SCOPES = {
     "files:read",
     "files:write",  # the contact sheet's upload (files.getUploadURLExternal, ...Complete...)
     "users:read",
+    "commands",  # the "Ask MedGemma" message shortcut
 }
 REFERENCE_EVENTS = {
     "app_mention",
@@ -34,6 +35,7 @@ REFERENCE_EVENTS = {
     "message.groups",
     "message.im",
     "message.mpim",
+    "app_home_opened",
 }
 
 
@@ -45,11 +47,19 @@ def test_manifest_matches_the_file_in_deploy(capsys: pytest.CaptureFixture[str])
     assert set(data["oauth_config"]["scopes"]["bot"]) == REFERENCE_SCOPES
     assert set(data["settings"]["event_subscriptions"]["bot_events"]) == REFERENCE_EVENTS
     assert data["settings"]["socket_mode_enabled"] is True
+    # Socket Mode carries interactions too: no request URL.
+    assert data["settings"]["interactivity"] == {"is_enabled": True}
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
+    [shortcut] = data["features"]["shortcuts"]
+    assert (shortcut["type"], shortcut["callback_id"]) == ("message", "ask_medgemma")
 
 
 def test_http_manifest_has_the_request_url() -> None:
-    data = yaml.safe_load(manifest_yaml(request_url="https://bot.example.org/slack/events"))
-    assert data["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
+    url = "https://bot.example.org/slack/events"
+    data = yaml.safe_load(manifest_yaml(request_url=url))
+    assert data["settings"]["event_subscriptions"]["request_url"] == url
+    # Bolt serves interaction payloads on the same endpoint as events.
+    assert data["settings"]["interactivity"] == {"is_enabled": True, "request_url": url}
     assert data["settings"]["socket_mode_enabled"] is False
 
 

@@ -1,11 +1,13 @@
 """The bot's Prometheus metrics, in a registry of its own (one per app).
 
-Labels hold fixed words only: an outcome, an error's class name, a rating, a GPU index.
+Labels hold fixed words only: an outcome, an error's class name, a rating, a reason code
+(a key of prompts/messages.toml [reasons]), a GPU index.
 Never user text, file names, channel or user ids: those go to the audit log, not here.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -21,6 +23,7 @@ SECONDS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
 FIRST_TOKEN_SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120)
 TOKENS_PER_SECOND = (1, 5, 10, 20, 50, 100, 200, 500, 1000)
 COUNTS = (0, 1, 2, 4, 8, 16, 32, 64, 85, 128)
+REASON_CODE = re.compile(r"[a-z][a-z0-9_]{0,31}")  # a code, so never free text
 
 
 def _counter(registry: CollectorRegistry, name: str, doc: str, label: str) -> Counter:
@@ -47,6 +50,9 @@ class Metrics:
             "outcome",
         )
         self.feedback_given = _counter(r, "medgemma_feedback", "Ratings of answers", "rating")
+        self.feedback_reasons = _counter(
+            r, "medgemma_feedback_reasons", "Reasons chosen for a thumbs down", "reason"
+        )
         self.in_progress = Gauge(
             "medgemma_questions_in_progress", "Questions being answered here", registry=r
         )
@@ -85,6 +91,12 @@ class Metrics:
         if rating not in ("up", "down"):
             raise ValueError("rating must be 'up' or 'down'")
         self.feedback_given.labels(rating=rating).inc()
+
+    def feedback_reason(self, code: str) -> None:
+        """Count one reason chosen for a thumbs down (a [reasons] code, never text)."""
+        if not REASON_CODE.fullmatch(code):
+            raise ValueError("a reason is a short code such as 'missed_finding'")
+        self.feedback_reasons.labels(reason=code).inc()
 
     def outcome(self, outcome: str, *, error: str = "") -> None:
         """Count a question that ended (and its error's class name, if it failed)."""

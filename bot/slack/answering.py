@@ -40,6 +40,7 @@ async def answer_question(deps: Deps, route: Route, *, attempt: int = 0) -> None
         started_at=time.time(),
         owner=deps.replica,
         attempt=attempt,
+        kind="shortcut" if route.question else "message",
     )
     await deps.state.begin(question)
     files = len(route.message.get("files") or [])

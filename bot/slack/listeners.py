@@ -14,6 +14,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.logs import event as log_event
+from bot.slack import interactions
 from bot.slack.access import refusal
 from bot.slack.answering import answer_question
 from bot.slack.deps import Deps
@@ -102,6 +103,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.event("message")
     async def on_message(body: dict[str, Any]) -> None:
         await handle(deps, body, "message")
+
+    interactions.register(app, deps)  # before the catch-all below, which would win
 
     @app.event(re.compile(".*"))
     async def on_other(body: dict[str, Any]) -> None:

@@ -86,7 +86,8 @@ async def _finish(deps: Deps, question: Question) -> None:
         channel_type="im" if question.channel.startswith("D") else "channel",
         message=asked,
     )
-    if question.attempt >= 1:
+    # A shortcut's question was typed into a modal: Slack does not have it to read again.
+    if question.attempt >= 1 or question.kind == "shortcut":
         event(log, "recovered", outcome="ask again", **where)
         recovered(deps, question, "ask_again")
         await post_notice(deps, route, Restarting(), request_id=question.request_id)

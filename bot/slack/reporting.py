@@ -28,6 +28,7 @@ from bot.slack.posting import error_code, post_all
 from bot.slack.replies import notice_message
 from bot.slack.routing import Route
 from bot.slack.streaming import AnswerStream
+from bot.slack.surfaces import refusal_text, tell
 
 log = logging.getLogger(__name__)
 
@@ -122,17 +123,8 @@ async def post_busy(deps: Deps, route: Route) -> None:
 
 async def post_refusal(deps: Deps, route: Route, reason: str) -> None:
     """Tell the asker, and only them, why the bot will not answer here and whom to ask."""
-    request_id = new_request_id()
-    refused(deps, route, request_id=request_id, outcome="not_allowed", error=f"access_{reason}")
+    refused(deps, route, request_id=new_request_id(), outcome="not_allowed",
+            error=f"access_{reason}")  # fmt: skip
     language = await deps.names.language(route.user)
-    prompts = deps.prompts
-    contact = deps.settings.admin_contact or prompts.text("access", "contact", language=language)
-    text = prompts.text("access", reason, language=language, contact=contact)
-    try:
-        await deps.client.chat_postEphemeral(
-            channel=route.channel, user=route.user, thread_ts=route.thread_ts,
-            text=text,  # our catalog's words; the contact as the operator wrote it
-        )  # fmt: skip
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-        code = error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
-        event(log, "refusal_failed", level=logging.WARNING, request_id=request_id, error=code)
+    text = refusal_text(deps, reason, language=language)
+    await tell(deps, channel=route.channel, user=route.user, text=text, thread_ts=route.thread_ts)

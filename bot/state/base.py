@@ -24,6 +24,9 @@ class Question:
     started_at: float  # Unix time
     owner: str = ""  # the replica answering it
     attempt: int = 0  # how many processes already died answering it
+    # "message": the question is a Slack message; "shortcut": it was typed into the
+    # "Ask MedGemma" modal and is nowhere in Slack, so it cannot be answered again.
+    kind: str = "message"
 
 
 def new_replica_id() -> str:

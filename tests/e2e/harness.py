@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,11 +14,17 @@ import aiohttp
 from PIL import Image
 
 from bot.backends.base import Backend
-from bot.prompts import load_prompts
+from bot.prompts import Prompts, load_prompts
 from bot.settings import DEFAULT_PROMPTS, Settings, load_settings
 from bot.slack.app import SlackApp, build_app
 from bot.slack.runner import Runner
-from tests.fakes.slack import FakeSlack, event_callback_body, new_event_id, signed_request_headers
+from tests.fakes.slack import (
+    FakeSlack,
+    event_callback_body,
+    interactive_body,
+    new_event_id,
+    signed_request_headers,
+)
 
 WAIT_S = 15.0
 
@@ -103,6 +110,30 @@ class Harness:
         ):
             assert response.status == 200, response.status
 
+    async def interact(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send an interaction payload as Slack does; Slack's view of the acknowledgement.
+
+        Socket Mode: an `interactive` envelope, answered by the envelope's ack (its
+        `payload`, if any). HTTP: a signed form post to the same URL as events, answered
+        by a 200 (its JSON body, if any).
+        """
+        if not self.events_url:
+            envelope = await self.fake.send_interactive(payload)
+            return dict((await self.fake.wait_acked(envelope)).get("payload") or {})
+        body = interactive_body(payload)
+        headers = signed_request_headers(
+            body,
+            signing_secret=self.fake.signing_secret,
+            content_type="application/x-www-form-urlencoded",
+        )
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.events_url, data=body, headers=headers) as response,
+        ):
+            assert response.status == 200, response.status
+            text = await response.text()
+        return dict(json.loads(text)) if text.strip() else {}
+
     async def ask(
         self,
         text: str,
@@ -153,13 +184,19 @@ class Harness:
 
 @asynccontextmanager
 async def running_bot(
-    fake: FakeSlack, backend: Backend, *, transport: str = "socket", **env: str
+    fake: FakeSlack,
+    backend: Backend,
+    *,
+    transport: str = "socket",
+    prompts: Prompts | None = None,
+    **env: str,
 ) -> AsyncIterator[Harness]:
     """Start the bot against the fake Slack; stop it (and the backend) afterwards.
 
-    `transport="http"` serves the HTTP Events API instead of Socket Mode.
+    `transport="http"` serves the HTTP Events API instead of Socket Mode; `prompts`
+    replaces the prompts folder's texts (a test's own catalog, say).
     """
-    harness = await start_bot(fake, backend, transport=transport, **env)
+    harness = await start_bot(fake, backend, transport=transport, prompts=prompts, **env)
     try:
         yield harness
     finally:
@@ -168,14 +205,19 @@ async def running_bot(
 
 
 async def start_bot(
-    fake: FakeSlack, backend: Backend, *, transport: str = "socket", **env: str
+    fake: FakeSlack,
+    backend: Backend,
+    *,
+    transport: str = "socket",
+    prompts: Prompts | None = None,
+    **env: str,
 ) -> Harness:
     """The bot built, its backend started and connected (stop it yourself)."""
     if transport == "http":
         env = {"SLACK_APP_TOKEN": "", "SLACK_SIGNING_SECRET": fake.signing_secret, **env}
     settings = settings_for(fake, **env)
     slack = await build_app(
-        settings=settings, prompts=load_prompts(DEFAULT_PROMPTS), backend=backend
+        settings=settings, prompts=prompts or load_prompts(DEFAULT_PROMPTS), backend=backend
     )
     runner = Runner(slack)
     await runner.start_backend()

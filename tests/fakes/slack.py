@@ -19,6 +19,11 @@ Where it follows Slack's documentation on purpose (each cited where it is built)
 - Uploads (`files.getUploadURLExternal`, the upload URL, `files.completeUploadExternal`)
   take the documented arguments and give the documented errors, and always need
   `files:write` (`slack_uploads.py`); completed uploads are in `fake.uploads.shared`.
+- Interactivity (`slack_interactive.py`): `fake.interactive` builds block_actions,
+  message_action and view_submission payloads and `app_home_opened` events;
+  `send_interactive` delivers a payload in an `interactive` envelope. views.open,
+  .publish and .update (`slack_views.py`, `fake.views`) check triggers (3 s, once)
+  and views (type, modal title/submit, 100 blocks, metadata and id lengths).
 
 Where it differs from Slack:
 - Hosts are 127.0.0.1 (and `localhost` for the foreign host), not slack.com.
@@ -65,9 +70,11 @@ from tests.fakes.slack_events import (
     signed_request_headers,
 )
 from tests.fakes.slack_files import FileHost, FileObject, ForeignHost, HostedFile, file_stub
+from tests.fakes.slack_interactive import Interactions, interactive_body, interactive_envelope
 from tests.fakes.slack_socket import SocketHub
 from tests.fakes.slack_store import Message, MessageStore
 from tests.fakes.slack_uploads import Uploads
+from tests.fakes.slack_views import ViewsApi
 from tests.fakes.slack_web import WebApi
 from tests.fakes.slack_workspace import DEFAULT_SCOPES, Workspace
 
@@ -80,6 +87,7 @@ __all__ = [
     "fake_slack",
     "file_share_message",
     "file_stub",
+    "interactive_body",
     "message_changed_event",
     "message_deleted_event",
     "message_event",
@@ -127,6 +135,13 @@ class FakeSlack:
             socket_url=self._socket_url,
         )
         self.foreign_host = ForeignHost()
+        self.interactive = Interactions(
+            workspace=self.workspace,
+            store=self.store,
+            chat=self.web.chat,
+            views=self.web.views,
+            users=self.web.users,
+        )
         # The knobs tests use most, bound straight from the part that owns them.
         self.add_user = self.web.add_user
         self.fail_next = self.web.fail_next
@@ -240,6 +255,11 @@ class FakeSlack:
     def ephemerals(self) -> list[dict[str, Any]]:
         """Every chat.postEphemeral message."""
         return self.web.chat.ephemerals
+
+    @property
+    def views(self) -> ViewsApi:
+        """views.*: open modals, Home tabs, triggers (`home_tab_enabled` may be turned off)."""
+        return self.web.views
 
     @property
     def streams(self) -> dict[tuple[str, str], Stream]:
@@ -375,6 +395,10 @@ class FakeSlack:
             retry_reason=retry_reason,
         )
         return await self.socket.send(envelope, wait_s=WAIT_TIMEOUT_S, to=to)
+
+    async def send_interactive(self, payload: dict[str, Any]) -> str:
+        """Deliver an interaction payload in an `interactive` envelope; the envelope_id."""
+        return await self.socket.send(interactive_envelope(payload), wait_s=WAIT_TIMEOUT_S)
 
     async def send_envelope(self, envelope: dict[str, Any]) -> str:
         """Send any envelope (e.g. `interactive`) as is; it must carry an envelope_id."""

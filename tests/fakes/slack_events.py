@@ -316,13 +316,17 @@ def signed_request_headers(
     timestamp: int | None = None,
     retry_num: int | None = None,
     retry_reason: str | None = None,
+    content_type: str = "application/json",
 ) -> dict[str, str]:
-    """Headers of a signed Events API request: v0 signature, timestamp, JSON type, retries."""
+    """Headers of a signed request: v0 signature, timestamp, content type, retries.
+
+    Events come as JSON, interactions as a form (`application/x-www-form-urlencoded`).
+    """
     timestamp = int(time.time()) if timestamp is None else timestamp
     base = f"v0:{timestamp}:".encode() + body
     digest = hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
     headers = {
-        "Content-Type": "application/json",
+        "Content-Type": content_type,
         "X-Slack-Request-Timestamp": str(timestamp),
         "X-Slack-Signature": f"v0={digest}",
     }

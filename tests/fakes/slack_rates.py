@@ -9,6 +9,7 @@ is the one its reference page lists (docs.slack.dev/reference/methods/<method>);
 `conversations.replies` is Tier 3 for internal apps (commercially distributed apps
 outside the Marketplace get far less: 1/min and 15 messages a page, not modelled here).
 assistant.threads.setStatus's page lists no tier in our stored copy; Tier 3 is assumed.
+views.open, .publish, .update and .push are Tier 4 on their pages.
 
 Windows slide. `minute_s` is how long a Slack minute lasts in the fake: tests compress
 time (the default, 6 s) so that a burst which real Slack would spread over minutes plays
@@ -41,6 +42,8 @@ METHOD_TIERS = {
     "assistant.threads.setStatus": 3,
     "views.publish": 4,
     "views.open": 4,
+    "views.update": 4,
+    "views.push": 4,
 }
 POST_PER_CHANNEL_PER_MINUTE = 60  # about 1 per second per channel
 

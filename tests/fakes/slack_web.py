@@ -18,6 +18,7 @@ from tests.fakes.slack_limits import SlackError
 from tests.fakes.slack_rates import RateLimits
 from tests.fakes.slack_store import MessageStore, page, ts_key
 from tests.fakes.slack_uploads import UPLOAD_METHODS, Uploads
+from tests.fakes.slack_views import ViewsApi
 from tests.fakes.slack_workspace import Workspace
 
 DEFAULT_REPLIES_LIMIT = 15  # small on purpose, so that tests exercise pagination
@@ -25,7 +26,7 @@ DEFAULT_HISTORY_LIMIT = 100
 MAX_PAGE = 1000
 MAX_LOADING_MESSAGES = 10
 
-_JSON_FIELDS = ("blocks", "attachments", "metadata", "chunks", "loading_messages", "files")
+_JSON_FIELDS = ("blocks", "attachments", "metadata", "chunks", "loading_messages", "files", "view")
 _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 _SCOPES = {
     "chat.postMessage": "chat:write",
@@ -148,6 +149,7 @@ class WebApi:
         self.enforce_scopes = False
         self.repeat_thread_parent = True
         self.rates = RateLimits()
+        self.views = ViewsApi(workspace=workspace)
         # Messages conversations.replies does not return yet: a read that lags behind
         # the event (Slack's reads are not guaranteed to include a message at once).
         self.unread: set[str] = set()
@@ -157,6 +159,7 @@ class WebApi:
         self._methods: dict[str, Handler] = {
             **self.chat.methods(),
             **self.uploads.methods(),
+            **self.views.methods(),
             "auth.test": self._auth_test,
             "apps.connections.open": lambda _: {"ok": True, "url": self._socket_url()},
             "conversations.replies": self._replies,

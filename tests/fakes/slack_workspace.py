@@ -13,6 +13,7 @@ DEFAULT_SCOPES = (
     "mpim:history",
     "files:read",
     "files:write",
+    "commands",
 )
 
 
