@@ -12,8 +12,10 @@ from bot.logs import event
 from bot.slack import history
 from bot.slack.audit import QuestionRecord, audited
 from bot.slack.deps import Deps
+from bot.slack.posting import post_all
 from bot.slack.progress import Progress
 from bot.slack.reading import read_question
+from bot.slack.replies import question_message
 from bot.slack.reporting import new_request_id, reported
 from bot.slack.routing import Route
 from bot.slack.sheets import post_sheet
@@ -61,6 +63,8 @@ async def _answer(
     deps: Deps, route: Route, stream: AnswerStream, *, record: QuestionRecord
 ) -> None:
     started, request_id = time.monotonic(), stream.request_id
+    if route.question:  # typed into the shortcut's modal: show it in the thread
+        await _show_question(deps, route, stream.language)
     raw = await read_question(deps, route)
     if raw is None:
         record.outcome = "merged"
@@ -91,6 +95,13 @@ async def _answer(
     seconds = round(time.monotonic() - started, 3)
     event(log, "reply_posted", request_id=request_id, channel=route.channel, seconds=seconds)
     await post_sheet(deps, route, answer, request_id=request_id)
+
+
+async def _show_question(deps: Deps, route: Route, language: str) -> None:
+    asked = deps.prompts.text("shortcut", "asked", language=language, user=f"<@{route.user}>")
+    message = question_message(route.question, user=route.user, asked=asked)
+    await post_all(deps.client, channel=route.channel, thread_ts=route.thread_ts,
+                   messages=[message])  # fmt: skip
 
 
 async def _incoming(

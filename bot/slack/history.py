@@ -22,6 +22,8 @@ from bot.thread import Message, SharedFile, UndecodedMessage
 
 ANSWER_EVENT = "medgemma_answer"
 NOTICE_EVENT = "medgemma_notice"
+QUESTION_EVENT = "medgemma_question"  # a question asked through the shortcut, shown
+QUOTE = "> "
 MAX_THREAD_MESSAGES = 1000  # a thread longer than this keeps only its newest messages
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -72,6 +74,19 @@ def is_answer(message: dict[str, Any], identity: Identity) -> bool:
     return is_ours(message, identity) and metadata.get("event_type") == ANSWER_EVENT
 
 
+def asked_through_shortcut(message: dict[str, Any], identity: Identity) -> tuple[str, str] | None:
+    """(user id, question) of the bot's copy of a shortcut question; None for others."""
+    metadata = message.get("metadata") or {}
+    if not is_ours(message, identity) or metadata.get("event_type") != QUESTION_EVENT:
+        return None
+    quoted = next(
+        (b.get("text", "") for b in message.get("blocks") or [] if b.get("block_id") == "question"),
+        "",
+    )
+    lines = [line.removeprefix(QUOTE.strip()).removeprefix(" ") for line in quoted.split("\n")]
+    return str((metadata.get("event_payload") or {}).get("user") or ""), "\n".join(lines).strip()
+
+
 def answer_text(text: str, *, disclaimers: Sequence[str]) -> str:
     """An answer's findings: its text unescaped, without the disclaimer at its end."""
     plain = html.unescape(_LINK.sub(lambda m: m.group(2) or m.group(1), text)).rstrip()
@@ -94,7 +109,9 @@ def authors(messages: Sequence[dict[str, Any]], identity: Identity) -> list[str]
     """Human authors in order of first appearance."""
     seen: dict[str, None] = {}
     for m in messages:
-        if not is_ours(m, identity) and not m.get("bot_id") and m.get("user"):
+        if (asked := asked_through_shortcut(m, identity)) is not None and asked[0]:
+            seen.setdefault(asked[0], None)
+        elif not is_ours(m, identity) and not m.get("bot_id") and m.get("user"):
             seen.setdefault(str(m["user"]), None)
     return list(seen)
 
@@ -113,6 +130,9 @@ def to_incoming(
     """The pipeline's view of a thread: the bot's answers and the humans' messages."""
     incoming: list[UndecodedMessage] = []
     for m in messages:
+        if (asked := asked_through_shortcut(m, identity)) is not None:
+            incoming.append(Message("user", asked[1], names.get(asked[0], "")))
+            continue
         if is_ours(m, identity):
             if is_answer(m, identity):
                 text = answer_text(str(m.get("text", "")), disclaimers=disclaimers)

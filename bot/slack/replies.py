@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.prompts import ENGLISH, Prompts
-from bot.slack.history import ANSWER_EVENT, NOTICE_EVENT
+from bot.slack.history import ANSWER_EVENT, NOTICE_EVENT, QUESTION_EVENT, QUOTE
 from bot.thread import Answer
 
 MARKDOWN_LIMIT = 11_000  # Slack: 12,000 markdown characters per message, with room to spare
@@ -176,4 +176,23 @@ def notice_message(
         "text": escape(text),
         "blocks": blocks,
         "metadata": {"event_type": NOTICE_EVENT, "event_payload": payload},
+    }
+
+
+def question_message(question: str, *, user: str, asked: str) -> dict[str, Any]:
+    """chat.postMessage arguments showing a question asked through the shortcut.
+
+    The question was typed into a modal, so nobody in the thread would see what the
+    answer answers; the bot posts it, quoted, under a line naming who asked. `asked`
+    is the catalog's line with the asker's mention (`<@U…>`, kept as markup).
+    """
+    quoted = "\n".join(QUOTE + line for line in question.splitlines() or [""])
+    line = {"type": "mrkdwn", "text": asked}
+    return {
+        "text": f"{asked}\n{escape(question)}",
+        "blocks": [
+            {"type": "context", "block_id": "asked", "elements": [line]},
+            {"type": "markdown", "block_id": "question", "text": quoted},
+        ],
+        "metadata": {"event_type": QUESTION_EVENT, "event_payload": {"user": user}},
     }

@@ -45,16 +45,23 @@ async def ask(h: Harness, ts: str, question: str = QUESTION, *, user: str = "U1"
 
 
 async def test_shortcut_answers_in_the_messages_thread_with_its_images(
-    fake_slack: FakeSlack, transport: str
+    fake_slack: FakeSlack, prompts: Prompts, transport: str
 ) -> None:
     backend = FakeBackend()
     async with running_bot(fake_slack, backend, transport=transport) as h:
         ts = shared(h)
         await ask(h, ts)
-        [answer] = await h.replies(ts)
+        shown, answer = await h.replies(ts, count=2)
         # The thread is joined: a follow-up there is answered, with the image kept.
         await h.ask("and the heart size?", thread_ts=ts, mention=False)
-        _, second = await h.replies(ts, count=2)
+        _, _, second = await h.replies(ts, count=3)
+    # The question was typed in a modal: the bot shows it, quoted, above the answer.
+    assert shown["metadata"] == {"event_type": "medgemma_question", "event_payload": {"user": "U1"}}
+    assert shown["blocks"][0]["elements"][0]["text"] == prompts.text(
+        "shortcut", "asked", user="<@U1>"
+    )
+    assert shown["blocks"][1]["text"] == f"> {QUESTION}"
+    assert QUESTION in shown["text"] and "<@U1>" in shown["text"]
     [opened] = fake_slack.calls_to("views.open")
     assert json.loads(opened["view"]["private_metadata"]) == {"c": "C1", "m": ts, "t": ts}
     assert answer["thread_ts"] == ts
@@ -63,6 +70,9 @@ async def test_shortcut_answers_in_the_messages_thread_with_its_images(
     assert asked.text == f"Person 1: look at this\n\nPerson 2: {QUESTION}"
     assert findings(answer) == f"Findings for {digest(asked.text)}: 1 image(s) reviewed."
     assert sum(len(m.images) for m in backend.requests[0].messages) == 1
+    # The follow-up sees the shown question as the asker's turn, the answer as the model's.
+    turns = [(m.role, m.text) for m in backend.requests[1].messages[1:]]
+    assert turns[:-1] == [("user", asked.text), ("assistant", findings(answer))]
     again = backend.requests[1].messages[-1].text
     assert again == "Person 2: and the heart size?"
     assert findings(second) == f"Findings for {digest(again)}: 1 image(s) reviewed."
@@ -75,7 +85,7 @@ async def test_shortcut_on_a_reply_answers_in_its_thread(
         [root] = fake_slack.post_user_message(channel="C1", text="a case for the group", user="U2")
         reply = shared(h, user="U3", thread_ts=str(root["ts"]))
         await ask(h, reply)
-        [answer] = await h.replies(str(root["ts"]))
+        _, answer = await h.replies(str(root["ts"]), count=2)
     assert answer["thread_ts"] == root["ts"]
     assert "1 image(s) reviewed" in findings(answer)
 
@@ -131,14 +141,14 @@ async def test_a_submission_is_answered_once_and_a_deleted_message_not_at_all(
         submission = fake_slack.interactive.submit(modal["id"], values={"question": QUESTION})
         await h.interact(submission)
         await h.interact(submission)  # delivered twice
-        await h.replies(ts)
+        await h.replies(ts, count=2)
         gone = shared(h)
         await open_modal(h, gone)
         [_, second] = fake_slack.views.modals("U1")
         fake_slack.store.remove("C1", gone)  # deleted while the question was typed
         await h.interact(fake_slack.interactive.submit(second["id"], values={"question": "and?"}))
         await h.settle()
-    assert len(h.bot_replies(ts)) == 1 and len(backend.requests) == 1
+    assert len(h.bot_replies(ts)) == 2 and len(backend.requests) == 1  # question, answer
     [hint] = fake_slack.ephemerals
     assert hint["text"] == prompts.text("shortcut", "no_images")
 
@@ -146,7 +156,7 @@ async def test_a_submission_is_answered_once_and_a_deleted_message_not_at_all(
 async def test_a_shortcut_question_left_by_a_crash_is_asked_again(
     fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    """Its text was typed in a modal, not posted: nothing in Slack to answer it from."""
+    """Its text was typed in a modal and the state keeps ids only: the asker is asked again."""
     state = tmp_path / "state.json"
     hanging = FakeBackend().then(Step(hang=True))
     env = {"MEDGEMMA_STATE_FILE": str(state), "MEDGEMMA_DRAIN_S": "0"}
