@@ -210,3 +210,18 @@ async def test_a_rate_limited_append_keeps_its_text(fake_slack: FakeSlack, promp
         [reply] = await h.replies(ts)
     assert fake_slack.calls_to("chat.startStream") and not fake_slack.calls_to("chat.delete")
     assert reply["text"] == f"{SAID}\n\n{prompts.disclaimer}"
+
+
+async def test_a_direct_message_is_answered_by_a_stream_in_its_thread(
+    fake_slack: FakeSlack, prompts, transport: str
+) -> None:
+    backend = FakeBackend().then(slow())
+    env = {"MEDGEMMA_STREAMING": "on", "MEDGEMMA_DM_WAIT_S": "0"}
+    async with running_bot(fake_slack, backend, transport=transport, **env) as h:
+        ts = await h.ask("what do you see?", channel="D1", channel_type="im")
+        [reply] = await h.replies(ts, channel="D1")
+    [start] = fake_slack.calls_to("chat.startStream")
+    assert start["channel"] == "D1" and start["thread_ts"] == ts
+    assert fake_slack.calls_to("chat.stopStream")
+    assert not fake_slack.calls_to("chat.postMessage")
+    assert reply["text"] == f"{SAID}\n\n{prompts.disclaimer}"
