@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -33,6 +34,11 @@ class Person:
     locale: str | None
 
 
+# users.info's errors for an id that names nobody the bot may see
+# (https://docs.slack.dev/reference/methods/users.info/#errors).
+_NOBODY = frozenset({"user_not_found", "user_not_visible"})
+
+
 class People:
     """Names and languages by user id (users.info; needs the optional users:read scope)."""
 
@@ -44,6 +50,7 @@ class People:
         self._prompts = prompts
         self._fixed = fixed_language
         self._people: LRUCache[str, Person] = LRUCache(maxsize=max_entries)
+        self._asking: dict[str, asyncio.Future[Person]] = {}  # one users.info per user
         self._enabled = True
 
     async def lookup(self, user_id: str) -> str | None:
@@ -63,11 +70,21 @@ class People:
             return known
         if not self._enabled:
             return Person(None, None)
+        asking = self._asking.get(user_id)
+        if asking is None:  # questions arriving together share one lookup
+            asking = self._asking[user_id] = asyncio.ensure_future(self._fetch(user_id))
+            asking.add_done_callback(lambda _: self._asking.pop(user_id, None))
+        return await asyncio.shield(asking)  # one asker cancelled cancels no other
+
+    async def _fetch(self, user_id: str) -> Person:
         try:
             response = await self._client.users_info(user=user_id, include_locale=True)
         except SlackApiError as exc:
-            if exc.response is not None and exc.response.get("error") == "missing_scope":
+            code = exc.response.get("error") if exc.response is not None else None
+            if code == "missing_scope":
                 self._enabled = False  # users:read not granted: "Person N", English
+            elif code in _NOBODY:
+                self._people[user_id] = Person(None, None)  # asking again finds no one
             return Person(None, None)
         except (aiohttp.ClientError, TimeoutError):
             return Person(None, None)  # Slack unreachable: ask again next time

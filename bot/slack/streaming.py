@@ -90,25 +90,30 @@ class AnswerStream:
             self._wake.clear()
             if self._stopping.is_set():
                 return
-            await self._flush()
+            if not await self._flush():
+                continue  # nothing ready yet: the next text wakes it, with no wait
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(FLUSH_S):
                     await self._stopping.wait()
 
-    async def _flush(self) -> None:
-        """Send what is ready: up to the last space, within the part's limit."""
+    async def _flush(self) -> bool:
+        """Send what is ready: up to the last space, within the part's limit.
+
+        False when nothing was ready (no call was made or put off).
+        """
         ready = self._ready_text()
         if not ready:
-            return
+            return False
         if self.ts is None:
             if not self._may_stream(ready):
                 self.closed = True
-                return
+                return True
             await self._start(ready)
         elif self.deps.stream_budget.take("append"):
             await self._append(ready)
         else:
             self._wake.set()  # over the budget this second: try again next flush
+        return True
 
     def _ready_text(self) -> str:
         room = STREAM_LIMIT - len(self.sent)

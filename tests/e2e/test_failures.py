@@ -130,6 +130,7 @@ async def test_shutdown_lets_answers_finish_then_tells_the_rest(fake_slack: Fake
     backend = FakeBackend().then(Step(delay_s=0.3)).then(Step(hang=True))
     h = await start_bot(fake_slack, backend)
     quick = await h.ask("quick one")
+    await wait_until(lambda: len(backend.requests) == 1)  # steps go in the order asked
     stuck = await h.ask("stuck one")
     await wait_until(lambda: len(backend.requests) == 2)
     await h.runner.stop(drain_s=1.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.errors import BackendUnavailable
 from bot.prompts import load_prompts
 from bot.settings import DEFAULT_PROMPTS
@@ -67,3 +69,17 @@ async def test_an_unknown_locale_gets_english(fake_slack: FakeSlack) -> None:
         ts = await h.ask("findings?", user="U9")
         [reply] = await h.replies(ts)
     assert reply["text"].endswith(PROMPTS.disclaimer_in("en"))
+
+
+async def test_questions_arriving_together_read_their_askers_profile_once(
+    fake_slack: FakeSlack,
+) -> None:
+    fake_slack.web.add_user("U7", "lucia", locale="es-LA")
+    async with running_bot(fake_slack, FakeBackend()) as h:
+        asked = await asyncio.gather(*(h.ask(f"caso {n}", user="U7") for n in range(5)))
+        for ts in asked:
+            await h.replies(ts)
+        await h.replies(await h.ask("¿y ahora?", user="U9"))  # nobody users.info knows
+        await h.replies(await h.ask("¿y ahora?", user="U9"))
+    looked_up = [c["user"] for c in fake_slack.calls_to("users.info")]
+    assert sorted(looked_up) == ["U7", "U9"]

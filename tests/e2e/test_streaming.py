@@ -225,3 +225,20 @@ async def test_a_direct_message_is_answered_by_a_stream_in_its_thread(
     assert fake_slack.calls_to("chat.stopStream")
     assert not fake_slack.calls_to("chat.postMessage")
     assert reply["text"] == f"{SAID}\n\n{prompts.disclaimer}"
+
+
+async def test_the_first_words_start_the_stream_without_waiting_a_flush(
+    fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Appends wait FLUSH_S between calls; the first call waits only for a few words.
+    monkeypatch.setattr(streaming, "FLUSH_S", 30.0)
+    backend = FakeBackend().then(slow())
+    async with running_bot(fake_slack, backend, MEDGEMMA_STREAMING="on") as h:
+        ts = await h.ask("what do you see?")
+        await h.replies(ts)
+    [start] = fake_slack.calls_to("chat.startStream")
+    assert len(start["markdown_text"]) >= streaming.MIN_FLUSH_CHARS
+    assert len(start["markdown_text"]) < len(SAID) / 2
+    assert not fake_slack.calls_to("chat.appendStream")
+    [stop] = fake_slack.calls_to("chat.stopStream")
+    assert (start["markdown_text"] + stop["markdown_text"]).startswith(SAID)
