@@ -47,6 +47,10 @@ def forget_fake_state(fake: FakeSlack) -> None:
     fake.socket.acks.clear()
     fake.socket.received.clear()
     fake.socket._acked.clear()
+    fake.socket.delivered_to.clear()
+    fake.uploads.shared.clear()  # contact sheets' PNGs
+    fake.uploads.requests.clear()
+    fake.web.rates.limited.clear()
 
 
 async def main(rounds: int) -> None:
