@@ -19,13 +19,14 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> 
         monkeypatch.setenv(name, value)
 
 
-async def test_all_checks_pass(
+def working_environment(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     fake_slack: FakeSlack,
     fake_openai: FakeOpenAIServer,
+    **env: str,
 ) -> None:
-    fake_slack.scopes = (*fake_slack.scopes, "users:read")
+    """Both tokens right and the model server up: what a good set-up looks like."""
     environment(
         monkeypatch,
         tmp_path,
@@ -34,7 +35,18 @@ async def test_all_checks_pass(
         SLACK_API_URL=fake_slack.api_url,
         MEDGEMMA_BACKEND="openai",
         MEDGEMMA_BASE_URL=fake_openai.base_url,
+        **env,
     )
+
+
+async def test_all_checks_pass(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    fake_slack.scopes = (*fake_slack.scopes, "users:read")
+    working_environment(monkeypatch, tmp_path, fake_slack, fake_openai)
     lines: list[str] = []
     assert await doctor(lines.append) == 0
     assert all(line.startswith("ok") for line in lines), lines
@@ -108,15 +120,8 @@ async def test_files_write_is_needed_only_for_the_contact_sheet(
     ok: bool,
 ) -> None:
     fake_slack.scopes = (*(s for s in fake_slack.scopes if s != "files:write"), "users:read")
-    environment(
-        monkeypatch,
-        tmp_path,
-        SLACK_BOT_TOKEN=fake_slack.bot_token,
-        SLACK_APP_TOKEN=fake_slack.app_token,
-        SLACK_API_URL=fake_slack.api_url,
-        MEDGEMMA_BACKEND="openai",
-        MEDGEMMA_BASE_URL=fake_openai.base_url,
-        MEDGEMMA_CONTACT_SHEET=sheet,
+    working_environment(
+        monkeypatch, tmp_path, fake_slack, fake_openai, MEDGEMMA_CONTACT_SHEET=sheet
     )
     lines: list[str] = []
     assert await doctor(lines.append) == (0 if ok else 1)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.say.async_say import AsyncSay
@@ -33,17 +32,6 @@ CHANNEL = "C100"
 
 # The fixture under test, as a conftest.py would import it.
 fake_slack = slack.fake_slack
-
-
-@pytest.fixture
-def client(fake_slack: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
-
-
-@pytest_asyncio.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def slack_error(call: Awaitable[Any]) -> SlackApiError:

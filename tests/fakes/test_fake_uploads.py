@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -15,17 +14,6 @@ from tests.fakes.slack import FakeSlack
 
 CHANNEL = "C100"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-
-
-@pytest.fixture
-def client(fake_slack: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
-
-
-@pytest_asyncio.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def slack_error(call: Awaitable[Any]) -> str:

@@ -21,11 +21,6 @@ fake_slack = slack.fake_slack
 CHANNEL = "C100"
 
 
-@pytest.fixture
-def client(fake_slack: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
-
-
 def modal(**overrides: Any) -> dict[str, Any]:
     view: dict[str, Any] = {
         "type": "modal",
