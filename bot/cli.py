@@ -12,12 +12,19 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from bot.errors import BackendUnavailable, ConfigError
 from bot.settings import CompileMode, Device
 from bot.specialty import SPECIALTIES, Specialty
+
+if TYPE_CHECKING:
+    from bot.backends.base import Backend
+    from bot.prompts import Prompts
+    from bot.settings import Settings
+    from bot.slack.runner import Runner
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,9 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--port", type=int, default=3000, help="HTTP port (with --http)")
     run.add_argument(
-        "--host",
-        default="0.0.0.0",
-        help="address of the HTTP server: events (with --http), health and metrics",
+        "--host", default="0.0.0.0", help="address of the events endpoint (with --http)"
     )
     ask = sub.add_parser("ask", help="answer a question about local images in the terminal")
     ask.add_argument("images", nargs="*", type=Path, help="image, DICOM or zip files")
@@ -88,41 +93,71 @@ def _positive(text: str) -> int:
 async def _run(args: argparse.Namespace) -> None:
     from bot import logs
     from bot.backends import create_backend
-    from bot.preflight import series_problem
     from bot.prompts import load_prompts
     from bot.settings import load_settings
-    from bot.slack.app import build_app
-    from bot.slack.runner import Runner
 
     settings = load_settings()
     logs.setup(level=settings.log_level, fmt=settings.log_format)
     settings.require_slack(http=args.http)
+    stopping = _stop_on_signals()  # from here on, SIGINT and SIGTERM end start-up too
     prompts = load_prompts(settings.prompts_dir)
     backend = create_backend(settings)
-    # A bad Slack token fails here, before minutes of model loading.
-    runner = Runner(await build_app(settings=settings, prompts=prompts, backend=backend))
+    serving: list[Runner] = []
+    try:
+        start = asyncio.create_task(_start(args, settings, prompts, backend, serving))
+        stop = asyncio.create_task(stopping.wait())
+        await asyncio.wait({start, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if not start.done():  # asked to stop while loading or connecting
+            logs.event(logging.getLogger("bot.cli"), "stopped_during_start_up")
+            start.cancel()
+        with suppress(asyncio.CancelledError):
+            await start  # a start-up failure (a refused token) is raised here
+        await stop
+    finally:
+        for runner in serving:
+            await runner.stop()
+        await backend.aclose()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (no more KeyboardInterrupt inside the loop)."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    try:
-        # The probes answer while the model loads (liveness: alive; readiness: not yet).
-        if args.http:
-            await runner.listen(host=args.host, port=args.port, events=True)
-        elif settings.health_port:
-            await runner.listen(host=args.host, port=settings.health_port)
-        await runner.start_backend()
-        if problem := series_problem(settings, backend.capabilities):
-            logs.event(logging.getLogger("bot.cli"), "series_limits", level=logging.WARNING,
-                       problem=problem)  # fmt: skip
-        if args.http:
-            await runner.http(host=args.host, port=args.port)
-        else:
-            await runner.socket_mode()
-        await stopping.wait()
-    finally:
-        await runner.stop()
-        await backend.aclose()
+    return stopping
+
+
+async def _start(
+    args: argparse.Namespace,
+    settings: Settings,
+    prompts: Prompts,
+    backend: Backend,
+    serving: list[Runner],
+) -> None:
+    """Check Slack, listen, load the model, connect; `serving` gets the runner at once."""
+    from bot import logs
+    from bot.preflight import series_problem
+    from bot.slack.app import build_app
+    from bot.slack.runner import Runner
+
+    # A bad token fails here, before minutes of model loading.
+    runner = Runner(await build_app(settings=settings, prompts=prompts, backend=backend))
+    serving.append(runner)
+    if settings.health_port:  # the probes answer while the model loads (ready: not yet)
+        await runner.listen(host=settings.health_host, port=settings.health_port)
+    if args.http:
+        await runner.listen(host=args.host, port=args.port, events=True)
+    else:
+        await runner.check_app_token()
+    await runner.start_backend()
+    if problem := series_problem(settings, backend.capabilities):
+        log = logging.getLogger("bot.cli")
+        logs.event(log, "series_limits", level=logging.WARNING, problem=problem)
+    if args.http:
+        await runner.http(host=args.host, port=args.port)
+    else:
+        await runner.socket_mode()
 
 
 async def _ask(args: argparse.Namespace) -> None:

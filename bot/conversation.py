@@ -39,7 +39,7 @@ class Budget:
 
 @dataclass(frozen=True)
 class Texts:
-    """Text the conversation inserts (from prompts/)."""
+    """Text the conversation inserts (from bot/prompts/)."""
 
     system: str
     image_sets: Mapping[str, str]  # instruction per kind of set (image_sets.instruction_key)

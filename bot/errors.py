@@ -1,6 +1,6 @@
 """The bot's exception hierarchy.
 
-    BotError                    base; `message_key` names a user message in prompts/messages.toml
+    BotError                    base; `message_key` names a message in bot/prompts/messages.toml
     ├── ConfigError             a bad or missing setting (start-up only, shown to the operator)
     │   └── SlackUnreachable    the network does not let the bot reach Slack
     ├── UserError               something the user can fix; safe fixed text is shown in Slack

@@ -28,7 +28,7 @@ _KEYS = {
 
 
 def instruction_key(file: DecodedFile) -> str:
-    """Which instruction of prompts/image_sets.toml describes this set."""
+    """Which instruction of bot/prompts/image_sets.toml describes this set."""
     if file.layout in _KEYS:
         return _KEYS[file.layout]
     if file.intensity is Intensity.CT_WINDOWS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 import traceback
@@ -60,20 +61,27 @@ def is_own(record: logging.LogRecord) -> bool:
 
 
 def _template(record: logging.LogRecord) -> str:
-    """A library's message with each argument shown as its type, never its value."""
+    """A library's message with each argument shown as its type, never its value.
+
+    Libraries also build messages with f-strings ("Failed to connect (error: {e})"), so
+    the text is cut before the first bracket or colon: what failed, not what it said.
+    """
     template = str(record.msg)
     args = record.args
-    if not args:
-        return template
-    shown: Any = (
-        {k: f"<{type(v).__name__}>" for k, v in args.items()}
-        if isinstance(args, Mapping)
-        else tuple(f"<{type(a).__name__}>" for a in args)
-    )
-    try:
-        return str(template % shown)
-    except (TypeError, ValueError, KeyError):
-        return template
+    if args:
+        shown: Any = (
+            {k: f"<{type(v).__name__}>" for k, v in args.items()}
+            if isinstance(args, Mapping)
+            else tuple(f"<{type(a).__name__}>" for a in args)
+        )
+        try:
+            template = str(template % shown)
+        except (TypeError, ValueError, KeyError):
+            pass
+    return _LIBRARY_STEM.split(template, maxsplit=1)[0].strip() or "library message"
+
+
+_LIBRARY_STEM = re.compile(r"[:(\[{\n]")
 
 
 def fields_of(record: logging.LogRecord) -> dict[str, Any]:
@@ -95,16 +103,44 @@ def fields_of(record: logging.LogRecord) -> dict[str, Any]:
     if isinstance(extra, Mapping):
         for key, value in extra.items():
             data[f"field_{key}" if key in RECORD_KEYS else key] = value
-    data.update(safe_exception(record.exc_info))
+    error = safe_exception(record.exc_info)
+    if not is_own(record):
+        error.pop("frames", None)  # a library's own frames: noise in a reconnect loop
+    data.update(error)
+    repeated = getattr(record, "repeated", 0)
+    if repeated:
+        data["repeated"] = repeated
     return data
 
 
 class LibraryFloor(logging.Filter):
-    """Lets library records through only at WARNING and above, whatever their levels."""
+    """Library records only at WARNING and above, and each kind at most once a minute.
+
+    A retry loop (Socket Mode reconnecting every few seconds to a network that is down)
+    would otherwise fill the log; the next record of a kind says how many were dropped.
+    """
+
+    def __init__(self, *, every_s: float = 60.0, clock: Any = time.monotonic) -> None:
+        super().__init__()
+        self._every_s = every_s
+        self._clock = clock
+        self._last: dict[tuple[str, str], float] = {}
+        self._dropped: dict[tuple[str, str], int] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Keep the bot's own records and libraries' warnings and errors."""
-        return is_own(record) or record.levelno >= logging.WARNING
+        """Keep the bot's own records and libraries' warnings and errors, rate-limited."""
+        if is_own(record):
+            return True
+        if record.levelno < logging.WARNING:
+            return False
+        kind = (record.name, _template(record))
+        now = self._clock()
+        if now - self._last.get(kind, -self._every_s) < self._every_s:
+            self._dropped[kind] = self._dropped.get(kind, 0) + 1
+            return False
+        self._last[kind] = now
+        record.repeated = self._dropped.pop(kind, 0)
+        return True
 
 
 class JsonFormatter(logging.Formatter):

@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 from bot.errors import ConfigError
 from bot.specialty import SPECIALTIES, Specialty
 
-DEFAULT_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+# The texts ship inside the package (the wheel carries them); MEDGEMMA_PROMPTS_DIR overrides.
+DEFAULT_PROMPTS = Path(__file__).resolve().parent / "prompts"
 
 BackendName = Literal["transformers", "openai"]
 Device = Literal["auto", "cuda", "cpu"]
@@ -167,7 +168,9 @@ class Settings:
     # Running as a service
     redis_url: str = setting("MEDGEMMA_REDIS_URL", "", parse=_redis_url)
     replica_timeout_s: float = setting("MEDGEMMA_REPLICA_TIMEOUT_S", 30.0, minimum=1)
-    health_port: int = setting("MEDGEMMA_HEALTH_PORT", 8080, minimum=0)
+    # Probes and metrics listen only when asked for: Socket Mode needs no inbound port.
+    health_port: int = setting("MEDGEMMA_HEALTH_PORT", 0, minimum=0)
+    health_host: str = setting("MEDGEMMA_HEALTH_HOST", "127.0.0.1")
     log_level: LogLevel = setting("LOG_LEVEL", "INFO", parse=_upper)
     log_format: LogFormat = setting("LOG_FORMAT", "json")
 

@@ -1,4 +1,4 @@
-"""The specialists the bot can speak as; each has a system prompt in `prompts/`."""
+"""The specialists the bot can speak as; each has a system prompt in `bot/prompts/`."""
 
 from __future__ import annotations
 

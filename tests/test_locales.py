@@ -1,4 +1,4 @@
-"""The translation catalogs in prompts/locales/: each one matches messages.toml.
+"""The translation catalogs in bot/prompts/locales/: each one matches messages.toml.
 
 Every catalog found in the folder is checked, so a new language is covered as soon as
 its file exists: the same sections and keys, the same placeholders in each text, the
@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+from bot.settings import DEFAULT_PROMPTS
+
+PROMPTS = DEFAULT_PROMPTS
 LOCALES = PROMPTS / "locales"
 REQUIRED = ("zh-CN", "es", "fr", "de", "ja", "pt-BR")
 

@@ -17,12 +17,15 @@ SECRET = "secret patient text"
 Captured = tuple[logging.Logger, io.StringIO]
 
 
-def logger_to_buffer(fmt: str) -> Captured:
-    """A private logger writing through the `fmt` formatter into a buffer."""
+def logger_to_buffer(fmt: str, *, tree: str = "bot") -> Captured:
+    """A private logger writing through the `fmt` formatter into a buffer.
+
+    Under `bot` it is one of the bot's own loggers; another `tree` makes it a library's.
+    """
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    logger = logging.getLogger(f"tests.logs.{fmt}")
+    logger = logging.getLogger(f"{tree}.testing.{fmt}")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
@@ -104,10 +107,9 @@ def test_chained_exception_messages_stay_out(captured: Captured) -> None:
     assert "RuntimeError" in out
 
 
-def test_foreign_log_arguments_are_not_formatted_in(
-    captured: Captured,
-) -> None:
-    logger, stream = captured
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_foreign_log_arguments_are_not_formatted_in(fmt: str) -> None:
+    logger, stream = logger_to_buffer(fmt, tree="somelibrary")
     logger.info("library says %s", SECRET)
     out = stream.getvalue()
     assert SECRET not in out
@@ -177,3 +179,35 @@ def test_library_records_below_warning_never_reach_the_log() -> None:
     records = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [r["event"] for r in records] == ["retrying <str>", "answered"]
     assert "xoxb" not in stream.getvalue()
+
+
+def test_a_library_message_built_with_an_f_string_keeps_only_what_failed() -> None:
+    logger, stream = logger_to_buffer("json", tree="slack_sdk")
+    try:
+        raise ConnectionError(SECRET)
+    except ConnectionError as exc:
+        logger.exception(f"Failed to connect (error: {exc}); Retrying...")
+    record = json.loads(stream.getvalue())
+    assert record["event"] == "Failed to connect"
+    assert record["error_type"] == "ConnectionError" and "frames" not in record
+    assert SECRET not in stream.getvalue()
+
+
+def test_a_library_retry_loop_logs_once_a_minute_and_counts_the_rest() -> None:
+    from bot.logs import LibraryFloor
+
+    now = [1000.0]
+    logger, stream = logger_to_buffer("json", tree="slack_sdk")
+    logger.handlers[0].addFilter(LibraryFloor(every_s=60, clock=lambda: now[0]))
+    for _ in range(5):  # every 10 s, as Socket Mode retries
+        logger.error(f"Failed to retrieve WSS URL: {SECRET}")
+        now[0] += 10
+    now[0] += 30
+    logger.error("Failed to retrieve WSS URL: again")
+    logger.warning("another kind of trouble")
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(r["event"], r.get("repeated")) for r in records] == [
+        ("Failed to retrieve WSS URL", None),
+        ("Failed to retrieve WSS URL", 4),
+        ("another kind of trouble", None),
+    ]

@@ -1,4 +1,4 @@
-"""Tests for bot.prompts: loading and checking prompts/, and filling messages."""
+"""Tests for bot.prompts: loading and checking bot/prompts/, and filling messages."""
 
 from __future__ import annotations
 

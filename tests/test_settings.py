@@ -100,6 +100,7 @@ PARSED: list[tuple[str, str, str, Any]] = [
     ("MEDGEMMA_REPLICA_TIMEOUT_S", "10", "replica_timeout_s", 10.0),
     ("MEDGEMMA_HEALTH_PORT", "0", "health_port", 0),
     ("MEDGEMMA_HEALTH_PORT", "9090", "health_port", 9090),
+    ("MEDGEMMA_HEALTH_HOST", "0.0.0.0", "health_host", "0.0.0.0"),
     ("LOG_LEVEL", "debug", "log_level", "DEBUG"),
     ("LOG_FORMAT", "text", "log_format", "text"),
     ("MEDGEMMA_CHANNEL_SPECIALTIES", "", "channel_specialties", {}),

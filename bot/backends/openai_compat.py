@@ -199,7 +199,7 @@ class OpenAIBackend:
         """
         if isinstance(exc, openai.APITimeoutError | TimeoutError):
             return BackendTimeout(f"{self._where} sent nothing for {self._timeout_s:g} s")
-        if isinstance(exc, openai.APIConnectionError) and mid_stream:
+        if mid_stream and (isinstance(exc, openai.APIConnectionError) or _transport(exc)):
             return BackendError(f"lost the connection to {self._where} mid-answer")
         if isinstance(exc, openai.APIConnectionError):
             return BackendUnavailable(f"lost or could not open the connection to {self._where}")
@@ -261,3 +261,8 @@ def png_data_url(image: Image.Image) -> str:
     # which matters for CT series of dozens of slices, at a modest cost in size.
     rgb.save(buffer, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _transport(exc: BaseException) -> bool:
+    """An error of the HTTP library under the client (older openai releases raise them raw)."""
+    return type(exc).__module__.split(".")[0] in {"httpx", "httpcore", "httpx2", "httpcore2", "h11"}

@@ -1,4 +1,4 @@
-"""The text sent for each benchmark item, from the shipped `prompts/eval.toml`."""
+"""The text sent for each benchmark item, from the shipped `bot/prompts/eval.toml`."""
 
 from __future__ import annotations
 

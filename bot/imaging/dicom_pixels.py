@@ -11,11 +11,14 @@ from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply
 from pydicom.pixels.utils import pixel_array
 
 from bot.errors import CorruptImage, DicomUnsupportedSyntax, ImageTooLarge
+from bot.imaging import dicom_codecs, windows
 from bot.imaging import dicom_groups as groups
 from bot.imaging import dicom_values as values
-from bot.imaging import windows
 from bot.imaging.types import Intensity
 from bot.imaging.windows import AnyArray, ByteArray, FloatArray
+
+# Once, at import (pydicom's plugin registry is not thread-safe; the import lock is).
+dicom_codecs.register()
 
 _COLOUR = frozenset({"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "YBR_PARTIAL_420"})
 # A broken VOI LUT in the header is not worth refusing the image for.

@@ -1,7 +1,7 @@
 """The bot's Prometheus metrics, in a registry of its own (one per app).
 
 Labels hold fixed words only: an outcome, an error's class name, a rating, a reason code
-(a key of prompts/messages.toml [reasons]), a GPU index.
+(a key of bot/prompts/messages.toml [reasons]), a GPU index.
 Never user text, file names, channel or user ids: those go to the audit log, not here.
 """
 

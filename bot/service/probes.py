@@ -6,8 +6,9 @@
   (readiness). The JSON body says what it waits for.
 - `GET /metrics`: the app's registry in Prometheus' text format.
 
-They are served on the events port in HTTP mode and on MEDGEMMA_HEALTH_PORT in Socket
-Mode. None of them needs a token: they show no ids, only states and counts.
+They listen on MEDGEMMA_HEALTH_PORT (on MEDGEMMA_HEALTH_HOST) when it is set. In HTTP
+mode without it, the public events port answers the two probes but never /metrics. None
+of them needs a token: they show no ids, only states and counts.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ class Health:
         return reasons
 
 
-def probe_routes(health: Health, metrics: Metrics) -> list[web.RouteDef]:
-    """GET /healthz, /readyz and /metrics."""
+def probe_routes(health: Health, metrics: Metrics | None) -> list[web.RouteDef]:
+    """GET /healthz, /readyz and, with `metrics`, /metrics."""
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"alive": True})
@@ -57,8 +58,7 @@ def probe_routes(health: Health, metrics: Metrics) -> list[web.RouteDef]:
         body = {"ready": not reasons, "waiting_for": reasons}
         return web.json_response(body, status=503 if reasons else 200)
 
-    return [
-        web.get("/healthz", healthz),
-        web.get("/readyz", readyz),
-        web.get("/metrics", make_aiohttp_handler(metrics.registry)),
-    ]
+    routes = [web.get("/healthz", healthz), web.get("/readyz", readyz)]
+    if metrics is not None:
+        routes.append(web.get("/metrics", make_aiohttp_handler(metrics.registry)))
+    return routes

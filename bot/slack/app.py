@@ -73,6 +73,26 @@ async def identify(client: AsyncWebClient) -> tuple[Identity, set[str]]:
     return identity, scopes
 
 
+async def check_app_token(client: AsyncWebClient, app_token: str) -> None:
+    """Slack accepts the app-level token for Socket Mode (apps.connections.open).
+
+    The URL it hands out is left unused: Socket Mode asks for a fresh one to connect.
+    """
+    try:
+        await client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response else "unknown"
+        raise ConfigError(
+            f"Slack rejected SLACK_APP_TOKEN ({error}): make an app-level token with the "
+            "connections:write scope (Basic Information > App-Level Tokens)"
+        ) from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise SlackUnreachable(
+            f"cannot reach Slack at {client.base_url}: {network_reason(exc)}; check the "
+            "network and HTTPS_PROXY"
+        ) from None
+
+
 def network_reason(exc: BaseException) -> str:
     """One line on why a connection failed, from the exception's type alone."""
     reasons: list[tuple[type[BaseException], str]] = [

@@ -4,7 +4,7 @@ Each answer ends with `feedback_buttons` whose values are "up:<request id>" and
 "down:<request id>" (replies.py). A click records one structured event and one count
 with ids only (request id, channel, rating) and thanks the person who clicked, in an
 ephemeral message in their language. A thumbs down's thanks offers "Say why": a modal
-with the [reasons] codes of prompts/messages.toml, whose private_metadata holds ids
+with the [reasons] codes of bot/prompts/messages.toml, whose private_metadata holds ids
 only; what its submission records is the chosen code, never text.
 
 The same person's same rating of the same answer counts once (a second click, or a

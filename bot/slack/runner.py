@@ -1,8 +1,10 @@
 """Serving a built Slack app over Socket Mode or HTTP, and shutting it down once.
 
-Start-up goes `listen` (the probes and metrics; in HTTP mode the events endpoint too,
-answering 503 until the bot takes events, so that Slack retries), `start_backend` (the
-model loads while /readyz says 503), then `socket_mode()` or `http()`: Slack connected,
+Start-up goes `listen` (the probes and metrics on MEDGEMMA_HEALTH_PORT when set; in HTTP
+mode the events endpoint, answering 503 until the bot takes events, so that Slack
+retries), `check_app_token` (Socket Mode: a refused token stops start-up before the model
+loads), `start_backend` (the model loads while /readyz says 503), then `socket_mode()` or
+`http()`: Slack connected,
 the questions stopped replicas left taken on and, with a shared state store, looked for
 again every half MEDGEMMA_REPLICA_TIMEOUT_S. `stop()` turns /readyz to 503, stops
 taking events, drains answers (MEDGEMMA_DRAIN_S) and releases everything.
@@ -21,7 +23,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.errors import ConfigError
 from bot.logs import event
 from bot.service.probes import Health, probe_routes
-from bot.slack.app import SlackApp
+from bot.slack.app import SlackApp, check_app_token
 from bot.slack.recovery import recover
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,8 @@ class Runner:
     def __init__(self, slack: SlackApp) -> None:
         self._slack = slack
         self._socket: AsyncSocketModeHandler | None = None
-        self._http: web.AppRunner | None = None
-        self._events = False  # the HTTP server has the events endpoint
+        self._http: web.AppRunner | None = None  # the events endpoint (HTTP mode)
+        self._probes: web.AppRunner | None = None  # MEDGEMMA_HEALTH_PORT
         self._taking_events = False
         self._scan: asyncio.Task[None] | None = None
         self._stopped = False
@@ -47,27 +49,43 @@ class Runner:
         return self._slack.deps.health
 
     async def listen(self, *, host: str, port: int, events: bool = False) -> int:
-        """Serve /healthz, /readyz, /metrics (with `events`, POST /slack/events); the port."""
+        """Serve POST /slack/events (with `events`) or the probes and metrics; the port.
+
+        The events port answers /healthz and /readyz too (load balancers probe it) unless
+        the probes have a port of their own; /metrics is never on the events port.
+        """
         deps = self._slack.deps
         if events:
             app = self._slack.app.web_app(path=EVENTS_PATH, port=port)
             app.middlewares.append(self._events_gate)
+            if self._probes is None:
+                app.add_routes(probe_routes(deps.health, metrics=None))
         else:
             app = web.Application()
-        app.add_routes(probe_routes(deps.health, deps.metrics))
-        self._http = web.AppRunner(app)
-        self._events = events
-        await self._http.setup()
+            app.add_routes(probe_routes(deps.health, deps.metrics))
+        runner = web.AppRunner(app)
+        await runner.setup()
         try:
-            await web.TCPSite(self._http, host=host, port=port).start()
+            await web.TCPSite(runner, host=host, port=port).start()
         except OSError as exc:
+            await runner.cleanup()
+            setting = "--port" if events else "MEDGEMMA_HEALTH_PORT"
             raise ConfigError(
-                f"cannot listen on {host}:{port} ({exc.strerror or type(exc).__name__}): choose "
-                "another --port (HTTP mode) or MEDGEMMA_HEALTH_PORT (Socket Mode; 0 turns it off)"
+                f"cannot listen on {host}:{port} ({exc.strerror or type(exc).__name__}): "
+                f"choose another {setting}"
             ) from None
-        bound = int(self._http.addresses[0][1])
+        if events:
+            self._http = runner
+        else:
+            self._probes = runner
+        bound = int(runner.addresses[0][1])
         event(log, "listening", mode="http" if events else "probes", port=bound)
         return bound
+
+    async def check_app_token(self) -> None:
+        """Socket Mode: Slack must accept SLACK_APP_TOKEN, checked before the model loads."""
+        deps = self._slack.deps
+        await check_app_token(deps.client, deps.settings.slack_app_token)
 
     async def start_backend(self) -> None:
         """Load the model (or connect to its server); the bot is ready only after."""
@@ -91,8 +109,7 @@ class Runner:
         """Take POST /slack/events (signatures checked), listening first if need be; the port."""
         if self._http is None:
             await self.listen(host=host, port=port, events=True)
-        if self._http is None or not self._events:
-            raise RuntimeError("listening without the events endpoint: call listen(events=True)")
+        assert self._http is not None
         self._taking_events = True
         self.health.watch_slack(self._taking)
         await self._serve()
@@ -113,8 +130,9 @@ class Runner:
             await self._socket.close_async()
         deps = self._slack.deps
         await deps.jobs.drain(timeout_s=deps.settings.drain_s if drain_s is None else drain_s)
-        if self._http is not None:  # the probes answer 503 until here
-            await self._http.cleanup()
+        for server in (self._http, self._probes):  # the probes answer 503 until here
+            if server is not None:
+                await server.cleanup()
         await self._slack.aclose()
         event(log, "stopped")
 

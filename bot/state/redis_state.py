@@ -207,7 +207,7 @@ class RedisState:
         with suppress(RedisError, OSError):
             await self._redis.delete(self._heartbeat_key)
         with suppress(RedisError, OSError):
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()
         await self._redis.aclose()
 
     async def _beat_once(self) -> None:

@@ -66,9 +66,12 @@ class BotProcess:
     log: Path
 
     @classmethod
-    async def start(cls, env: dict[str, str], *, folder: Path, name: str) -> BotProcess:
-        """Start it; `ready()` waits for it to answer."""
+    async def start(
+        cls, env: dict[str, str], *, folder: Path, name: str, health: bool = True
+    ) -> BotProcess:
+        """Start it; `ready()` waits for it to answer. Without `health`, no probe port."""
         port = free_port()
+        probes = {"MEDGEMMA_HEALTH_PORT": str(port)} if health else {}
         log = folder / f"{name}.log"
         with log.open("wb") as out:
             process = await asyncio.create_subprocess_exec(
@@ -79,7 +82,7 @@ class BotProcess:
                 "--host",
                 "127.0.0.1",
                 cwd=folder,
-                env={**env, "MEDGEMMA_HEALTH_PORT": str(port)},
+                env={**env, **probes},
                 stdout=out,
                 stderr=out,
             )

@@ -139,6 +139,27 @@ async def test_http_mode_refuses_events_until_the_model_is_loaded(fake_slack: Fa
         await runner.stop()
 
 
+async def test_metrics_are_never_on_the_public_events_port(fake_slack: FakeSlack) -> None:
+    settings = settings_for(
+        fake_slack, SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=fake_slack.signing_secret
+    )
+    for own_port in (False, True):
+        slack = await build_app(
+            settings=settings, prompts=load_prompts(DEFAULT_PROMPTS), backend=FakeBackend()
+        )
+        runner = Runner(slack)
+        try:
+            probes = await runner.listen(host="127.0.0.1", port=0) if own_port else None
+            events = await runner.listen(host="127.0.0.1", port=0, events=True)
+            assert (await get(events, "/metrics"))[0] == 404
+            # Load balancers probe the events port, unless the probes have a port of their own.
+            assert (await get(events, "/healthz"))[0] == (404 if own_port else 200)
+            if probes is not None:
+                assert (await get(probes, "/metrics"))[0] == 200
+        finally:
+            await runner.stop()
+
+
 async def test_a_port_in_use_is_one_clear_line(fake_slack: FakeSlack) -> None:
     import socket
 

@@ -26,13 +26,13 @@ def gradient(index: int, size: tuple[int, int] = (96, 96)) -> Image.Image:
     ys, xs = np.mgrid[0:height, 0:width]
     ramp = ((xs + ys) * 255 // max(1, width + height - 2)).astype(np.uint8)
     pixels = np.stack([ramp, np.full_like(ramp, (index * 37) % 256), 255 - ramp], axis=-1)
-    return Image.fromarray(pixels, "RGB")
+    return Image.fromarray(pixels)  # uint8 H x W x 3: RGB
 
 
 def noise(index: int, size: tuple[int, int], low: int = 0, high: int = 256) -> Image.Image:
     """Random pixels: every way of shrinking or stretching them shows."""
     pixels = np.random.default_rng(index).integers(low, high, (size[1], size[0], 3), np.uint8)
-    return Image.fromarray(pixels, "RGB")
+    return Image.fromarray(pixels)  # uint8 H x W x 3: RGB
 
 
 def slices(count: int, size: tuple[int, int] = (96, 96)) -> list[ModelImage]:

@@ -17,6 +17,7 @@ from bot.backends.base import (
     estimate_text_tokens,
 )
 from bot.backends.hf import memory
+from bot.backends.hf.daemon import in_daemon_thread
 from bot.backends.hf.engine import Engine
 from bot.backends.hf.jobs import Ticket
 from bot.backends.hf.loader import LoadOptions, choose_device, load
@@ -77,8 +78,11 @@ class TransformersBackend:
         """Load the weights, build the engine, start the scheduler; it compiles and warms up."""
         started = time.monotonic()
         self._progress(f"loading {self._load_options.model}")
-        self._processor, model = await asyncio.to_thread(self._loader, self._load_options)
-        await asyncio.to_thread(self._build, model)
+        options = self._load_options
+        self._processor, model = await in_daemon_thread(
+            lambda: self._loader(options), name="medgemma-load"
+        )
+        await in_daemon_thread(lambda: self._build(model), name="medgemma-build")
         assert self._scheduler is not None
         # The generation thread compiles and records its CUDA graphs itself, before it
         # serves: graphs replay only in the thread that recorded them (compiled.py).

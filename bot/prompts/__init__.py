@@ -1,4 +1,4 @@
-"""Loads `prompts/`: system prompts per specialty, the series instruction, the
+"""Loads `bot/prompts/`: system prompts per specialty, the series instruction, the
 disclaimer and every message the bot says in Slack besides the model's findings."""
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def fill(template: str, params: Mapping[str, object]) -> str:
 class Prompts:
     """All prompt and message text, validated at start-up.
 
-    System prompts come in profiles: `bot` (ours, per specialty, in prompts/<specialty>.md)
-    and Google's own per model family (prompts/google.toml: one short line for MedGemma 1,
+    System prompts come in profiles: `bot` (ours, per specialty, in bot/prompts/<specialty>.md)
+    and Google's own per model family (bot/prompts/google.toml: one short line for MedGemma 1,
     none for MedGemma 1.5); an empty prompt means no system turn.
     """
 
@@ -44,7 +44,7 @@ class Prompts:
     image_sets: Mapping[str, str]  # instruction per kind of image set
     disclaimer: str  # English
     messages: Mapping[str, Any]  # English
-    # Other languages: prompts/locales/<code>.toml, the sections of messages.toml plus a
+    # Other languages: bot/prompts/locales/<code>.toml, the sections of messages.toml plus a
     # top-level `disclaimer`; whatever a catalog lacks falls back to English.
     catalogs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
