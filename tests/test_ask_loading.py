@@ -7,6 +7,7 @@ and its warnings are printed once, through the bot's own log format.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -57,13 +58,15 @@ def image(tmp_path: Path) -> Path:
 def test_a_local_folder_answers_without_contacting_the_hub(
     tmp_path: Path, tiny_model_dir: Path, fake_hub: FakeHub, image: Path
 ) -> None:
+    # A relative name that could also be a Hub id: the folder must win without asking.
+    shutil.copytree(tiny_model_dir, tmp_path / "medgemma-4b-it")
     result, _ = run(
         tmp_path,
         "ask",
         str(image),
         "-q",
         "what is this?",
-        MEDGEMMA_MODEL=str(tiny_model_dir),
+        MEDGEMMA_MODEL="medgemma-4b-it",
         HF_ENDPOINT=fake_hub.url,  # HF_HUB_OFFLINE unset
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -92,8 +92,13 @@ def options(**settings: object) -> loader.LoadOptions:
     return load_options(Settings(**{"model": MODEL, "device": "cpu", **settings}))  # type: ignore[arg-type]
 
 
-def test_a_local_folder_is_read_from_disk_only(tiny_model_dir: Path, fake_hub: FakeHub) -> None:
+def test_a_local_folder_is_read_from_disk_only(
+    tiny_model_dir: Path, fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert weights_source(options(model=str(tiny_model_dir))) == Source(local_only=True)
+    # A relative folder whose name could be a Hub id is a folder all the same.
+    monkeypatch.chdir(tiny_model_dir.parent)
+    assert weights_source(options(model=tiny_model_dir.name)) == Source(local_only=True)
     assert fake_hub.requests == []
 
 
