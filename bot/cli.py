@@ -13,17 +13,11 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, get_args
+from typing import get_args
 
-from bot.errors import BackendUnavailable, BotError, ConfigError
-from bot.settings import CompileMode, Device, Settings
+from bot.errors import BackendUnavailable, ConfigError
+from bot.settings import CompileMode, Device
 from bot.specialty import SPECIALTIES, Specialty
-
-if TYPE_CHECKING:
-    from bot.backends.base import Backend
-    from bot.prompts import Prompts
-
-_log = logging.getLogger("bot.cli")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,76 +131,14 @@ async def _run(args: argparse.Namespace) -> None:
 
 
 async def _ask(args: argparse.Namespace) -> int:
-    from bot import logs
-    from bot.backends import create_backend
-    from bot.prompts import load_prompts
-    from bot.settings import load_settings
-    from bot.terminal import local_files, terminal_language
+    from bot.ask_command import ask_command
 
-    settings = load_settings()
-    # LOG_LEVEL=DEBUG shows where an unexpected error came from; otherwise warnings only.
-    logs.setup(level="DEBUG" if settings.log_level == "DEBUG" else "WARNING", fmt="text")
-    prompts = load_prompts(settings.prompts_dir)
-    language = terminal_language(settings, prompts)
-    if not args.images and not args.question:
-        raise ConfigError("give image, DICOM or zip files (or a folder), or a question with -q")
-    # Before the model loads: a bad path costs a moment, not minutes of loading.
-    images, left_out = local_files(args.images, prompts=prompts, language=language)
-    for line in left_out:
-        _say(line)
-    backend = create_backend(settings, progress=_say)
-    try:
-        await backend.start()
-        return await _answer(
-            args,
-            settings=settings,
-            prompts=prompts,
-            backend=backend,
-            images=images,
-            language=language,
-        )
-    except (ConfigError, BackendUnavailable):
-        raise  # a setting or the model's start-up: main() says which, in one line
-    except Exception as exc:
-        logs.event(_log, "ask_failed", level=logging.DEBUG, exc_info=exc)
-        _say(f"unexpected error ({type(exc).__name__}); run with LOG_LEVEL=DEBUG for details")
-        return 1
-    finally:
-        await backend.aclose()
-
-
-async def _answer(
-    args: argparse.Namespace,
-    *,
-    settings: Settings,
-    prompts: Prompts,
-    backend: Backend,
-    images: list[Path],
-    language: str,
-) -> int:
-    """0 once answered; 1 after the bot's own message for a failure while answering."""
-    from bot.terminal import ask, failure_line
-
-    try:
-        await ask(
-            settings=settings,
-            prompts=prompts,
-            backend=backend,
-            images=images,
-            question=args.question,
-            chat=args.chat,
-            specialty=Specialty(args.specialty) if args.specialty else None,
-            language=language,
-        )
-    except BotError as exc:
-        _say(failure_line(exc, prompts=prompts, language=language))
-        return 1
-    return 0
-
-
-def _say(line: str) -> None:
-    """One line for the person at the terminal, beside the answer (stderr, not stdout)."""
-    print(f"medgemma-bot: {line}", file=sys.stderr, flush=True)
+    return await ask_command(
+        images=args.images,
+        question=args.question,
+        chat=args.chat,
+        specialty=Specialty(args.specialty) if args.specialty else None,
+    )
 
 
 async def _bench(args: argparse.Namespace) -> int:
