@@ -39,7 +39,12 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="0.0.0.0", help="address of the events endpoint (with --http)"
     )
     ask = sub.add_parser("ask", help="answer a question about local images in the terminal")
-    ask.add_argument("images", nargs="*", type=Path, help="image, DICOM or zip files")
+    ask.add_argument(
+        "images",
+        nargs="*",
+        type=Path,
+        help="image, DICOM or zip files, or folders of them (a folder of DICOM slices: a series)",
+    )
     ask.add_argument(
         "-q", "--question", default="", help="the question (default: describe the findings)"
     )
@@ -160,30 +165,15 @@ async def _start(
         await runner.socket_mode()
 
 
-async def _ask(args: argparse.Namespace) -> None:
-    from bot import logs
-    from bot.backends import create_backend
-    from bot.prompts import load_prompts
-    from bot.settings import load_settings
-    from bot.terminal import ask
+async def _ask(args: argparse.Namespace) -> int:
+    from bot.ask_command import ask_command
 
-    settings = load_settings()
-    logs.setup(level="WARNING", fmt="text")
-    prompts = load_prompts(settings.prompts_dir)
-    backend = create_backend(settings)
-    await backend.start()
-    try:
-        await ask(
-            settings=settings,
-            prompts=prompts,
-            backend=backend,
-            images=args.images,
-            question=args.question,
-            chat=args.chat,
-            specialty=Specialty(args.specialty) if args.specialty else None,
-        )
-    finally:
-        await backend.aclose()
+    return await ask_command(
+        images=args.images,
+        question=args.question,
+        chat=args.chat,
+        specialty=Specialty(args.specialty) if args.specialty else None,
+    )
 
 
 async def _bench(args: argparse.Namespace) -> int:
@@ -262,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             asyncio.run(_run(args))
         elif args.command == "ask":
-            asyncio.run(_ask(args))
+            return asyncio.run(_ask(args))
         elif args.command == "bench":
             return asyncio.run(_bench(args))
         elif args.command == "eval":

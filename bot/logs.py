@@ -28,6 +28,7 @@ _QUIET = (
     "httpcore",
     "urllib3",
     "transformers",
+    "huggingface_hub",
     "PIL",
     "pydicom",
     "filelock",
@@ -179,6 +180,24 @@ def quiet_libraries() -> None:
     """Keep libraries that log payloads (request bodies, messages) at WARNING and above."""
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def adopt_library_loggers() -> None:
+    """Let huggingface_hub's and transformers' records reach the root handler, and only it.
+
+    Both attach a stderr handler of their own at import. huggingface_hub's logger also
+    propagates, so each of its warnings (a download's retries) was printed twice, once
+    raw; transformers' does not, so its records bypassed the formatter and LibraryFloor.
+    """
+    import huggingface_hub.utils.logging  # noqa: F401 - attaches its handler at import
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_default_handler()
+    transformers_logging.enable_propagation()
+    hub = logging.getLogger("huggingface_hub")
+    for handler in list(hub.handlers):
+        hub.removeHandler(handler)
+    hub.propagate = True
 
 
 ExcInfo = bool | BaseException | None

@@ -121,6 +121,8 @@ class Settings:
     server_context_tokens: int = setting("MEDGEMMA_SERVER_CONTEXT_TOKENS", 32768, minimum=512)
     server_max_images: int = setting("MEDGEMMA_SERVER_MAX_IMAGES", 128, minimum=1)
     hf_token: str = setting("HF_TOKEN", "")
+    # The Hub's own switch, declared so that a .env file sets it too: load from the cache only.
+    hf_offline: bool = setting("HF_HUB_OFFLINE", False)
     device: Device = setting("MEDGEMMA_DEVICE", "auto")
     dtype: DType = setting("MEDGEMMA_DTYPE", "auto", parse=_dtype)
     multi_gpu: bool = setting("MEDGEMMA_MULTI_GPU", False)

@@ -8,6 +8,7 @@ import pytest
 
 from bot.prompts import Prompts, load_prompts
 from bot.settings import DEFAULT_PROMPTS
+from tests.fakes.hub import fake_hub, hf_cache  # noqa: F401
 from tests.fakes.openai_server import fake_openai  # noqa: F401
 from tests.fakes.slack import fake_slack  # noqa: F401
 from tests.redis_server import redis_url  # noqa: F401

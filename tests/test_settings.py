@@ -44,6 +44,7 @@ PARSED: list[tuple[str, str, str, Any]] = [
     ("MEDGEMMA_REVISION", "abc123", "revision", "abc123"),
     ("MEDGEMMA_API_KEY", "k", "api_key", "k"),
     ("HF_TOKEN", "hf_x", "hf_token", "hf_x"),
+    ("HF_HUB_OFFLINE", "1", "hf_offline", True),
     ("MEDGEMMA_DEVICE", "cpu", "device", "cpu"),
     ("MEDGEMMA_DTYPE", "bfloat16", "dtype", "bfloat16"),
     ("MEDGEMMA_DTYPE", "float32", "dtype", "float32"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.backends.base import Backend
@@ -24,6 +25,7 @@ def load_options(settings: Settings) -> LoadOptions:
         dtype=settings.dtype,
         multi_gpu=settings.multi_gpu,
         quantize_4bit=settings.quantize == "4bit",
+        offline=settings.hf_offline,
     )
 
 
@@ -41,8 +43,11 @@ def engine_options(settings: Settings) -> EngineOptions:
     )
 
 
-def create_backend(settings: Settings) -> Backend:
-    """The backend named by MEDGEMMA_BACKEND, configured from settings (not started)."""
+def create_backend(settings: Settings, *, progress: Callable[[str], None] | None = None) -> Backend:
+    """The backend named by MEDGEMMA_BACKEND, configured from settings (not started).
+
+    `progress` hears the in-process backend's start-up steps (default: logged).
+    """
     if settings.backend == "openai":
         from bot.backends.openai_compat import OpenAIBackend
 
@@ -57,5 +62,7 @@ def create_backend(settings: Settings) -> Backend:
     from bot.backends.hf.backend import TransformersBackend
 
     return TransformersBackend(
-        load_options=load_options(settings), engine_options=engine_options(settings)
+        load_options=load_options(settings),
+        engine_options=engine_options(settings),
+        progress=progress,
     )

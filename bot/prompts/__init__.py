@@ -86,10 +86,8 @@ class Prompts:
         """Loading messages shown while the bot works."""
         return [str(m) for m in self._raw("status", "loading", language)]
 
-    def error_text(
-        self, exc: BotError, *, error_id: str, language: str = ENGLISH, **params: object
-    ) -> str:
-        """The fixed user message for an error, with its id, in `language`.
+    def error_message(self, exc: BotError, *, language: str = ENGLISH, **params: object) -> str:
+        """The fixed user message for an error in `language`, without its id or markup around.
 
         A file's kind and the formats the bot reads come from the catalog too, so the
         whole message is in one language.
@@ -103,7 +101,13 @@ class Prompts:
             kind = str(filled["kind"])
             kind = kind if kind in self.messages.get("kinds", {}) else "unknown"
             filled["kind"] = self.text("kinds", kind, language=language)
-        message = self.render("errors", exc.message_key, filled, language=language)
+        return self.render("errors", exc.message_key, filled, language=language)
+
+    def error_text(
+        self, exc: BotError, *, error_id: str, language: str = ENGLISH, **params: object
+    ) -> str:
+        """The fixed user message for an error, with its id, in `language`, as Slack shows it."""
+        message = self.error_message(exc, language=language, **params)
         return self.text("format", "error", language=language, message=message, error_id=error_id)
 
 

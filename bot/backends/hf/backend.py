@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -59,12 +60,13 @@ class TransformersBackend:
         load_options: LoadOptions,
         engine_options: EngineOptions,
         progress: Callable[[str], None] | None = None,
-        loader: Callable[[LoadOptions], tuple[Any, Any]] = load,
+        loader: Callable[[LoadOptions], tuple[Any, Any]] | None = None,
     ) -> None:
         self._load_options = load_options
         self._options = engine_options
         self._progress = progress or (lambda message: event(log, "startup", step=message))
-        self._loader = loader
+        # The loader's word on where the weights come from joins the start-up steps.
+        self._loader = loader or functools.partial(load, say=self._progress)
         self._processor: Any = None
         self._counter: Any = None
         self._scheduler: Scheduler | None = None

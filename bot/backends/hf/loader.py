@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 
+from bot.backends.hf.hub import (
+    HUB_PAGE,
+    PROBE_TIMEOUT_S,
+    cached_snapshot,
+    local_folder,
+    looks_like_path,
+    probe,
+)
 from bot.errors import BackendUnavailable, ConfigError
-from bot.logs import event
+from bot.logs import adopt_library_loggers, event
 from bot.settings import Device, DType
 
 log = logging.getLogger(__name__)
@@ -28,6 +37,51 @@ class LoadOptions:
     multi_gpu: bool  # spread layers over all visible GPUs (device_map="auto")
     quantize_4bit: bool  # bitsandbytes NF4, for 16 GB cards
     attention: Literal["sdpa", "eager"] = "sdpa"
+    offline: bool = False  # HF_HUB_OFFLINE: the local cache only, never the Hub
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the weights are read from; `notice` says so when it is not the usual place."""
+
+    local_only: bool  # transformers' local_files_only: no request to the Hub at all
+    notice: str | None = None
+
+
+def weights_source(options: LoadOptions, *, timeout_s: float = PROBE_TIMEOUT_S) -> Source:
+    """A local folder or the cache at once; the Hub only when one short request reaches it.
+
+    Without this, an absent network costs minutes: the Hub client retries each file with
+    backoff before transformers falls back to the cache.
+    """
+    model = options.model
+    if local_folder(model) is not None:
+        return Source(local_only=True)
+    if looks_like_path(model):
+        raise BackendUnavailable(
+            f"MEDGEMMA_MODEL={model}: not found; point it at the folder that holds the "
+            "checkpoint (config.json, *.safetensors, tokenizer and processor files)"
+        )
+    cached = cached_snapshot(model, options.revision) is not None
+    if options.offline:
+        if not cached:
+            raise BackendUnavailable(_not_cached(model, "HF_HUB_OFFLINE is set"))
+        return Source(local_only=True, notice=f"offline: using the cached copy of {model}")
+    found = probe(model, revision=options.revision, token=options.token, timeout_s=timeout_s)
+    if found.reply != "unreachable":
+        return Source(local_only=False)
+    why = f"the Hugging Face Hub cannot be reached ({found.reason})"
+    if not cached:
+        raise BackendUnavailable(_not_cached(model, why))
+    return Source(local_only=True, notice=f"{why}: using the cached copy of {model}")
+
+
+def _not_cached(model: str, why: str) -> str:
+    return (
+        f"{why} and {model} is not in the local Hugging Face cache: download it where there "
+        f"is network (`hf download {model}`) and copy the cache here, or set MEDGEMMA_MODEL "
+        "to a local folder"
+    )
 
 
 def choose_device(requested: Device) -> Literal["cuda", "cpu"]:
@@ -80,7 +134,8 @@ def _why_unavailable(exc: BaseException, model: str) -> str:
         names.add(type(cause).__name__)
         cause = cause.__cause__ or cause.__context__
     if "GatedRepoError" in names:
-        return f"{model} is gated: accept its terms on the Hugging Face Hub, then set HF_TOKEN"
+        page = HUB_PAGE.format(model=model)
+        return f"{model} is gated: accept its terms at {page}, then set HF_TOKEN"
     if names & {"RepositoryNotFoundError", "RevisionNotFoundError"}:
         return f"{model} (or MEDGEMMA_REVISION) was not found, or HF_TOKEN has no access to it"
     return (
@@ -106,13 +161,28 @@ def tokenizer_problem(processor: Any) -> str | None:
     )
 
 
-def load(options: LoadOptions) -> tuple[Any, Any]:
-    """Load processor and model; raise BackendUnavailable with a clear reason."""
+def load(options: LoadOptions, *, say: Callable[[str], None] | None = None) -> tuple[Any, Any]:
+    """Load processor and model; raise BackendUnavailable with a clear reason.
+
+    `say` hears where the weights come from when that is worth saying (the cache
+    instead of the Hub); by default it is logged.
+    """
+    adopt_library_loggers()
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     device = choose_device(options.device)
     dtype = choose_dtype(options.dtype, device)
-    common = {"revision": options.revision, "token": options.token or None}
+    source = weights_source(options)
+    if source.notice is not None:
+        if say is None:
+            event(log, "weights_source", level=logging.WARNING, notice=source.notice)
+        else:
+            say(source.notice)
+    common = {
+        "revision": options.revision,
+        "token": options.token or None,
+        "local_files_only": source.local_only,
+    }
     started = time.monotonic()
     try:
         processor = AutoProcessor.from_pretrained(options.model, **common)
