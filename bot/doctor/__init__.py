@@ -61,7 +61,7 @@ def _gpu(checks: Checks) -> None:
 
 
 def _settings(checks: Checks) -> tuple[Settings | None, set[str]]:
-    """The settings (None when invalid) and the names still set to README placeholders."""
+    """The settings (None when invalid) and the names still set to .env.example placeholders."""
     names = [item.env for item in declared()]
     found = variables()
     for line in unknown_names(found, names):

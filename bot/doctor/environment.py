@@ -1,5 +1,5 @@
 """What doctor reads besides the settings: names that look like ours but are not, values
-still copied from the README, and URLs shown without their secrets."""
+still copied from .env.example, and URLs shown without their secrets."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ PREFIX = "MEDGEMMA_"
 # ours (SLACK_BOT_TOKN) is surely meant for this bot.
 SLACK_PREFIX = "SLACK_"
 SLACK_CUTOFF = 0.8
-PLACEHOLDER_ENDINGS = ("...", "…")  # the README's `.env` shows `xoxb-...`, `hf_...`, `...`
+PLACEHOLDER_ENDINGS = ("...", "…")  # .env.example shows `xoxb-...`, `hf_...`, `...`
 
-# What to do instead of a placeholder, for the values the README's `.env` shows.
+# What to do instead of a placeholder, for the values .env.example shows.
 _REAL_VALUE = {
     "SLACK_BOT_TOKEN": "paste the Bot User OAuth Token (xoxb-) from the app's Install App page",
     "SLACK_APP_TOKEN": (
@@ -80,14 +80,14 @@ def _closest(name: str, ours: set[str]) -> str | None:
 
 
 def placeholders(found: Iterable[Variable], declared: Iterable[str]) -> dict[str, str]:
-    """Our variables still set to the README's example values: name -> the FAIL line."""
+    """Our variables still set to .env.example's placeholders: name -> the FAIL line."""
     ours = set(declared)
     lines = {}
     for variable in found:
         if variable.name in ours and variable.value.strip().endswith(PLACEHOLDER_ENDINGS):
             step = _REAL_VALUE.get(variable.name, "set the real value, or remove the line")
             lines[variable.name] = (
-                f"{variable.name} (in {variable.where}) is still the README's placeholder: {step}"
+                f"{variable.name} (in {variable.where}) is still the placeholder of .env.example: {step}"
             )
     return lines
 
