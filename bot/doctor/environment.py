@@ -87,7 +87,7 @@ def placeholders(found: Iterable[Variable], declared: Iterable[str]) -> dict[str
         if variable.name in ours and variable.value.strip().endswith(PLACEHOLDER_ENDINGS):
             step = _REAL_VALUE.get(variable.name, "set the real value, or remove the line")
             lines[variable.name] = (
-                f"{variable.name} (in {variable.where}) is still the placeholder of .env.example: {step}"
+                f"{variable.name} (in {variable.where}) is still .env.example's placeholder: {step}"
             )
     return lines
 
