@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bot.backends.base import Backend
     from bot.prompts import Prompts
     from bot.settings import Settings
-    from bot.slack.runner import Runner
+    from bot.slack.wiring.runner import Runner
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,8 +72,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     # Light modules only: the parser is built for `bench` too, on machines without imaging.
-    from bot.eval.datasets import FORMATS
-    from bot.eval.questions import DEFAULT_CONCURRENCY, MODES
+    from bot.commands.eval.datasets import FORMATS
+    from bot.commands.eval.questions import DEFAULT_CONCURRENCY, MODES
 
     ev = sub.add_parser("eval", help="score a benchmark folder through the bot's own pipeline")
     ev.add_argument("path", type=Path, help="VQA-RAD or SLAKE folder, or a labels .csv")
@@ -142,9 +142,9 @@ async def _start(
 ) -> None:
     """Check Slack, listen, load the model, connect; `serving` gets the runner at once."""
     from bot import logs
-    from bot.preflight import series_problem
-    from bot.slack.app import build_app
-    from bot.slack.runner import Runner
+    from bot.pipeline.limits import series_problem
+    from bot.slack.wiring.app import build_app
+    from bot.slack.wiring.runner import Runner
 
     # A bad token fails here, before minutes of model loading.
     runner = Runner(await build_app(settings=settings, prompts=prompts, backend=backend))
@@ -166,7 +166,7 @@ async def _start(
 
 
 async def _ask(args: argparse.Namespace) -> int:
-    from bot.ask_command import ask_command
+    from bot.commands.ask.command import ask_command
 
     return await ask_command(
         images=args.images,
@@ -178,8 +178,8 @@ async def _ask(args: argparse.Namespace) -> int:
 
 async def _bench(args: argparse.Namespace) -> int:
     from bot import logs
-    from bot.bench import BenchCheckFailed, BenchOptions, run_bench
-    from bot.bench_report import dumps, table
+    from bot.commands.bench.command import BenchCheckFailed, BenchOptions, run_bench
+    from bot.commands.bench.report import dumps, table
 
     logs.setup(level="WARNING", fmt="text")
     options = BenchOptions(
@@ -206,7 +206,7 @@ async def _bench(args: argparse.Namespace) -> int:
 async def _eval(args: argparse.Namespace) -> None:
     from bot import logs
     from bot.backends import create_backend
-    from bot.eval.command import EvalJob, Evaluation
+    from bot.commands.eval.command import EvalJob, Evaluation
     from bot.prompts import load_prompts
     from bot.settings import load_settings
 
@@ -235,7 +235,7 @@ async def _eval(args: argparse.Namespace) -> None:
 
 
 async def _doctor(_: argparse.Namespace) -> int:
-    from bot.doctor import doctor
+    from bot.commands.doctor import doctor
 
     return await doctor()
 
@@ -244,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     if args.command == "manifest":
-        from bot.slack.manifest import manifest_yaml
+        from bot.slack.wiring.manifest import manifest_yaml
 
         print(manifest_yaml(name=args.name, request_url=args.request_url), end="")
         return 0

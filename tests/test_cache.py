@@ -1,4 +1,4 @@
-"""Tests for bot.cache.ImageCache: byte cap, age limit and shared loads."""
+"""Tests for bot.pipeline.cache.ImageCache: byte cap, age limit and shared loads."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from PIL import Image
 
-from bot.cache import ImageCache
 from bot.imaging.types import DecodedFile, ModelImage
+from bot.pipeline.cache import ImageCache
 
 
 class Clock:

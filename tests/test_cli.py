@@ -14,7 +14,7 @@ import yaml
 from bot import cli
 from bot.prompts import load_prompts
 from bot.settings import DEFAULT_PROMPTS, load_settings
-from bot.slack.manifest import manifest_yaml
+from bot.slack.wiring.manifest import manifest_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_SCOPES = {
@@ -119,7 +119,7 @@ async def test_ask_streams_an_answer_with_notes_and_disclaimer(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     from bot.backends import create_backend
-    from bot.terminal import ask, plain
+    from bot.commands.ask.terminal import ask, plain
     from tests.e2e.harness import png_bytes
 
     image = tmp_path / "cxr.png"
@@ -213,8 +213,8 @@ def test_bench_tiny_writes_the_documented_json(
 def test_bench_fails_when_the_served_step_is_not_finite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot import bench
     from bot.backends.hf.check import StepCheck
+    from bot.commands.bench import command as bench
 
     nan = float("nan")
     broken = StepCheck(nan, nan, same_argmax=False, compiled=False, reference_device="cpu")

@@ -1,4 +1,4 @@
-"""Tests for bot.conversation: turns, merging, series layout and the token/image budget.
+"""Tests for bot.pipeline.conversation: turns, merging, series layout and the token/image budget.
 
 Token counts are one per word (`count_text` below) so every expected total is worked
 out by hand from the rule: a turn costs its words, the words of its series instruction
@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from bot.backends.base import ChatMessage, ImagePart, TextPart
-from bot.conversation import TURN_OVERHEAD, Budget, Conversation, Texts, build
 from bot.errors import ImagesLeftBehind, TooMuchText
 from bot.imaging.types import DecodedFile, ModelImage
+from bot.pipeline.conversation import TURN_OVERHEAD, Budget, Conversation, Texts, build
+from bot.pipeline.messages import DecodedMessage
 from bot.prompts import IMAGE_SET_KEYS
-from bot.thread import DecodedMessage
 
 OH = TURN_OVERHEAD
 SET_TEXT = "Series of {count} {modality} slices"  # 5 words once filled

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.doctor import doctor
+from bot.commands.doctor import doctor
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.slack import FakeSlack
 

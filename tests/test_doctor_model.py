@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.doctor import doctor
+from bot.commands.doctor import doctor
 from tests.fakes.hub import BAD_TOKEN, FakeHub, cache_model
 from tests.test_doctor import environment
 

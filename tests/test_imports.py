@@ -17,7 +17,9 @@ def all_modules() -> list[str]:
 
 def test_every_module_imports() -> None:
     names = all_modules()
-    assert len(names) > 100 and "bot.slack.app" in names and "bot.backends.hf.engine" in names
+    assert (
+        len(names) > 100 and "bot.slack.wiring.app" in names and "bot.backends.hf.engine" in names
+    )
     for name in names:
         importlib.import_module(name)
 

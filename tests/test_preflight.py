@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.backends.base import Capabilities
-from bot.preflight import series_problem
+from bot.pipeline.limits import series_problem
 from bot.settings import Settings
 
 # (case id, context, image cap, words the problem must contain or None: it fits)

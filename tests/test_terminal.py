@@ -16,10 +16,10 @@ import pytest
 
 import bot.backends
 from bot import cli
+from bot.commands.ask.terminal import local_files, plain
 from bot.errors import BackendTimeout, BotError, UnsupportedFileType
 from bot.prompts import Prompts
 from bot.settings import Settings
-from bot.terminal import local_files, plain
 from tests.e2e.harness import png_bytes
 from tests.fakes.backend import FakeBackend, Step
 from tests.imaging.helpers import ct_slices

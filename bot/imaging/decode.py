@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bot.errors import CorruptImage, ImagingError, UnsupportedFileType
-from bot.imaging.dicom_file import decode_dicom
+from bot.imaging.dicom.file import decode_dicom
+from bot.imaging.dicom.zipseries import decode_zip
 from bot.imaging.quiet import quiet
 from bot.imaging.raster import RASTER_KINDS, decode_raster
 from bot.imaging.sniff import UNSUPPORTED_KINDS, sniff
 from bot.imaging.types import DecodedFile, ImagingOptions
-from bot.imaging.zipseries import decode_zip
 
 
 def decode(data: bytes, *, options: ImagingOptions) -> DecodedFile:

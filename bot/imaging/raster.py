@@ -21,8 +21,9 @@ from PIL import (
 from pillow_heif.as_plugin import HeifImageFile
 
 from bot.errors import CorruptImage, ImageTooLarge, ImagingError
-from bot.imaging import geometry, pyramid
-from bot.imaging.slide_patches import slide_patches
+from bot.imaging import geometry
+from bot.imaging.slides import pyramid
+from bot.imaging.slides.patches import slide_patches
 from bot.imaging.types import DecodedFile, ImagingOptions, Layout, ModelImage, Specialty
 
 # Each sniffed type opens with exactly one Pillow plugin, so bytes are never tried against

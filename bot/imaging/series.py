@@ -7,10 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from bot.imaging import acquisition, dicom_render
-from bot.imaging import modality as modalities
-from bot.imaging.acquisition import Keys
-from bot.imaging.dicom_layout import CROSS_SECTIONAL
+from bot.imaging.dicom import acquisition
+from bot.imaging.dicom import modality as modalities
+from bot.imaging.dicom import render as dicom_render
+from bot.imaging.dicom.acquisition import Keys
+from bot.imaging.dicom.layout import CROSS_SECTIONAL
 from bot.imaging.types import (
     DecodedFile,
     ImagingOptions,

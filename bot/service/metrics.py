@@ -14,8 +14,8 @@ from typing import Literal
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.process_collector import ProcessCollector
 
+from bot.pipeline.messages import AnswerStats
 from bot.service.gpu import GpuMemoryCollector
-from bot.thread import AnswerStats
 
 Rating = Literal["up", "down"]
 

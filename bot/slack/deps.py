@@ -11,16 +11,16 @@ from cachetools import LRUCache
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.pipeline import Pipeline
+from bot.pipeline.pipeline import Pipeline
 from bot.prompts import Prompts, language_for
 from bot.service.metrics import Metrics
 from bot.service.probes import Health
 from bot.settings import Settings
-from bot.slack.budget import StreamBudget
-from bot.slack.files import SlackDownloads
-from bot.slack.history import Identity
 from bot.slack.jobs import Jobs
+from bot.slack.question.history import Identity
 from bot.slack.waits import Arrivals, ThreadTurns
+from bot.slack.webapi.budget import StreamBudget
+from bot.slack.webapi.files import SlackDownloads
 from bot.state import State
 
 log = logging.getLogger(__name__)

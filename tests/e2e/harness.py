@@ -16,8 +16,8 @@ from PIL import Image
 from bot.backends.base import Backend
 from bot.prompts import Prompts, load_prompts
 from bot.settings import DEFAULT_PROMPTS, Settings, load_settings
-from bot.slack.app import SlackApp, build_app
-from bot.slack.runner import Runner
+from bot.slack.wiring.app import SlackApp, build_app
+from bot.slack.wiring.runner import Runner
 from tests.fakes.slack import (
     FakeSlack,
     event_callback_body,

@@ -16,7 +16,7 @@ from PIL import Image
 from bot.backends.base import ImagePart
 from bot.imaging.contact_sheet import grid_for
 from bot.settings import DEFAULT_PROMPTS
-from bot.slack.history import ANSWER_EVENT
+from bot.slack.question.history import ANSWER_EVENT
 from tests.e2e import harness
 from tests.e2e.harness import png_bytes, running_bot
 from tests.fakes.backend import FakeBackend
@@ -38,7 +38,7 @@ def sheet_events(caplog: pytest.LogCaptureFixture) -> list[tuple[str, dict[str, 
     return [
         (r.getMessage(), getattr(r, "fields", {}))
         for r in caplog.records
-        if r.name == "bot.slack.sheets"
+        if r.name == "bot.slack.question.sheets"
     ]
 
 

@@ -9,8 +9,8 @@ import aiohttp
 
 from bot.prompts import load_prompts
 from bot.settings import DEFAULT_PROMPTS
-from bot.slack.app import build_app
-from bot.slack.runner import Runner
+from bot.slack.wiring.app import build_app
+from bot.slack.wiring.runner import Runner
 from tests.e2e.harness import Harness, findings, settings_for
 from tests.fakes.backend import FakeBackend, digest
 from tests.fakes.slack import FakeSlack, event_callback_body, new_event_id, signed_request_headers

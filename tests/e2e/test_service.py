@@ -14,8 +14,8 @@ from bot.errors import BackendTimeout
 from bot.logs import JsonFormatter
 from bot.prompts import load_prompts
 from bot.settings import DEFAULT_PROMPTS
-from bot.slack.app import build_app
-from bot.slack.runner import Runner
+from bot.slack.wiring.app import build_app
+from bot.slack.wiring.runner import Runner
 from tests.e2e.harness import Harness, png_bytes, running_bot, settings_for, start_bot, wait_until
 from tests.fakes.backend import FakeBackend, Step
 from tests.fakes.slack import FakeSlack, event_callback_body, new_event_id, signed_request_headers

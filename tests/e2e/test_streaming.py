@@ -14,7 +14,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from bot.errors import BackendUnavailable
-from bot.slack import streaming
+from bot.slack.question import streaming
 from tests.e2e.harness import Harness, findings, running_bot, start_bot, wait_until
 from tests.fakes.backend import FakeBackend, Step
 from tests.fakes.slack import FakeSlack, message_deleted_event

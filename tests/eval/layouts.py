@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image
 
 from bot.backends.base import GenerationRequest
-from bot.eval.datasets import SLAKE_IMAGES, VQA_RAD_IMAGES, VQA_RAD_JSON
+from bot.commands.eval.datasets import SLAKE_IMAGES, VQA_RAD_IMAGES, VQA_RAD_JSON
 from tests.imaging.helpers import sample_path
 
 

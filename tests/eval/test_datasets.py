@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands.eval.datasets import VQA_RAD_IMAGES, VQA_RAD_JSON, detect_format, load_dataset
 from bot.errors import ConfigError
-from bot.eval.datasets import VQA_RAD_IMAGES, VQA_RAD_JSON, detect_format, load_dataset
 from tests.eval import layouts
 
 

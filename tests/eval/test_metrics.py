@@ -1,10 +1,10 @@
-"""The scoring rules of bot.eval.metrics, as input/expected tables worked out by hand."""
+"""The scoring rules of bot.commands.eval.metrics, as input/expected tables worked out by hand."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.eval.metrics import (
+from bot.commands.eval.metrics import (
     Counts,
     closed_correct,
     macro_f1,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands.eval.command import EvalJob, Evaluation
 from bot.errors import BackendUnavailable, ConfigError
-from bot.eval.command import EvalJob, Evaluation
 from bot.prompts import Prompts
 from bot.settings import Settings
 from tests.e2e.harness import wait_until

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.backends import create_backend
-from bot.eval.command import EvalJob, Evaluation
+from bot.commands.eval.command import EvalJob, Evaluation
 from bot.prompts import Prompts
 from bot.settings import load_settings
 from tests.eval import layouts
@@ -23,7 +23,7 @@ from tests.eval import layouts
 async def test_vqa_rad_on_the_tiny_model(
     tiny_model_dir: Path, tmp_path: Path, prompts: Prompts, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.pipeline")
+    caplog.set_level(logging.INFO, logger="bot.pipeline.pipeline")
     settings = load_settings(
         {
             "MEDGEMMA_MODEL": str(tiny_model_dir),

@@ -17,8 +17,8 @@ from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 
-from bot.file_loader import imaging_options
 from bot.imaging import DecodedFile, ImagingOptions
+from bot.pipeline.file_loader import imaging_options
 from bot.settings import Settings
 
 

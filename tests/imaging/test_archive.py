@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from bot.errors import CorruptImage, DicomNoPixelData, UnsafeArchive, UnsupportedFileType
-from bot.imaging import archive, decode
+from bot.imaging import decode
+from bot.imaging.dicom import archive
 from tests.imaging.helpers import DEFAULT, ct_slices, encode, options, sample
 
 

@@ -11,7 +11,7 @@ from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
 from bot.imaging import Intensity, Layout, Specialty, decode
-from bot.imaging.dicom_layout import frame_order, layout_of
+from bot.imaging.dicom.layout import frame_order, layout_of
 from tests.imaging import google_recipe as google
 from tests.imaging.helpers import NATIVE, dicom_bytes, options, sample, sample_dataset
 

@@ -6,8 +6,8 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.pipeline.messages import AnswerStats
 from bot.service.metrics import Metrics
-from bot.thread import AnswerStats
 
 
 def value(metrics: Metrics, name: str, **labels: str) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack.files import is_slack_host
+from bot.slack.webapi.files import is_slack_host
 
 API = "http://127.0.0.1:8123/api/"
 

@@ -1,4 +1,4 @@
-"""Tests for bot.slack.history's pure helpers: Slack markup to text, a thread to messages."""
+"""bot.slack.question.history: Slack markup to text, a thread to messages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.history import Identity, answer_text, authors, clean_text, to_incoming
+from bot.slack.question.history import Identity, answer_text, authors, clean_text, to_incoming
 
 BOT = Identity(bot_user_id="UBOT", bot_id="BBOT")
 DISCLAIMER = ":information_source: AI-generated, check it."

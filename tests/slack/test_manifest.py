@@ -16,7 +16,7 @@ from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import manifest
+from bot.slack.wiring import manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 HISTORY = ("channels:history", "groups:history", "im:history", "mpim:history")

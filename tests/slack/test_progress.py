@@ -7,7 +7,7 @@ import asyncio
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.prompts import Prompts
-from bot.slack.progress import Progress
+from bot.slack.question.progress import Progress
 from tests.fakes.slack import FakeSlack
 
 

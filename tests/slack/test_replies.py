@@ -1,4 +1,4 @@
-"""Tests for bot.slack.replies: splitting long findings and the messages posted."""
+"""Tests for bot.slack.webapi.replies: splitting long findings and the messages posted."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from bot.pipeline.messages import Answer
 from bot.prompts import Prompts, load_prompts
 from bot.settings import DEFAULT_PROMPTS
-from bot.slack.replies import answer_messages, notice_message, split_markdown
-from bot.thread import Answer
+from bot.slack.webapi.replies import answer_messages, notice_message, split_markdown
 
 # Slack's documented limits for one chat.postMessage.
 MAX_BLOCKS = 50

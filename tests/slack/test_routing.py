@@ -1,4 +1,4 @@
-"""Tests for bot.slack.routing: which events get an answer, and for which message."""
+"""Tests for bot.slack.question.routing: which events get an answer, and for which message."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.routing import Route, mentioned_users, route, strip_mention
+from bot.slack.question.routing import Route, mentioned_users, route, strip_mention
 
 BOT = "UBOT"
 HUMAN = "UHUMAN"

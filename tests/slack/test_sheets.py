@@ -12,8 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.imaging.types import ModelImage
 from bot.settings import load_settings
-from bot.slack.client import web_client
-from bot.slack.sheets import FILENAME, share_sheet
+from bot.slack.question.sheets import FILENAME, share_sheet
+from bot.slack.webapi.client import web_client
 from tests.fakes.slack import FakeSlack
 
 CHANNEL = "C1"
@@ -45,7 +45,7 @@ def logged(caplog: pytest.LogCaptureFixture) -> list[tuple[str, dict[str, Any]]]
     return [
         (r.getMessage(), getattr(r, "fields", {}))
         for r in caplog.records
-        if r.name == "bot.slack.sheets"
+        if r.name == "bot.slack.question.sheets"
     ]
 
 

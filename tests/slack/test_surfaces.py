@@ -11,8 +11,8 @@ import pytest
 from bot.prompts import Prompts
 from bot.service.metrics import Metrics
 from bot.settings import load_settings
-from bot.slack import feedback, home, shortcut
-from bot.slack.views import fit, pack, unpack
+from bot.slack.surfaces import feedback, home, shortcut
+from bot.slack.surfaces.views import fit, pack, unpack
 from tests.fakes.slack_limits import block_errors
 from tests.fakes.slack_views import view_errors
 

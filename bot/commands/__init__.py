@@ -1,0 +1,1 @@
+"""The commands besides `run`: ask, bench, doctor, eval (each in its folder)."""

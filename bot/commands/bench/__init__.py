@@ -1,0 +1,1 @@
+"""`medgemma-bot bench`: the in-process backend's speed, beside `generate()`."""

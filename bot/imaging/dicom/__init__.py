@@ -1,0 +1,1 @@
+"""DICOM files, series and zips -> model images, as Google prepares them for MedGemma."""

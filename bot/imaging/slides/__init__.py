@@ -1,0 +1,1 @@
+"""Whole-slide TIFFs -> random tissue patches at about 10x, or an overview."""

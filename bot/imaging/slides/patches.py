@@ -1,0 +1,163 @@
+"""A whole-slide image -> random tissue patches at about 10x, as Google's MedGemma 1.5 WSI recipe.
+
+The recipe: up to 125 random, non-overlapping 896 x 896 patches of tissue at about 10x
+(about 1 micrometre per pixel), instruction first, no per-patch labels. Here tissue is found
+on a low-resolution level, the slide is cut into a grid of patch-sized cells at 10x, cells
+that are mostly tissue are sampled with a seed taken from the file's bytes (the same file
+gives the same patches), and only the tiles under the chosen cells are decoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from bot.imaging import geometry
+from bot.imaging.dicom.windows import ByteArray
+from bot.imaging.slides import tiff as slide_tiff
+from bot.imaging.slides.tiff import Level, Slide
+from bot.imaging.types import (
+    DecodedFile,
+    ImagingOptions,
+    Intensity,
+    Layout,
+    ModelImage,
+    Specialty,
+)
+
+TARGET_MICRONS = 1.0  # about 10x
+# Without a stated resolution, level 0 is taken for a 40x scan, the most common setting.
+ASSUMED_MICRONS = 0.25
+_MASK_PIXELS = 16_000_000  # largest level decoded whole to find tissue
+_MASK_CELL_PIXELS = 8  # a cell should span at least this many mask pixels
+_TISSUE_FRACTION = 0.5  # a cell is a candidate when at least this much of it is tissue
+_MIN_CELLS_ALONG = 2  # a slide smaller than two patches at 10x is shown whole instead
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where patches come from: the cell side in level-0 pixels, the levels to read and mask."""
+
+    microns: float  # of the patches: 10x, or the slide's own resolution when it is coarser
+    cell: float
+    read: Level
+    read_cell: float  # the cell side in pixels of the read level
+    mask: Level
+
+
+def slide_patches(data: bytes, *, options: ImagingOptions) -> DecodedFile | None:
+    """Up to `pathology_patches` tissue patches, or None when the file is no slide for them."""
+    if options.pathology_patches <= 0:
+        return None
+    slide = slide_tiff.open_slide(data)
+    if slide is None:
+        return None
+    plan = _plan(slide, options=options)
+    if plan is None:
+        return None
+    cap = geometry.pixel_cap(options)
+    whole = (0, 0, plan.mask.width, plan.mask.height)
+    mask = _tissue(slide_tiff.read_region(data, plan.mask, whole, cap=cap))
+    cells = _candidates(mask, base=slide.levels[0], cell=plan.cell)
+    if not cells:
+        return None
+    seed = int.from_bytes(hashlib.sha256(data).digest()[:8], "big")
+    chosen = random.Random(seed).sample(cells, min(options.pathology_patches, len(cells)))
+    images = tuple(
+        ModelImage(image=_patch(data, plan, cell=cell, options=options, cap=cap)) for cell in chosen
+    )
+    return DecodedFile(
+        kind="pathology",
+        images=images,
+        source_format="tiff",
+        specialty=Specialty.PATHOLOGIST,
+        total_slices=len(cells),
+        layout=Layout.PATCHES,
+        intensity=Intensity.COLOUR,
+        microns_per_pixel=plan.microns if slide.microns is not None else None,
+    )
+
+
+def _plan(slide: Slide, *, options: ImagingOptions) -> _Plan | None:
+    """Cell size, read level and mask level; None when the slide is too small for patches."""
+    base = slide.levels[0]
+    level0 = slide.microns or ASSUMED_MICRONS
+    microns = max(TARGET_MICRONS, level0)  # a slide scanned below 10x: its own resolution
+    cell = options.model_side * microns / level0  # in level-0 pixels
+    if max(base.width, base.height) < _MIN_CELLS_ALONG * cell:
+        return None
+    # The coarsest level still at the patches' resolution or finer: patches shrink to the
+    # model side, never enlarge (5% slack for levels rounded down from odd sides).
+    wanted = cell / options.model_side * 1.05
+    fine = [lv for lv in slide.levels if _downsample(base, lv) <= wanted] or [base]
+    read = max(fine, key=lambda lv: _downsample(base, lv))
+    mask = _mask_level(slide, cell=cell, options=options)
+    if mask is None:
+        return None
+    read_cell = cell / _downsample(base, read)
+    return _Plan(microns=microns, cell=cell, read=read, read_cell=read_cell, mask=mask)
+
+
+def _mask_level(slide: Slide, *, cell: float, options: ImagingOptions) -> Level | None:
+    """The smallest level that shows each cell with enough pixels, within the mask budget."""
+    base = slide.levels[0]
+    limit = min(_MASK_PIXELS, geometry.pixel_cap(options))
+    maskable = [lv for lv in slide.levels if lv.width * lv.height <= limit]
+    detailed = [lv for lv in maskable if cell / _downsample(base, lv) >= _MASK_CELL_PIXELS]
+    if detailed:
+        return min(detailed, key=lambda lv: lv.width)
+    return max(maskable, key=lambda lv: lv.width) if maskable else None
+
+
+def _downsample(base: Level, level: Level) -> float:
+    """How many level-0 pixels one pixel of `level` spans."""
+    return base.width / level.width
+
+
+def _tissue(rgb: ByteArray) -> npt.NDArray[np.bool_]:
+    """Stained pixels: coloured (HSV saturation), not glass-white, not black (pen, borders)."""
+    high = rgb.max(axis=2).astype(np.int16)
+    low = rgb.min(axis=2).astype(np.int16)
+    saturation = (high - low) / np.maximum(high, 1)
+    stained: npt.NDArray[np.bool_] = (saturation > 0.07) & (high < 250) & (high > 30)
+    return stained
+
+
+def _candidates(mask: npt.NDArray[np.bool_], *, base: Level, cell: float) -> list[tuple[int, int]]:
+    """(column, row) of the whole cells at 10x that are mostly tissue, in reading order."""
+    scale_x, scale_y = mask.shape[1] / base.width, mask.shape[0] / base.height
+    found = []
+    for row in range(int(base.height // cell)):
+        for column in range(int(base.width // cell)):
+            box = mask[
+                math.floor(row * cell * scale_y) : math.ceil((row + 1) * cell * scale_y),
+                math.floor(column * cell * scale_x) : math.ceil((column + 1) * cell * scale_x),
+            ]
+            if box.size and float(box.mean()) >= _TISSUE_FRACTION:
+                found.append((column, row))
+    return found
+
+
+def _patch(
+    data: bytes, plan: _Plan, *, cell: tuple[int, int], options: ImagingOptions, cap: int
+) -> Image.Image:
+    """One cell read from the chosen level and shrunk to the model side."""
+    column, row = cell
+    side_in_level = plan.read_cell
+    box = (
+        round(column * side_in_level),
+        round(row * side_in_level),
+        round((column + 1) * side_in_level),
+        round((row + 1) * side_in_level),
+    )
+    region = Image.fromarray(slide_tiff.read_region(data, plan.read, box, cap=cap))
+    side = options.model_side
+    if region.size != (side, side):
+        region = region.resize((side, side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return geometry.pixels_only(region)

@@ -1,0 +1,10 @@
+"""The question's path every front shares: files -> images -> conversation -> backend -> answer.
+
+messages       a thread's messages before and after their files are decoded
+file_loader    shared files -> decoded images (cache, downloads, decoding threads)
+cache          the decoded-image cache
+conversation   turns and the token budget (pure)
+image_sets     the words and thinning of image sets (pure)
+pipeline       plan, deadline, generate, notes
+limits         what the model can take, checked at start-up
+"""

@@ -1,0 +1,134 @@
+"""Shared files -> decoded images, for a whole thread at once.
+
+The loader owns what reading files costs: the decoded-image cache (a follow-up reads
+nothing again), a limit on parallel downloads, the pool of decoding threads (decoding
+is CPU work and never runs on the event loop) and the assembly of single DICOM slices
+into series.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from bot import imaging
+from bot.errors import FileError, FileTooLarge
+from bot.imaging.types import DecodedFile, ImagingOptions
+from bot.logs import event
+from bot.pipeline.cache import ImageCache
+from bot.pipeline.messages import DecodedMessage, SharedFile, UndecodedMessage
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PARALLEL_DOWNLOADS = 8
+DECODE_THREADS = 2
+
+
+def imaging_options(settings: Settings) -> ImagingOptions:
+    """Image settings for the imaging package."""
+    return ImagingOptions(
+        max_pixels=settings.max_pixels,
+        pad_to_square=settings.pad_to_square,
+        max_slices=settings.max_slices,
+        pathology_tiles=settings.pathology_tiles,
+        pathology_patches=settings.pathology_patches,
+    )
+
+
+@dataclass(frozen=True)
+class DecodedThread:
+    """A thread with its files decoded, and which files were left out.
+
+    `unreadable` counts earlier files that can no longer be read; `skipped` holds the
+    1-based positions of the newest message's files that could not be read (the
+    others were).
+    """
+
+    messages: list[DecodedMessage]
+    unreadable: int
+    skipped: tuple[int, ...] = ()
+    newest_files: int = 0
+
+
+class FileLoader:
+    """Reads and decodes the files of a thread's messages, with a cache in front."""
+
+    def __init__(self, *, settings: Settings) -> None:
+        self._options = imaging_options(settings)
+        self._max_bytes = settings.max_file_bytes
+        self._cache = ImageCache(
+            max_bytes=settings.image_cache_mb * 2**20, ttl_s=settings.image_cache_ttl_s
+        )
+        self._decoders = ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="decode")
+        self._downloads = asyncio.Semaphore(PARALLEL_DOWNLOADS)
+
+    def close(self) -> None:
+        """Stop the decoding threads."""
+        self._decoders.shutdown(wait=False, cancel_futures=True)
+
+    async def decode_thread(self, thread: Sequence[UndecodedMessage]) -> DecodedThread:
+        """Decode every message's files, leaving out those that cannot be read.
+
+        When none of the newest message's files can be read, its first failure is the
+        answer (the user's own message says what is wrong); when some can, the answer
+        is about those and names the others.
+        """
+        newest = len(thread) - 1
+        results = await asyncio.gather(
+            *(self._decode_message(m, newest=i == newest) for i, m in enumerate(thread))
+        )
+        earlier = [failed for _, failed in results[:-1]]
+        return DecodedThread(
+            messages=[message for message, _ in results],
+            unreadable=sum(len(failed) for failed in earlier),
+            skipped=tuple(results[-1][1]),
+            newest_files=len(thread[-1].files) if thread else 0,
+        )
+
+    async def _decode_message(
+        self, message: UndecodedMessage, *, newest: bool
+    ) -> tuple[DecodedMessage, list[int]]:
+        """The message with the files that decoded; the 1-based positions of the rest."""
+        results = await asyncio.gather(
+            *(self._decode(file) for file in message.files), return_exceptions=True
+        )
+        files = [r for r in results if not isinstance(r, BaseException)]
+        failures = [(n, r) for n, r in enumerate(results, 1) if isinstance(r, BaseException)]
+        for _, error in failures:
+            if not isinstance(error, FileError):
+                raise error  # a bug or a cancellation, not a bad file
+        if newest and failures and not files:
+            raise failures[0][1]
+        assembled = tuple(imaging.assemble(files, options=self._options))
+        decoded = DecodedMessage(message.role, message.text, message.author, assembled)
+        return decoded, [n for n, _ in failures]
+
+    async def _decode(self, file: SharedFile) -> DecodedFile:
+        return await self._cache.get_or_load(file.key, lambda: self._load(file))
+
+    async def _load(self, file: SharedFile) -> DecodedFile:
+        if file.size is not None and file.size > self._max_bytes:
+            raise FileTooLarge("file over the size cap", limit_mb=f"{self._max_bytes / 2**20:.1f}")
+        async with self._downloads:
+            data = await file.read()
+        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        decoded = await loop.run_in_executor(
+            self._decoders, lambda: imaging.decode(data, options=self._options)
+        )
+        event(
+            log,
+            "file_decoded",
+            file_id=file.key,
+            bytes=len(data),
+            kind=decoded.kind,
+            format=decoded.source_format,
+            images=len(decoded.images),
+            seconds=round(time.monotonic() - started, 3),
+        )
+        return decoded

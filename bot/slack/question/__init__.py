@@ -1,0 +1,1 @@
+"""One question's path through Slack: decided, read, answered, reported, audited."""

@@ -1,0 +1,125 @@
+"""One question, start to finish: thread -> pipeline -> answer (or one notice)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from bot.errors import FilesSkipped
+from bot.logs import event
+from bot.pipeline.conversation import Note
+from bot.pipeline.messages import UndecodedMessage
+from bot.slack.deps import Deps
+from bot.slack.question import history
+from bot.slack.question.audit import QuestionRecord, audited
+from bot.slack.question.progress import Progress
+from bot.slack.question.reading import read_question
+from bot.slack.question.reporting import new_request_id, reported
+from bot.slack.question.routing import Route
+from bot.slack.question.sheets import post_sheet
+from bot.slack.question.streaming import AnswerStream
+from bot.slack.webapi.posting import post_all
+from bot.slack.webapi.replies import question_message
+from bot.state import Question
+
+log = logging.getLogger(__name__)
+
+
+async def answer_question(deps: Deps, route: Route, *, attempt: int = 0) -> None:
+    """Answer the message `route` points at, in its thread; never raises.
+
+    The question is recorded (ids only) while it is answered, so that if this process
+    dies the next one finishes it.
+    """
+    request_id = new_request_id()
+    question = Question(
+        channel=route.channel,
+        ts=route.ts,
+        thread_ts=route.thread_ts,
+        user=route.user,
+        request_id=request_id,
+        started_at=time.time(),
+        owner=deps.replica,
+        attempt=attempt,
+        kind="shortcut" if route.question else "message",
+    )
+    await deps.state.begin(question)
+    files = len(route.message.get("files") or [])
+    try:
+        language = await deps.names.language(route.user)
+        stream = AnswerStream(deps, route, request_id, language)
+        async with (
+            reported(deps, route, request_id, stream=stream),
+            audited(deps, question, files=files) as record,
+        ):
+            async with deps.turns.turn((route.channel, route.thread_ts)):
+                await _answer(deps, route, stream, record=record)
+    finally:
+        await deps.state.finish(route.channel, route.ts)
+
+
+async def _answer(
+    deps: Deps, route: Route, stream: AnswerStream, *, record: QuestionRecord
+) -> None:
+    started, request_id = time.monotonic(), stream.request_id
+    if route.question:  # typed into the shortcut's modal: show it in the thread
+        await _show_question(deps, route, stream.language)
+    raw = await read_question(deps, route)
+    if raw is None:
+        record.outcome = "merged"
+        return  # a DM image answered together with the question that followed it
+    thread, notes = await _incoming(deps, raw)
+    where: dict[str, Any] = {"channel": route.channel, "thread_ts": route.thread_ts}
+    async with Progress(
+        client=deps.client,
+        status_client=deps.status_client,
+        prompts=deps.prompts,
+        request_id=request_id,
+        language=stream.language,
+        **where,
+    ) as progress:
+        stream.on_start = progress.streaming
+        answer = await deps.pipeline.answer(
+            thread,
+            channel_specialty=deps.settings.channel_specialties.get(route.channel),
+            request_id=request_id,
+            on_text=stream.push,
+            on_position=record.watch(progress.place_in_line),
+            notes=notes,
+            language=stream.language,
+        )
+        record.answered(answer.stats)
+        await stream.finish(answer)
+        record.posted()
+    seconds = round(time.monotonic() - started, 3)
+    event(log, "reply_posted", request_id=request_id, channel=route.channel, seconds=seconds)
+    await post_sheet(deps, route, answer, request_id=request_id)
+
+
+async def _show_question(deps: Deps, route: Route, language: str) -> None:
+    asked = deps.prompts.text("shortcut", "asked", language=language, user=f"<@{route.user}>")
+    message = question_message(route.question, user=route.user, asked=asked)
+    await post_all(deps.client, channel=route.channel, thread_ts=route.thread_ts,
+                   messages=[message])  # fmt: skip
+
+
+async def _incoming(
+    deps: Deps, raw: list[dict[str, Any]]
+) -> tuple[list[UndecodedMessage], list[Note]]:
+    """The thread as the pipeline's messages, speakers named when several people talk."""
+    people = history.authors(raw, deps.identity)
+    names = await history.speaker_names(people, deps.names.lookup) if len(people) > 1 else {}
+    thread = history.to_incoming(
+        raw,
+        identity=deps.identity,
+        names=names,
+        file_of=deps.downloads.file,
+        disclaimers=deps.prompts.disclaimers,
+    )
+    notes: list[Note] = []
+    if skipped := history.skipped_files(raw[-1]):
+        if not thread or thread[-1].role != "user" or not (thread[-1].text or thread[-1].files):
+            raise FilesSkipped("the question's only files are links, snippets or posts")
+        notes.append(("files_skipped", {"count": skipped}))
+    return thread, notes

@@ -1,0 +1,159 @@
+"""A thread rebuilt from Slack (`conversations.replies`) as the pipeline's messages.
+
+Slack is the record: edits and deletions are simply what the thread now says. Text
+comes back as Slack stores it (escaped, links wrapped, mentions as ids) and is read as
+the plain text a person wrote. The bot's answers are recognised by their message
+metadata and contribute only their findings (the `text` field without the disclaimer
+the bot adds to it); its status, busy and error messages are left out.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.pipeline.messages import Message, SharedFile, UndecodedMessage
+from bot.slack.question.routing import strip_mention
+
+ANSWER_EVENT = "medgemma_answer"
+NOTICE_EVENT = "medgemma_notice"
+QUESTION_EVENT = "medgemma_question"  # a question asked through the shortcut, shown
+QUOTE = "> "
+MAX_THREAD_MESSAGES = 1000  # a thread longer than this keeps only its newest messages
+_LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
+_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!(\w+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
+SKIPPED_FILE_MODES = frozenset({"tombstone", "hidden_by_limit", "external", "snippet", "post"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the bot is in this workspace (from auth.test)."""
+
+    bot_user_id: str
+    bot_id: str
+    team_id: str = ""
+
+
+async def fetch_thread(
+    client: AsyncWebClient, *, channel: str, thread_ts: str, until_ts: str | None = None
+) -> list[dict[str, Any]]:
+    """The thread's messages in order, up to and including `until_ts` (default: all)."""
+    by_ts: dict[str, dict[str, Any]] = {}
+    first = await client.conversations_replies(
+        channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
+    )
+    async for page in first:  # slack_sdk follows next_cursor
+        for message in page.get("messages") or []:
+            by_ts.setdefault(str(message.get("ts")), message)  # later pages repeat the parent
+    ordered = sorted(
+        (m for ts, m in by_ts.items() if until_ts is None or float(ts) <= float(until_ts)),
+        key=lambda m: float(m["ts"]),
+    )
+    return ordered[-MAX_THREAD_MESSAGES:]
+
+
+def skipped_files(message: Mapping[str, Any]) -> int:
+    """Files of a message that are not uploads the bot can read (links, snippets, posts)."""
+    return sum(1 for f in message.get("files") or [] if f.get("mode") in SKIPPED_FILE_MODES)
+
+
+def is_ours(message: dict[str, Any], identity: Identity) -> bool:
+    """A message posted by this bot."""
+    return message.get("bot_id") == identity.bot_id or message.get("user") == identity.bot_user_id
+
+
+def is_answer(message: dict[str, Any], identity: Identity) -> bool:
+    """One of this bot's answers (not a status, busy or error message)."""
+    metadata = message.get("metadata") or {}
+    return is_ours(message, identity) and metadata.get("event_type") == ANSWER_EVENT
+
+
+def asked_through_shortcut(message: dict[str, Any], identity: Identity) -> tuple[str, str] | None:
+    """(user id, question) of the bot's copy of a shortcut question; None for others."""
+    metadata = message.get("metadata") or {}
+    if not is_ours(message, identity) or metadata.get("event_type") != QUESTION_EVENT:
+        return None
+    quoted = next(
+        (b.get("text", "") for b in message.get("blocks") or [] if b.get("block_id") == "question"),
+        "",
+    )
+    lines = [line.removeprefix(QUOTE.strip()).removeprefix(" ") for line in quoted.split("\n")]
+    return str((metadata.get("event_payload") or {}).get("user") or ""), "\n".join(lines).strip()
+
+
+def answer_text(text: str, *, disclaimers: Sequence[str]) -> str:
+    """An answer's findings: its text unescaped, without the disclaimer at its end."""
+    plain = html.unescape(_LINK.sub(lambda m: m.group(2) or m.group(1), text)).rstrip()
+    for disclaimer in disclaimers:
+        if plain.endswith(disclaimer):
+            return plain[: -len(disclaimer)].rstrip()
+    return plain
+
+
+def clean_text(text: str, *, bot_user_id: str, names: dict[str, str]) -> str:
+    """Slack's markup to plain text: bot mention dropped, others named, links unwrapped."""
+    text = strip_mention(text, bot_user_id)
+    text = _USER.sub(lambda m: "@" + (names.get(m.group(1)) or m.group(2) or "someone"), text)
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _SPECIAL.sub(lambda m: "@" + (m.group(2) or m.group(1)).lstrip("@"), text)
+    return html.unescape(text).strip()
+
+
+def authors(messages: Sequence[dict[str, Any]], identity: Identity) -> list[str]:
+    """Human authors in order of first appearance."""
+    seen: dict[str, None] = {}
+    for m in messages:
+        if (asked := asked_through_shortcut(m, identity)) is not None and asked[0]:
+            seen.setdefault(asked[0], None)
+        elif not is_ours(m, identity) and not m.get("bot_id") and m.get("user"):
+            seen.setdefault(str(m["user"]), None)
+    return list(seen)
+
+
+FileOf = Callable[[Mapping[str, Any]], SharedFile]
+
+
+def to_incoming(
+    messages: Sequence[dict[str, Any]],
+    *,
+    identity: Identity,
+    names: dict[str, str],
+    file_of: FileOf,
+    disclaimers: Sequence[str],
+) -> list[UndecodedMessage]:
+    """The pipeline's view of a thread: the bot's answers and the humans' messages."""
+    incoming: list[UndecodedMessage] = []
+    for m in messages:
+        if (asked := asked_through_shortcut(m, identity)) is not None:
+            incoming.append(Message("user", asked[1], names.get(asked[0], "")))
+            continue
+        if is_ours(m, identity):
+            if is_answer(m, identity):
+                text = answer_text(str(m.get("text", "")), disclaimers=disclaimers)
+                incoming.append(Message("assistant", text))
+            continue
+        if m.get("bot_id") or not m.get("user"):
+            continue  # other apps' messages are not part of the conversation
+        files = tuple(
+            file_of(f) for f in m.get("files") or [] if f.get("mode") not in SKIPPED_FILE_MODES
+        )
+        text = clean_text(str(m.get("text", "")), bot_user_id=identity.bot_user_id, names=names)
+        incoming.append(Message("user", text, names.get(str(m["user"]), ""), files))
+    return incoming
+
+
+NameLookup = Callable[[str], Awaitable[str | None]]
+
+
+async def speaker_names(user_ids: Sequence[str], lookup: NameLookup) -> dict[str, str]:
+    """Display names for the thread's people; "Person N" where a name is unknown."""
+    names: dict[str, str] = {}
+    for n, user in enumerate(user_ids, start=1):
+        names[user] = await lookup(user) or f"Person {n}"
+    return names

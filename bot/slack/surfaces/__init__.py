@@ -1,0 +1,1 @@
+"""What people do besides writing: feedback, the shortcut, the Home tab, private notes."""

@@ -1,0 +1,198 @@
+"""Answers and notices as Slack messages, within Slack's limits.
+
+An answer is one or more messages: the findings as a `markdown` block (split at
+paragraph, line or word boundaries so nothing is cut), the bot's notes after the last
+part's findings, and the fixed disclaimer on every part. The `text` field, which
+notifications, screen readers and search show, holds the findings and the disclaimer,
+escaped as Slack requires; reading the thread back removes the disclaimer again.
+Metadata marks answers and notices (kind, request id and part numbers only: metadata
+is visible workspace-wide).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.pipeline.messages import Answer
+from bot.prompts import ENGLISH, Prompts
+from bot.slack.question.history import ANSWER_EVENT, NOTICE_EVENT, QUESTION_EVENT, QUOTE
+
+MARKDOWN_LIMIT = 11_000  # Slack: 12,000 markdown characters per message, with room to spare
+CONTEXT_LIMIT = 2_900  # text of one context element
+TEXT_LIMIT = 39_000  # Slack truncates `text` beyond 40,000 characters
+FENCE = "```"
+FEEDBACK_BLOCK = "feedback"
+FEEDBACK_ACTION = "feedback"  # the action_id the feedback listener handles
+
+
+def _cut_point(text: str, limit: int) -> int:
+    """Where to cut `text` (longer than `limit`): a paragraph, line or word break."""
+    for sep in ("\n\n", "\n", " "):
+        at = text.rfind(sep, 0, limit)
+        if at > limit // 2:
+            return at + len(sep)
+    cut = limit
+    if text[cut - 1] == "`" == text[cut]:  # never inside a fence: only between whole ones
+        start = cut
+        while start > 0 and text[start - 1] == "`":
+            start -= 1
+        cut = start + (cut - start) // len(FENCE) * len(FENCE)
+    return cut or len(FENCE)
+
+
+def split_markdown(text: str, limit: int = MARKDOWN_LIMIT) -> list[str]:
+    """Chunks of at most `limit` characters whose concatenation is `text`.
+
+    A chunk that ends inside a code fence closes it, and the next reopens it, so each
+    message renders on its own; that is the only text added.
+    """
+    chunks: list[str] = []
+    rest = text
+    reopen = ""
+    budget = limit - 2 * (len(FENCE) + 1)  # room to close and reopen a fence
+    while rest:
+        piece = (
+            rest
+            if len(reopen) + len(rest) <= limit
+            else rest[: max(1, _cut_point(rest, max(1, budget - len(reopen))))]
+        )
+        rest = rest[len(piece) :]
+        chunk = reopen + piece
+        inside = chunk.count(FENCE) % 2 == 1
+        if inside and rest:
+            chunk = chunk.rstrip("\n") + "\n" + FENCE
+        reopen = FENCE + "\n" if inside and rest else ""
+        chunks.append(chunk)
+    return chunks or [""]
+
+
+def escape(text: str) -> str:
+    """Text for a message's `text` field: Slack reads `&`, `<` and `>` as markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def with_disclaimer(findings: str, disclaimer: str) -> str:
+    """The `text` of a message with findings: what notifications and screen readers show."""
+    body = escape(findings)
+    if len(body) > TEXT_LIMIT - len(disclaimer) - 2:  # the blocks still hold all of it
+        body = body[: TEXT_LIMIT - len(disclaimer) - 3] + "…"
+    return f"{body}\n\n{escape(disclaimer)}"
+
+
+def _context(text: str, block_id: str) -> dict[str, Any]:
+    return {
+        "type": "context",
+        "block_id": block_id,
+        "elements": [{"type": "mrkdwn", "text": escape(text[:CONTEXT_LIMIT])}],
+    }
+
+
+def feedback_block(prompts: Prompts, *, request_id: str, language: str) -> dict[str, Any]:
+    """Thumbs up / down under an answer (Block Kit `feedback_buttons`); values carry ids only."""
+
+    def button(key: str, rating: str) -> dict[str, Any]:
+        return {
+            "text": {
+                "type": "plain_text",
+                "text": prompts.text("feedback", key, language=language),
+            },
+            "accessibility_label": prompts.text("feedback", f"{key}_label", language=language),
+            "value": f"{rating}:{request_id}",
+        }
+
+    return {
+        "type": "context_actions",
+        "block_id": FEEDBACK_BLOCK,
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK_ACTION,
+                "positive_button": button("helpful", "up"),
+                "negative_button": button("not_helpful", "down"),
+            }
+        ],
+    }
+
+
+def answer_tail(
+    answer: Answer, *, prompts: Prompts, request_id: str, language: str
+) -> list[dict[str, Any]]:
+    """The blocks after the last findings: notes, the disclaimer, the feedback buttons."""
+    notes = [
+        _context(prompts.text("format", "note", note=note, language=language), f"note-{n}")
+        for n, note in enumerate(answer.notes, start=1)
+    ]
+    disclaimer = _context(prompts.disclaimer_in(language), "disclaimer")
+    return [*notes, disclaimer, feedback_block(prompts, request_id=request_id, language=language)]
+
+
+def answer_messages(
+    answer: Answer, *, prompts: Prompts, request_id: str, language: str = ENGLISH
+) -> list[dict[str, Any]]:
+    """chat.postMessage arguments for an answer, in order.
+
+    Every part carries the disclaimer, in its blocks and in `text`; the notes and the
+    feedback buttons come after the findings of the last part.
+    """
+    chunks = split_markdown(answer.findings) if answer.findings else []
+    disclaimer = prompts.disclaimer_in(language)
+    tail = answer_tail(answer, prompts=prompts, request_id=request_id, language=language)
+    if not chunks:  # no findings (an empty answer): the notes say so
+        text = "\n".join(answer.notes) or disclaimer
+        return [notice_message(text, kind="empty", request_id=request_id, tail=tail[:-1])]
+    messages: list[dict[str, Any]] = []
+    for i, chunk in enumerate(chunks):
+        last = i == len(chunks) - 1
+        findings = {"type": "markdown", "block_id": f"findings-{i + 1}", "text": chunk}
+        payload = {"request_id": request_id, "part": i + 1, "parts": len(chunks)}
+        blocks = [findings, *(tail if last else [_context(disclaimer, "disclaimer")])]
+        messages.append(
+            {
+                "text": with_disclaimer(chunk, disclaimer),
+                "blocks": blocks,
+                "metadata": {"event_type": ANSWER_EVENT, "event_payload": payload},
+            }
+        )
+    return messages
+
+
+def notice_message(
+    text: str, *, kind: str, request_id: str = "", tail: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """chat.postMessage arguments for a notice (error, busy, progress, empty answer)."""
+    payload = {"kind": kind, "request_id": request_id} if request_id else {"kind": kind}
+    blocks = (
+        tail
+        if tail is not None
+        else [
+            {
+                "type": "section",
+                "block_id": "notice",
+                "text": {"type": "mrkdwn", "text": escape(text)},
+            }
+        ]
+    )
+    return {
+        "text": escape(text),
+        "blocks": blocks,
+        "metadata": {"event_type": NOTICE_EVENT, "event_payload": payload},
+    }
+
+
+def question_message(question: str, *, user: str, asked: str) -> dict[str, Any]:
+    """chat.postMessage arguments showing a question asked through the shortcut.
+
+    The question was typed into a modal, so nobody in the thread would see what the
+    answer answers; the bot posts it, quoted, under a line naming who asked. `asked`
+    is the catalog's line with the asker's mention (`<@U…>`, kept as markup).
+    """
+    quoted = "\n".join(QUOTE + line for line in question.splitlines() or [""])
+    line = {"type": "mrkdwn", "text": asked}
+    return {
+        "text": f"{asked}\n{escape(question)}",
+        "blocks": [
+            {"type": "context", "block_id": "asked", "elements": [line]},
+            {"type": "markdown", "block_id": "question", "text": quoted},
+        ],
+        "metadata": {"event_type": QUESTION_EVENT, "event_payload": {"user": user}},
+    }
