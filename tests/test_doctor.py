@@ -75,7 +75,7 @@ async def test_problems_are_named(
     assert await doctor(lines.append) == 1
     failures = [line for line in lines if line.startswith("FAIL")]
     assert any("files:read" in line for line in failures)
-    assert any("SLACK_APP_TOKEN rejected" in line for line in failures)
+    assert any("Slack rejected SLACK_APP_TOKEN" in line for line in failures)
     assert any("cannot reach" in line for line in failures)
 
 
@@ -270,7 +270,7 @@ async def test_values_copied_from_the_readme_are_named(
     )
     lines: list[str] = []
     assert await doctor(lines.append) == 1
-    copied = [line for line in lines if "still the placeholder of .env.example" in line]
+    copied = [line for line in lines if "still .env.example's placeholder" in line]
     assert [line.split()[1] for line in copied] == [
         "HF_TOKEN",
         "SLACK_APP_TOKEN",

@@ -16,7 +16,7 @@ from PIL import Image
 from bot.backends.base import ImagePart
 from bot.imaging.contact_sheet import grid_for
 from bot.settings import DEFAULT_PROMPTS
-from bot.slack.question.history import ANSWER_EVENT
+from bot.slack.webapi.posts import ANSWER_EVENT
 from tests.e2e import harness
 from tests.e2e.harness import png_bytes, running_bot
 from tests.fakes.backend import FakeBackend

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.slack.question.history import Identity, answer_text, authors, clean_text, to_incoming
+from bot.slack.question.history import authors, clean_text, to_incoming
+from bot.slack.webapi.posts import Identity
+from bot.slack.webapi.posts import answer_findings as answer_text
 
 BOT = Identity(bot_user_id="UBOT", bot_id="BBOT")
 DISCLAIMER = ":information_source: AI-generated, check it."

@@ -68,17 +68,13 @@ def _scopes(settings: Settings, granted: set[str], checks: Checks) -> None:
 
 
 async def _app_token(settings: Settings, client: AsyncWebClient, checks: Checks) -> None:
-    from slack_sdk.errors import SlackApiError
+    from bot.slack.wiring.app import check_app_token
 
     if settings.slack_app_token:
         try:
-            await client.apps_connections_open(app_token=settings.slack_app_token)
+            await check_app_token(client, settings.slack_app_token)
             checks.ok("app-level token opens Socket Mode connections")
-        except SlackApiError as exc:
-            error = exc.response.get("error") if exc.response else "unknown"
-            checks.fail(
-                f"SLACK_APP_TOKEN rejected ({error}): generate an app-level token with "
-                "connections:write under Basic Information > App-Level Tokens"
-            )
+        except ConfigError as exc:
+            checks.fail(exc.detail)
     elif not settings.slack_signing_secret:
         checks.fail("set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)")

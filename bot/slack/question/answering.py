@@ -12,10 +12,11 @@ from bot.pipeline.conversation import Note
 from bot.pipeline.messages import UndecodedMessage
 from bot.slack.deps import Deps
 from bot.slack.question import history
+from bot.slack.question.asked import Asked
 from bot.slack.question.audit import QuestionRecord, audited
 from bot.slack.question.progress import Progress
 from bot.slack.question.reading import read_question
-from bot.slack.question.reporting import new_request_id, reported
+from bot.slack.question.reporting import reported
 from bot.slack.question.routing import Route
 from bot.slack.question.sheets import post_sheet
 from bot.slack.question.streaming import AnswerStream
@@ -32,13 +33,13 @@ async def answer_question(deps: Deps, route: Route, *, attempt: int = 0) -> None
     The question is recorded (ids only) while it is answered, so that if this process
     dies the next one finishes it.
     """
-    request_id = new_request_id()
+    asked = await Asked.of(deps, route)
     question = Question(
         channel=route.channel,
         ts=route.ts,
         thread_ts=route.thread_ts,
         user=route.user,
-        request_id=request_id,
+        request_id=asked.request_id,
         started_at=time.time(),
         owner=deps.replica,
         attempt=attempt,
@@ -47,61 +48,63 @@ async def answer_question(deps: Deps, route: Route, *, attempt: int = 0) -> None
     await deps.state.begin(question)
     files = len(route.message.get("files") or [])
     try:
-        language = await deps.names.language(route.user)
-        stream = AnswerStream(deps, route, request_id, language)
+        stream = AnswerStream(deps, asked)
         async with (
-            reported(deps, route, request_id, stream=stream),
+            reported(deps, stream),
             audited(deps, question, files=files) as record,
         ):
             async with deps.turns.turn((route.channel, route.thread_ts)):
-                await _answer(deps, route, stream, record=record)
+                await _answer(deps, asked, stream, record=record)
     finally:
         await deps.state.finish(route.channel, route.ts)
 
 
 async def _answer(
-    deps: Deps, route: Route, stream: AnswerStream, *, record: QuestionRecord
+    deps: Deps, asked: Asked, stream: AnswerStream, *, record: QuestionRecord
 ) -> None:
-    started, request_id = time.monotonic(), stream.request_id
+    started, route = time.monotonic(), asked.route
     if route.question:  # typed into the shortcut's modal: show it in the thread
-        await _show_question(deps, route, stream.language)
+        await _show_question(deps, asked)
     raw = await read_question(deps, route)
     if raw is None:
         record.outcome = "merged"
         return  # a DM image answered together with the question that followed it
     thread, notes = await _incoming(deps, raw)
-    where: dict[str, Any] = {"channel": route.channel, "thread_ts": route.thread_ts}
     async with Progress(
         client=deps.client,
         status_client=deps.status_client,
+        channel=route.channel,
+        thread_ts=route.thread_ts,
         prompts=deps.prompts,
-        request_id=request_id,
-        language=stream.language,
-        **where,
+        request_id=asked.request_id,
+        language=asked.language,
     ) as progress:
         stream.on_start = progress.streaming
         answer = await deps.pipeline.answer(
             thread,
             channel_specialty=deps.settings.channel_specialties.get(route.channel),
-            request_id=request_id,
+            request_id=asked.request_id,
             on_text=stream.push,
             on_position=record.watch(progress.place_in_line),
             notes=notes,
-            language=stream.language,
+            language=asked.language,
         )
         record.answered(answer.stats)
         await stream.finish(answer)
         record.posted()
     seconds = round(time.monotonic() - started, 3)
-    event(log, "reply_posted", request_id=request_id, channel=route.channel, seconds=seconds)
-    await post_sheet(deps, route, answer, request_id=request_id)
+    event(log, "reply_posted", request_id=asked.request_id, channel=route.channel, seconds=seconds)
+    await post_sheet(deps, asked, answer)
 
 
-async def _show_question(deps: Deps, route: Route, language: str) -> None:
-    asked = deps.prompts.text("shortcut", "asked", language=language, user=f"<@{route.user}>")
-    message = question_message(route.question, user=route.user, asked=asked)
-    await post_all(deps.client, channel=route.channel, thread_ts=route.thread_ts,
-                   messages=[message])  # fmt: skip
+async def _show_question(deps: Deps, asked: Asked) -> None:
+    route = asked.route
+    who = f"<@{route.user}>"
+    line = deps.prompts.text("shortcut", "asked", language=asked.language, user=who)
+    message = question_message(route.question, user=route.user, asked=line)
+    await post_all(
+        deps.client, channel=route.channel, thread_ts=route.thread_ts, messages=[message]
+    )
 
 
 async def _incoming(

@@ -4,7 +4,8 @@ Slack is the record: edits and deletions are simply what the thread now says. Te
 comes back as Slack stores it (escaped, links wrapped, mentions as ids) and is read as
 the plain text a person wrote. The bot's answers are recognised by their message
 metadata and contribute only their findings (the `text` field without the disclaimer
-the bot adds to it); its status, busy and error messages are left out.
+the bot adds to it); its status, busy and error messages are left out. What the bot's
+posts look like is `bot.slack.webapi.posts`'s to say.
 """
 
 from __future__ import annotations
@@ -12,32 +13,25 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.pipeline.messages import Message, SharedFile, UndecodedMessage
 from bot.slack.question.routing import strip_mention
+from bot.slack.webapi.posts import (
+    Identity,
+    answer_findings,
+    is_answer,
+    is_ours,
+    shown_question,
+)
 
-ANSWER_EVENT = "medgemma_answer"
-NOTICE_EVENT = "medgemma_notice"
-QUESTION_EVENT = "medgemma_question"  # a question asked through the shortcut, shown
-QUOTE = "> "
 MAX_THREAD_MESSAGES = 1000  # a thread longer than this keeps only its newest messages
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _SPECIAL = re.compile(r"<!(\w+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
 SKIPPED_FILE_MODES = frozenset({"tombstone", "hidden_by_limit", "external", "snippet", "post"})
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who the bot is in this workspace (from auth.test)."""
-
-    bot_user_id: str
-    bot_id: str
-    team_id: str = ""
 
 
 async def fetch_thread(
@@ -63,39 +57,6 @@ def skipped_files(message: Mapping[str, Any]) -> int:
     return sum(1 for f in message.get("files") or [] if f.get("mode") in SKIPPED_FILE_MODES)
 
 
-def is_ours(message: dict[str, Any], identity: Identity) -> bool:
-    """A message posted by this bot."""
-    return message.get("bot_id") == identity.bot_id or message.get("user") == identity.bot_user_id
-
-
-def is_answer(message: dict[str, Any], identity: Identity) -> bool:
-    """One of this bot's answers (not a status, busy or error message)."""
-    metadata = message.get("metadata") or {}
-    return is_ours(message, identity) and metadata.get("event_type") == ANSWER_EVENT
-
-
-def asked_through_shortcut(message: dict[str, Any], identity: Identity) -> tuple[str, str] | None:
-    """(user id, question) of the bot's copy of a shortcut question; None for others."""
-    metadata = message.get("metadata") or {}
-    if not is_ours(message, identity) or metadata.get("event_type") != QUESTION_EVENT:
-        return None
-    quoted = next(
-        (b.get("text", "") for b in message.get("blocks") or [] if b.get("block_id") == "question"),
-        "",
-    )
-    lines = [line.removeprefix(QUOTE.strip()).removeprefix(" ") for line in quoted.split("\n")]
-    return str((metadata.get("event_payload") or {}).get("user") or ""), "\n".join(lines).strip()
-
-
-def answer_text(text: str, *, disclaimers: Sequence[str]) -> str:
-    """An answer's findings: its text unescaped, without the disclaimer at its end."""
-    plain = html.unescape(_LINK.sub(lambda m: m.group(2) or m.group(1), text)).rstrip()
-    for disclaimer in disclaimers:
-        if plain.endswith(disclaimer):
-            return plain[: -len(disclaimer)].rstrip()
-    return plain
-
-
 def clean_text(text: str, *, bot_user_id: str, names: dict[str, str]) -> str:
     """Slack's markup to plain text: bot mention dropped, others named, links unwrapped."""
     text = strip_mention(text, bot_user_id)
@@ -109,7 +70,7 @@ def authors(messages: Sequence[dict[str, Any]], identity: Identity) -> list[str]
     """Human authors in order of first appearance."""
     seen: dict[str, None] = {}
     for m in messages:
-        if (asked := asked_through_shortcut(m, identity)) is not None and asked[0]:
+        if (asked := shown_question(m, identity)) is not None and asked[0]:
             seen.setdefault(asked[0], None)
         elif not is_ours(m, identity) and not m.get("bot_id") and m.get("user"):
             seen.setdefault(str(m["user"]), None)
@@ -130,12 +91,12 @@ def to_incoming(
     """The pipeline's view of a thread: the bot's answers and the humans' messages."""
     incoming: list[UndecodedMessage] = []
     for m in messages:
-        if (asked := asked_through_shortcut(m, identity)) is not None:
+        if (asked := shown_question(m, identity)) is not None:
             incoming.append(Message("user", asked[1], names.get(asked[0], "")))
             continue
         if is_ours(m, identity):
             if is_answer(m, identity):
-                text = answer_text(str(m.get("text", "")), disclaimers=disclaimers)
+                text = answer_findings(str(m.get("text", "")), disclaimers=disclaimers)
                 incoming.append(Message("assistant", text))
             continue
         if m.get("bot_id") or not m.get("user"):

@@ -16,13 +16,13 @@ import contextlib
 import logging
 import time
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import event
 from bot.prompts import ENGLISH, Prompts
-from bot.slack.webapi.posting import error_code, post_once
+from bot.slack.webapi.failures import SLACK_FAILURES, best_effort, http_status, slack_code
+from bot.slack.webapi.posting import post_once
 from bot.slack.webapi.replies import notice_message
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,7 @@ _PASSING = frozenset({"ratelimited", "internal_error", "fatal_error", "request_t
 
 def refuses_status(exc: SlackApiError) -> bool:
     """True when Slack will not show statuses here at all (not a passing failure)."""
-    status = exc.response.status_code if exc.response is not None else 0
-    return status < 500 and error_code(exc) not in _PASSING
+    return http_status(exc) < 500 and slack_code(exc) not in _PASSING
 
 
 class Progress:
@@ -130,11 +129,11 @@ class Progress:
                 return
             except SlackApiError as exc:
                 if not refuses_status(exc):
-                    event(log, "status_skipped", level=logging.WARNING, error=error_code(exc))
+                    event(log, "status_skipped", level=logging.WARNING, error=slack_code(exc))
                     return
-                event(log, "status_unavailable", level=logging.WARNING, error=error_code(exc))
+                event(log, "status_unavailable", level=logging.WARNING, error=slack_code(exc))
                 self._use_status = False
-            except (aiohttp.ClientError, TimeoutError):
+            except SLACK_FAILURES:
                 return
         if status and self._placeholder is None:
             await self._post_placeholder(status)
@@ -142,7 +141,7 @@ class Progress:
     async def _post_placeholder(self, status: str) -> None:
         text = f":hourglass_flowing_sand: {status[:1].upper()}{status[1:]}"
         message = notice_message(text, kind="progress", request_id=self._request_id)
-        with contextlib.suppress(SlackApiError, aiohttp.ClientError, TimeoutError):
+        with best_effort(log, "placeholder_failed"):
             self._placeholder = await post_once(
                 self._client, channel=self._channel, thread_ts=self._thread_ts, message=message
             )
@@ -153,7 +152,7 @@ class Progress:
         if updater is not None:
             updater.cancel()
             await asyncio.gather(updater, return_exceptions=True)
-        with contextlib.suppress(SlackApiError, aiohttp.ClientError, TimeoutError):
+        with best_effort(log, "status_not_cleared"):
             if self._use_status and self._shown:
                 await self._status_client.assistant_threads_setStatus(
                     channel_id=self._channel, thread_ts=self._thread_ts, status=""

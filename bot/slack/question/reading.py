@@ -24,6 +24,7 @@ from bot.logs import event
 from bot.slack.deps import Deps
 from bot.slack.question import history
 from bot.slack.question.routing import Route
+from bot.slack.webapi.posts import is_answer
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,7 @@ async def read_question(deps: Deps, route: Route) -> list[Raw] | None:
     # Questions of a thread are answered in turn: an answer posted after this question
     # was asked answers an earlier one, and belongs before it.
     answered_since = [
-        m
-        for m in thread
-        if float(str(m.get("ts"))) > asked_at and history.is_answer(m, deps.identity)
+        m for m in thread if float(str(m.get("ts"))) > asked_at and is_answer(m, deps.identity)
     ]
     newest = next((m for m in thread if m.get("ts") == route.ts), question)
     prefix = []

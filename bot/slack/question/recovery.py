@@ -17,9 +17,11 @@ from bot.logs import event
 from bot.slack.deps import Deps
 from bot.slack.question import history
 from bot.slack.question.answering import answer_question
+from bot.slack.question.asked import Asked
 from bot.slack.question.audit import recovered
 from bot.slack.question.reporting import post_notice
 from bot.slack.question.routing import Route
+from bot.slack.webapi.posts import posts_of, replied
 from bot.state import Question
 
 log = logging.getLogger(__name__)
@@ -42,36 +44,16 @@ async def recover(deps: Deps) -> int:
     return taken
 
 
-def _ours(messages: list[dict[str, Any]], request_id: str) -> list[dict[str, Any]]:
-    """The dead process's posts for this question, found by their metadata."""
-    found = []
-    for message in messages:
-        payload = (message.get("metadata") or {}).get("event_payload") or {}
-        if payload.get("request_id") == request_id:
-            found.append(message)
-    return found
-
-
-def _replied(posts: list[dict[str, Any]]) -> bool:
-    """A complete answer, or a notice the user can act on, is already there."""
-    parts = [p["metadata"]["event_payload"] for p in posts]
-    answer_parts = {p.get("part") for p in parts if "part" in p}
-    if parts and any(p.get("kind") not in (None, "progress") for p in parts):
-        return True
-    total = next((p.get("parts") for p in parts if "parts" in p), None)
-    return total is not None and len(answer_parts) == total
-
-
 async def _finish(deps: Deps, question: Question) -> None:
     where: dict[str, Any] = {"channel": question.channel, "message_ts": question.ts}
     thread = await history.fetch_thread(
         deps.client, channel=question.channel, thread_ts=question.thread_ts
     )
-    asked = next((m for m in thread if m.get("ts") == question.ts), None)
-    posts = _ours(thread, question.request_id)
-    if asked is None or _replied(posts):
+    original = next((m for m in thread if m.get("ts") == question.ts), None)
+    posts = posts_of(thread, question.request_id)  # the dead process's, by their metadata
+    if original is None or replied(posts):
         event(log, "recovered", outcome="nothing to do", **where)
-        recovered(deps, question, "deleted" if asked is None else "already_answered")
+        recovered(deps, question, "deleted" if original is None else "already_answered")
         await deps.state.finish(question.channel, question.ts)
         return
     for post in posts:  # a half-posted answer or a stale placeholder
@@ -84,13 +66,14 @@ async def _finish(deps: Deps, question: Question) -> None:
         thread_ts=question.thread_ts,
         user=question.user,
         channel_type="im" if question.channel.startswith("D") else "channel",
-        message=asked,
+        message=original,
     )
     # A shortcut's question was typed into a modal: Slack does not have it to read again.
     if question.attempt >= 1 or question.kind == "shortcut":
         event(log, "recovered", outcome="ask again", **where)
         recovered(deps, question, "ask_again")
-        await post_notice(deps, route, Restarting(), request_id=question.request_id)
+        asked = await Asked.of(deps, route, request_id=question.request_id)
+        await post_notice(deps, asked, Restarting())
         await deps.state.finish(question.channel, question.ts)
         return
     event(log, "recovered", outcome="answering again", **where)

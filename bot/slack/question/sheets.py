@@ -21,18 +21,15 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.imaging.contact_sheet import contact_sheet
 from bot.imaging.types import ModelImage
 from bot.logs import event
 from bot.pipeline.messages import Answer
-from bot.prompts import ENGLISH
 from bot.slack.deps import Deps
-from bot.slack.question.routing import Route
-from bot.slack.webapi.posting import error_code
+from bot.slack.question.asked import Asked
+from bot.slack.webapi.failures import SLACK_FAILURES, failure_code
 
 log = logging.getLogger(__name__)
 
@@ -40,23 +37,20 @@ SHEET_TIMEOUT_S = 60.0  # drawing and all three upload calls; within the shutdow
 FILENAME = "what-the-model-saw.png"  # fixed: never a shared file's name
 
 
-async def post_sheet(deps: Deps, route: Route, answer: Answer, *, request_id: str) -> None:
+async def post_sheet(deps: Deps, asked: Asked, answer: Answer) -> None:
     """Upload the contact sheet of `answer.seen` into the question's thread; never raises."""
     if not deps.settings.contact_sheet or not answer.seen:
         return
-    try:
-        language = await deps.names.language(route.user)
-    except (aiohttp.ClientError, TimeoutError):
-        language = ENGLISH  # users.info unreachable: the sheet is still worth posting
+    language = asked.language
     title = deps.prompts.text("sheet", "title", language=language, count=len(answer.seen))
     await share_sheet(
         deps.client,
         images=answer.seen,
-        channel=route.channel,
-        thread_ts=route.thread_ts,
+        channel=asked.route.channel,
+        thread_ts=asked.route.thread_ts,
         title=title,
         comment=deps.prompts.text("sheet", "comment", language=language),
-        request_id=request_id,
+        request_id=asked.request_id,
     )
 
 
@@ -85,23 +79,11 @@ async def share_sheet(
                 channel=channel,
                 thread_ts=thread_ts,
             )
-    except (SlackApiError, SlackRequestError, aiohttp.ClientError, TimeoutError) as exc:
-        event(log, "sheet_failed", level=logging.WARNING, error=_reason(exc), **where)
+    except SLACK_FAILURES as exc:
+        event(log, "sheet_failed", level=logging.WARNING, error=failure_code(exc), **where)
         return False
     except Exception:  # a bug in drawing or in the SDK: the answer still stands
         event(log, "sheet_crashed", level=logging.ERROR, exc_info=True, **where)
         return False
     event(log, "sheet_posted", bytes=len(png), **where)
     return True
-
-
-def _reason(exc: BaseException) -> str:
-    """A failure as a fixed word: Slack's error code, or the kind of failure."""
-    if isinstance(exc, SlackApiError):
-        status = exc.response.status_code if exc.response is not None else 0
-        return error_code(exc) or f"http_{status}"
-    if isinstance(exc, SlackRequestError):
-        return "upload_refused"  # the upload URL answered something other than 200
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    return type(exc).__name__

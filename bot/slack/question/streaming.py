@@ -23,15 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
-
 from bot.logs import event
 from bot.pipeline.messages import Answer
 from bot.slack.deps import Deps
-from bot.slack.question.history import ANSWER_EVENT, NOTICE_EVENT
+from bot.slack.question.asked import Asked
 from bot.slack.question.routing import Route
-from bot.slack.webapi.posting import error_code, post_all
+from bot.slack.webapi.failures import SLACK_FAILURES, failure_code, slack_code
+from bot.slack.webapi.posting import post_all
+from bot.slack.webapi.posts import Mark
 from bot.slack.webapi.replies import FENCE, MARKDOWN_LIMIT, answer_messages, answer_tail
 
 log = logging.getLogger(__name__)
@@ -39,11 +38,19 @@ log = logging.getLogger(__name__)
 FLUSH_S = 1.0  # at most one append a second per answer
 MIN_FLUSH_CHARS = 24  # wait for a few words before the first call
 STREAM_LIMIT = MARKDOWN_LIMIT - 600  # room for the disclaimer and a closing fence
+# Slack's answers that mean "no streams here" (a token, plan or workspace without them).
 _REFUSED = frozenset(
-    {"not_allowed", "not_allowed_token_type", "missing_scope", "method_not_supported",
-     "feature_not_enabled", "invalid_arguments", "not_authed", "restricted_action"}
-)  # fmt: skip
-_SKIP = (SlackApiError, aiohttp.ClientError, TimeoutError)
+    {
+        "not_allowed",
+        "not_allowed_token_type",
+        "missing_scope",
+        "method_not_supported",
+        "feature_not_enabled",
+        "invalid_arguments",
+        "not_authed",
+        "restricted_action",
+    }
+)
 
 
 @dataclass
@@ -51,9 +58,7 @@ class AnswerStream:
     """One answer's way into its thread; `push` text as it comes, then `finish` or `abort`."""
 
     deps: Deps
-    route: Route
-    request_id: str
-    language: str
+    asked: Asked
     on_start: Callable[[], None] | None = None  # the answer is visible: stop the status
     ts: str | None = None  # the streamed message, once started
     sent: str = ""  # streamed so far: the start of the answer's findings
@@ -66,6 +71,21 @@ class AnswerStream:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _allowed: bool | None = None
+
+    @property
+    def route(self) -> Route:
+        """The question's message and thread."""
+        return self.asked.route
+
+    @property
+    def request_id(self) -> str:
+        """The id users can quote."""
+        return self.asked.request_id
+
+    @property
+    def language(self) -> str:
+        """The asker's language."""
+        return self.asked.language
 
     @property
     def started(self) -> bool:
@@ -141,7 +161,7 @@ class AnswerStream:
                 recipient_user_id=self.route.user,
                 recipient_team_id=self.deps.identity.team_id,
             )
-        except _SKIP as exc:
+        except SLACK_FAILURES as exc:
             self._refused(exc)
             self.closed = True
             return
@@ -156,11 +176,9 @@ class AnswerStream:
             await self.deps.status_client.chat_appendStream(
                 channel=self.route.channel, ts=self.ts, markdown_text=text
             )
-        except SlackApiError as exc:
-            if error_code(exc) == "ratelimited":
+        except SLACK_FAILURES as exc:
+            if slack_code(exc) == "ratelimited":
                 return  # keep it: the next flush sends it
-            self.damaged = True
-        except (aiohttp.ClientError, TimeoutError):
             self.damaged = True
         else:
             self._sent(text)
@@ -171,7 +189,7 @@ class AnswerStream:
             self.closed = True  # the rest goes as further messages
 
     def _refused(self, exc: BaseException) -> None:
-        code = error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        code = failure_code(exc)
         event(log, "stream_unavailable", level=logging.WARNING, error=code)
         if code in _REFUSED:
             self.deps.stream_budget.refused = True
@@ -214,7 +232,7 @@ class AnswerStream:
         later: list[dict[str, Any]] = []
         if not fits:
             text = (FENCE + "\n" if reopen else "") + rest.strip()
-            later = self._whole(Answer(findings=text, notes=answer.notes))
+            later = self._whole(Answer(findings=text, notes=answer.notes), parts_before=1)
         parts = 1 + len(later)
         continued = prompts.text("stream", "continued", language=self.language)
         last = rest if fits else ("\n" + FENCE if reopen else "") + "\n\n" + continued
@@ -222,12 +240,9 @@ class AnswerStream:
         tail = answer_tail(
             answer, prompts=prompts, request_id=self.request_id, language=self.language
         )
-        blocks = [*tail[:-2], tail[-1]] if not later else []  # all but the disclaimer
-        payload = {"request_id": self.request_id, "part": 1, "parts": parts}
-        metadata = {"event_type": ANSWER_EVENT, "event_payload": payload}
-        await self._stop(last.rstrip() + disclaimer, blocks=blocks, metadata=metadata)
-        for n, message in enumerate(later, start=2):
-            message["metadata"]["event_payload"].update(part=n, parts=parts)
+        blocks = tail.after_stream if not later else []  # later parts carry the tail
+        mark = Mark.answer(self.request_id, part=1, parts=parts)
+        await self._stop(last.rstrip() + disclaimer, blocks=blocks, metadata=mark.metadata)
         if later:
             await self._post(later)
 
@@ -236,29 +251,39 @@ class AnswerStream:
     ) -> None:
         assert self.ts is not None
         await self.deps.client.chat_stopStream(
-            channel=self.route.channel, ts=self.ts, markdown_text=markdown,
-            blocks=blocks, metadata=metadata,
-        )  # fmt: skip
+            channel=self.route.channel,
+            ts=self.ts,
+            markdown_text=markdown,
+            blocks=blocks,
+            metadata=metadata,
+        )
         self.stopped = True
 
     async def _replace(self, answer: Answer) -> None:
         """A stream that may have lost or doubled text: delete it, post the answer whole."""
-        with contextlib.suppress(*_SKIP):
-            await self._stop("", blocks=[], metadata=_notice("superseded", self.request_id))
-        with contextlib.suppress(*_SKIP):
+        superseded = Mark.notice("superseded", self.request_id).metadata
+        with contextlib.suppress(*SLACK_FAILURES):
+            await self._stop("", blocks=[], metadata=superseded)
+        with contextlib.suppress(*SLACK_FAILURES):
             assert self.ts is not None
             await self.deps.client.chat_delete(channel=self.route.channel, ts=self.ts)
         self.ts = None
         await self._post(self._whole(answer))
 
-    def _whole(self, answer: Answer) -> list[dict[str, Any]]:
+    def _whole(self, answer: Answer, *, parts_before: int = 0) -> list[dict[str, Any]]:
         return answer_messages(
-            answer, prompts=self.deps.prompts, request_id=self.request_id, language=self.language
+            answer,
+            prompts=self.deps.prompts,
+            request_id=self.request_id,
+            language=self.language,
+            parts_before=parts_before,
         )
 
     async def _post(self, messages: list[dict[str, Any]]) -> None:
-        await post_all(self.deps.client, channel=self.route.channel,
-                       thread_ts=self.route.thread_ts, messages=messages)  # fmt: skip
+        route = self.route
+        await post_all(
+            self.deps.client, channel=route.channel, thread_ts=route.thread_ts, messages=messages
+        )
 
     async def abort(self, line: str, *, kind: str) -> bool:
         """End a started stream with one clear last line (it stands instead of a notice).
@@ -272,13 +297,9 @@ class AnswerStream:
             return False
         closing = "\n" + FENCE if self.sent.count(FENCE) % 2 == 1 else ""
         disclaimer = self.deps.prompts.disclaimer_in(self.language)
+        last = f"{closing}\n\n{line}\n\n{disclaimer}"
         try:
-            await self._stop(f"{closing}\n\n{line}\n\n{disclaimer}", blocks=[],
-                             metadata=_notice(kind, self.request_id))  # fmt: skip
-        except _SKIP:
+            await self._stop(last, blocks=[], metadata=Mark.notice(kind, self.request_id).metadata)
+        except SLACK_FAILURES:
             return False
         return True
-
-
-def _notice(kind: str, request_id: str) -> dict[str, Any]:
-    return {"event_type": NOTICE_EVENT, "event_payload": {"kind": kind, "request_id": request_id}}

@@ -11,21 +11,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
-
 from bot.logs import event
 from bot.slack.deps import Deps
-from bot.slack.webapi.posting import error_code
+from bot.slack.webapi.failures import SLACK_FAILURES, failure_code
 
 log = logging.getLogger(__name__)
 
 # views.open's answers for a trigger that came too late, twice or never.
 TRIGGER_ERRORS = frozenset({"expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id"})
-
-
-def _code(exc: BaseException) -> str:
-    return error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
 
 
 async def tell(
@@ -42,8 +35,9 @@ async def tell(
         await deps.client.chat_postEphemeral(
             channel=channel, user=user, text=text, blocks=blocks, thread_ts=thread_ts or None
         )
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-        event(log, "ephemeral_failed", level=logging.WARNING, channel=channel, error=_code(exc))
+    except SLACK_FAILURES as exc:
+        code = failure_code(exc)
+        event(log, "ephemeral_failed", level=logging.WARNING, channel=channel, error=code)
         return False
     return True
 
@@ -52,10 +46,10 @@ async def open_modal(deps: Deps, *, trigger_id: str, view: dict[str, Any]) -> st
     """Open `view` for the person whose interaction gave `trigger_id`; "" or Slack's error."""
     try:
         await deps.client.views_open(trigger_id=trigger_id, view=view)
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-        code = _code(exc) or "unknown"
-        event(log, "modal_failed", level=logging.WARNING, callback_id=view.get("callback_id"),
-              error=code)  # fmt: skip
+    except SLACK_FAILURES as exc:
+        code = failure_code(exc)
+        callback_id = view.get("callback_id")
+        event(log, "modal_failed", level=logging.WARNING, callback_id=callback_id, error=code)
         return code
     return ""
 

@@ -12,15 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
-
 from bot.logs import event
 from bot.prompts import Prompts
 from bot.settings import Settings
 from bot.slack.deps import Deps
 from bot.slack.surfaces.views import header, section
-from bot.slack.webapi.posting import error_code
+from bot.slack.webapi.failures import SLACK_FAILURES, failure_code
 from bot.slack.webapi.replies import escape
 
 log = logging.getLogger(__name__)
@@ -101,8 +98,7 @@ async def publish_home(deps: Deps, *, user: str) -> None:
     )
     try:
         await deps.client.views_publish(user_id=user, view=view)
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-        code = error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
-        event(log, "home_failed", level=logging.WARNING, error=code)
+    except SLACK_FAILURES as exc:
+        event(log, "home_failed", level=logging.WARNING, error=failure_code(exc))
         return
     event(log, "home_published", language=language, blocks=len(view["blocks"]))

@@ -19,20 +19,16 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
-
 from bot.logs import event
 from bot.prompts import Prompts
 from bot.slack.deps import Deps
 from bot.slack.question import history
 from bot.slack.question.access import refusal
-from bot.slack.question.answering import answer_question
-from bot.slack.question.reporting import post_busy
 from bot.slack.question.routing import Route
+from bot.slack.question.start import begin
 from bot.slack.surfaces.ephemeral import TRIGGER_ERRORS, open_modal, refusal_text, tell
 from bot.slack.surfaces.views import input_state, is_id, pack, plain, unpack, user_of
-from bot.slack.webapi.posting import error_code
+from bot.slack.webapi.failures import SLACK_FAILURES, failure_code
 from bot.slack.wiring.manifest import ASK_SHORTCUT
 
 log = logging.getLogger(__name__)
@@ -144,8 +140,8 @@ async def _target(deps: Deps, *, channel: str, ts: str, thread_ts: str) -> dict[
             messages = await history.fetch_thread(
                 deps.client, channel=channel, thread_ts=thread_ts, until_ts=ts
             )
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-        code = error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+    except SLACK_FAILURES as exc:
+        code = failure_code(exc)
         event(log, "shortcut_unreadable", level=logging.WARNING, channel=channel, error=code)
         return None
     return next((m for m in messages if m.get("ts") == ts), None)
@@ -186,12 +182,6 @@ async def on_submit(deps: Deps, body: dict[str, Any]) -> None:
     route = await _route(deps, body)
     if route is None:
         return
-    event(log, "event", type="message_action", action="answer", reason="shortcut",
-          channel=route.channel, message_ts=route.ts)  # fmt: skip
-    # Asked into the thread: later replies there are for the bot.
-    await deps.state.join_thread(route.channel, route.thread_ts)
-    key = (route.channel, route.ts)
-    if not deps.jobs.try_start(key, answer_question(deps, route)):
-        event(log, "busy", level=logging.WARNING, channel=key[0], message_ts=key[1],
-              jobs=len(deps.jobs))  # fmt: skip
-        deps.jobs.spawn(post_busy(deps, route))
+    where: dict[str, Any] = {"channel": route.channel, "message_ts": route.ts}
+    event(log, "event", type="message_action", action="answer", reason="shortcut", **where)
+    await begin(deps, route)

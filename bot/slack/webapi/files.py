@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import (
@@ -33,6 +32,7 @@ from bot.errors import (
 )
 from bot.imaging import sniff
 from bot.logs import event
+from bot.slack.webapi.failures import SLACK_FAILURES, failure_code
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +146,11 @@ class SlackDownloads:
     async def _file_info(self, file_id: str) -> Mapping[str, Any]:
         try:
             response = await self._client.files_info(file=file_id)
-        except SlackApiError as exc:
-            error = exc.response.get("error", "unknown") if exc.response else "unknown"
-            if error == "access_denied":
+        except SLACK_FAILURES as exc:
+            code = failure_code(exc)
+            if code == "access_denied":
                 raise FileAccessDenied("files.info: access_denied") from None
-            raise DownloadFailed(f"files.info failed: {error}") from None
+            raise DownloadFailed(f"files.info failed: {code}") from None
         info = response.get("file")
         if not isinstance(info, dict):
             raise DownloadFailed("files.info returned no file")

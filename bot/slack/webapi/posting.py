@@ -13,32 +13,18 @@ import asyncio
 import logging
 from typing import Any
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import event
+from bot.slack.webapi.failures import SLACK_FAILURES, slack_code, unclear
+from bot.slack.webapi.posts import Mark
 
 log = logging.getLogger(__name__)
 
 POST_ATTEMPTS = 3
 RETRY_PAUSE_S = 1.0
 BLOCK_ERRORS = frozenset({"msg_blocks_too_long", "invalid_blocks"})
-UNCLEAR_ERRORS = frozenset({"internal_error", "fatal_error", "request_timeout"})
-
-
-def error_code(exc: SlackApiError) -> str:
-    """Slack's error code of a failed call ("" when there is none)."""
-    return str(exc.response.get("error") or "") if exc.response is not None else ""
-
-
-def _unclear(exc: BaseException) -> bool:
-    """True when the call may have been carried out even though it failed."""
-    if isinstance(exc, aiohttp.ClientError | TimeoutError):
-        return True
-    if isinstance(exc, SlackApiError) and exc.response is not None:
-        return exc.response.status_code >= 500 or error_code(exc) in UNCLEAR_ERRORS
-    return False
 
 
 async def post_all(
@@ -55,7 +41,8 @@ async def post_once(
     client: AsyncWebClient, *, channel: str, thread_ts: str, message: dict[str, Any]
 ) -> str:
     """Post one message (its metadata names it) and return its ts."""
-    mark = message["metadata"]["event_payload"]
+    mark = Mark.of(message)
+    assert mark is not None, "the bot's posts carry their mark"
     failure: BaseException | None = None
     for attempt in range(POST_ATTEMPTS):
         if attempt:
@@ -66,8 +53,8 @@ async def post_once(
             await asyncio.sleep(RETRY_PAUSE_S * attempt)
         try:
             return await _post(client, channel=channel, thread_ts=thread_ts, message=message)
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-            if not _unclear(exc):
+        except SLACK_FAILURES as exc:
+            if not unclear(exc):
                 raise
             failure = exc
     assert failure is not None
@@ -83,9 +70,9 @@ async def _post(
             channel=channel, thread_ts=thread_ts, **common, **message
         )
     except SlackApiError as exc:
-        if error_code(exc) not in BLOCK_ERRORS:
+        if slack_code(exc) not in BLOCK_ERRORS:
             raise
-        event(log, "blocks_refused", level=logging.WARNING, error=error_code(exc))
+        event(log, "blocks_refused", level=logging.WARNING, error=slack_code(exc))
         plain = {**message, "blocks": _without_markdown(message.get("blocks") or [])}
         response = await client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, **common, **plain
@@ -100,18 +87,17 @@ def _without_markdown(blocks: list[dict[str, Any]]) -> list[dict[str, Any]] | No
 
 
 async def find_posted(
-    client: AsyncWebClient, *, channel: str, thread_ts: str, mark: dict[str, Any]
+    client: AsyncWebClient, *, channel: str, thread_ts: str, mark: Mark
 ) -> str | None:
-    """The ts of a message in the thread whose metadata payload is `mark`, if any."""
+    """The ts of a message in the thread that carries `mark`, if any."""
     try:
         first = await client.conversations_replies(
             channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
         )
         async for page in first:
             for message in page.get("messages") or []:
-                payload = (message.get("metadata") or {}).get("event_payload")
-                if payload == mark:
+                if Mark.of(message) == mark:
                     return str(message["ts"])
-    except (SlackApiError, aiohttp.ClientError, TimeoutError):
+    except SLACK_FAILURES:
         return None  # unknown: the caller tries once more, then gives up
     return None

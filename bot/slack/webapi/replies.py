@@ -5,23 +5,32 @@ paragraph, line or word boundaries so nothing is cut), the bot's notes after the
 part's findings, and the fixed disclaimer on every part. The `text` field, which
 notifications, screen readers and search show, holds the findings and the disclaimer,
 escaped as Slack requires; reading the thread back removes the disclaimer again.
-Metadata marks answers and notices (kind, request id and part numbers only: metadata
-is visible workspace-wide).
+Metadata and block ids are the post format's (`posts.py`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bot.pipeline.messages import Answer
 from bot.prompts import ENGLISH, Prompts
-from bot.slack.question.history import ANSWER_EVENT, NOTICE_EVENT, QUESTION_EVENT, QUOTE
+from bot.slack.webapi.posts import (
+    ASKED_BLOCK,
+    DISCLAIMER_BLOCK,
+    FEEDBACK_BLOCK,
+    FINDINGS_BLOCK,
+    NOTE_BLOCK,
+    NOTICE_BLOCK,
+    QUESTION_BLOCK,
+    QUOTE,
+    Mark,
+)
 
 MARKDOWN_LIMIT = 11_000  # Slack: 12,000 markdown characters per message, with room to spare
 CONTEXT_LIMIT = 2_900  # text of one context element
 TEXT_LIMIT = 39_000  # Slack truncates `text` beyond 40,000 characters
 FENCE = "```"
-FEEDBACK_BLOCK = "feedback"
 FEEDBACK_ACTION = "feedback"  # the action_id the feedback listener handles
 
 
@@ -83,7 +92,7 @@ def _context(text: str, block_id: str) -> dict[str, Any]:
     return {
         "type": "context",
         "block_id": block_id,
-        "elements": [{"type": "mrkdwn", "text": escape(text[:CONTEXT_LIMIT])}],
+        "elements": [mrkdwn(escape(text[:CONTEXT_LIMIT]))],
     }
 
 
@@ -114,43 +123,71 @@ def feedback_block(prompts: Prompts, *, request_id: str, language: str) -> dict[
     }
 
 
-def answer_tail(
-    answer: Answer, *, prompts: Prompts, request_id: str, language: str
-) -> list[dict[str, Any]]:
-    """The blocks after the last findings: notes, the disclaimer, the feedback buttons."""
+@dataclass(frozen=True)
+class AnswerTail:
+    """The blocks after an answer's last findings: its notes, the disclaimer, feedback."""
+
+    notes: list[dict[str, Any]]
+    disclaimer: dict[str, Any]
+    feedback: dict[str, Any]
+
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        """Under a whole answer: notes, disclaimer, feedback buttons."""
+        return [*self.notes, self.disclaimer, self.feedback]
+
+    @property
+    def after_stream(self) -> list[dict[str, Any]]:
+        """Under a streamed answer, whose text already ends with the disclaimer."""
+        return [*self.notes, self.feedback]
+
+
+def answer_tail(answer: Answer, *, prompts: Prompts, request_id: str, language: str) -> AnswerTail:
+    """The blocks after the last findings, in the asker's language."""
     notes = [
-        _context(prompts.text("format", "note", note=note, language=language), f"note-{n}")
+        _context(
+            prompts.text("format", "note", note=note, language=language), NOTE_BLOCK.format(n=n)
+        )
         for n, note in enumerate(answer.notes, start=1)
     ]
-    disclaimer = _context(prompts.disclaimer_in(language), "disclaimer")
-    return [*notes, disclaimer, feedback_block(prompts, request_id=request_id, language=language)]
+    disclaimer = _context(prompts.disclaimer_in(language), DISCLAIMER_BLOCK)
+    feedback = feedback_block(prompts, request_id=request_id, language=language)
+    return AnswerTail(notes=notes, disclaimer=disclaimer, feedback=feedback)
 
 
 def answer_messages(
-    answer: Answer, *, prompts: Prompts, request_id: str, language: str = ENGLISH
+    answer: Answer,
+    *,
+    prompts: Prompts,
+    request_id: str,
+    language: str = ENGLISH,
+    parts_before: int = 0,
 ) -> list[dict[str, Any]]:
     """chat.postMessage arguments for an answer, in order.
 
     Every part carries the disclaimer, in its blocks and in `text`; the notes and the
-    feedback buttons come after the findings of the last part.
+    feedback buttons come after the findings of the last part. `parts_before` numbers
+    parts that follow a streamed first one.
     """
     chunks = split_markdown(answer.findings) if answer.findings else []
     disclaimer = prompts.disclaimer_in(language)
     tail = answer_tail(answer, prompts=prompts, request_id=request_id, language=language)
     if not chunks:  # no findings (an empty answer): the notes say so
         text = "\n".join(answer.notes) or disclaimer
-        return [notice_message(text, kind="empty", request_id=request_id, tail=tail[:-1])]
+        blocks = [*tail.notes, tail.disclaimer]
+        return [notice_message(text, kind="empty", request_id=request_id, tail=blocks)]
     messages: list[dict[str, Any]] = []
+    parts = parts_before + len(chunks)
     for i, chunk in enumerate(chunks):
         last = i == len(chunks) - 1
-        findings = {"type": "markdown", "block_id": f"findings-{i + 1}", "text": chunk}
-        payload = {"request_id": request_id, "part": i + 1, "parts": len(chunks)}
-        blocks = [findings, *(tail if last else [_context(disclaimer, "disclaimer")])]
+        part = parts_before + i + 1
+        findings = {"type": "markdown", "block_id": FINDINGS_BLOCK.format(n=i + 1), "text": chunk}
+        blocks = [findings, *(tail.blocks if last else [_context(disclaimer, DISCLAIMER_BLOCK)])]
         messages.append(
             {
                 "text": with_disclaimer(chunk, disclaimer),
                 "blocks": blocks,
-                "metadata": {"event_type": ANSWER_EVENT, "event_payload": payload},
+                "metadata": Mark.answer(request_id, part=part, parts=parts).metadata,
             }
         )
     return messages
@@ -160,22 +197,11 @@ def notice_message(
     text: str, *, kind: str, request_id: str = "", tail: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """chat.postMessage arguments for a notice (error, busy, progress, empty answer)."""
-    payload = {"kind": kind, "request_id": request_id} if request_id else {"kind": kind}
-    blocks = (
-        tail
-        if tail is not None
-        else [
-            {
-                "type": "section",
-                "block_id": "notice",
-                "text": {"type": "mrkdwn", "text": escape(text)},
-            }
-        ]
-    )
+    section = {"type": "section", "block_id": NOTICE_BLOCK, "text": mrkdwn(escape(text))}
     return {
         "text": escape(text),
-        "blocks": blocks,
-        "metadata": {"event_type": NOTICE_EVENT, "event_payload": payload},
+        "blocks": tail if tail is not None else [section],
+        "metadata": Mark.notice(kind, request_id).metadata,
     }
 
 
@@ -187,12 +213,16 @@ def question_message(question: str, *, user: str, asked: str) -> dict[str, Any]:
     is the catalog's line with the asker's mention (`<@U…>`, kept as markup).
     """
     quoted = "\n".join(QUOTE + line for line in question.splitlines() or [""])
-    line = {"type": "mrkdwn", "text": asked}
     return {
         "text": f"{asked}\n{escape(question)}",
         "blocks": [
-            {"type": "context", "block_id": "asked", "elements": [line]},
-            {"type": "markdown", "block_id": "question", "text": quoted},
+            {"type": "context", "block_id": ASKED_BLOCK, "elements": [mrkdwn(asked)]},
+            {"type": "markdown", "block_id": QUESTION_BLOCK, "text": quoted},
         ],
-        "metadata": {"event_type": QUESTION_EVENT, "event_payload": {"user": user}},
+        "metadata": Mark.question(user).metadata,
     }
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    """A mrkdwn text object."""
+    return {"type": "mrkdwn", "text": text}

@@ -20,13 +20,15 @@ from bot.prompts import Prompts
 from bot.service.metrics import Metrics
 from bot.service.probes import Health
 from bot.settings import Settings
-from bot.slack.deps import Deps, People
+from bot.slack.deps import Deps
 from bot.slack.jobs import Jobs
-from bot.slack.question.history import Identity
 from bot.slack.waits import Arrivals, ThreadTurns
 from bot.slack.webapi.budget import StreamBudget
 from bot.slack.webapi.client import web_client
+from bot.slack.webapi.failures import slack_code
 from bot.slack.webapi.files import SlackDownloads
+from bot.slack.webapi.people import People
+from bot.slack.webapi.posts import Identity
 from bot.slack.wiring.listeners import register
 from bot.slack.wiring.manifest import required_scopes
 from bot.state import State
@@ -56,7 +58,7 @@ async def identify(client: AsyncWebClient) -> tuple[Identity, set[str]]:
     try:
         response = await client.auth_test()
     except SlackApiError as exc:
-        error = exc.response.get("error") if exc.response else "unknown"
+        error = slack_code(exc) or "unknown"
         raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN ({error}): check the token") from None
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         where = client.base_url
@@ -81,7 +83,7 @@ async def check_app_token(client: AsyncWebClient, app_token: str) -> None:
     try:
         await client.apps_connections_open(app_token=app_token)
     except SlackApiError as exc:
-        error = exc.response.get("error") if exc.response else "unknown"
+        error = slack_code(exc) or "unknown"
         raise ConfigError(
             f"Slack rejected SLACK_APP_TOKEN ({error}): make an app-level token with the "
             "connections:write scope (Basic Information > App-Level Tokens)"
