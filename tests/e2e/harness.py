@@ -204,6 +204,28 @@ async def running_bot(
         await backend.aclose()
 
 
+async def built_runner(
+    fake: FakeSlack,
+    backend: Backend,
+    *,
+    transport: str = "socket",
+    prompts: Prompts | None = None,
+    **env: str,
+) -> Runner:
+    """The bot built (token checked, listeners on), neither listening nor loaded yet.
+
+    `transport="http"` is HTTP mode: no app-level token, the fake's signing secret.
+    """
+    if transport == "http":
+        env = {"SLACK_APP_TOKEN": "", "SLACK_SIGNING_SECRET": fake.signing_secret, **env}
+    slack = await build_app(
+        settings=settings_for(fake, **env),
+        prompts=prompts or load_prompts(DEFAULT_PROMPTS),
+        backend=backend,
+    )
+    return Runner(slack)
+
+
 async def start_bot(
     fake: FakeSlack,
     backend: Backend,
@@ -213,13 +235,8 @@ async def start_bot(
     **env: str,
 ) -> Harness:
     """The bot built, its backend started and connected (stop it yourself)."""
-    if transport == "http":
-        env = {"SLACK_APP_TOKEN": "", "SLACK_SIGNING_SECRET": fake.signing_secret, **env}
-    settings = settings_for(fake, **env)
-    slack = await build_app(
-        settings=settings, prompts=prompts or load_prompts(DEFAULT_PROMPTS), backend=backend
-    )
-    runner = Runner(slack)
+    runner = await built_runner(fake, backend, transport=transport, prompts=prompts, **env)
+    slack = runner.slack
     await runner.start_backend()
     if transport == "http":
         port = await runner.http(host="127.0.0.1", port=0)

@@ -7,24 +7,15 @@ import time
 
 import aiohttp
 
-from bot.prompts import load_prompts
-from bot.settings import DEFAULT_PROMPTS
-from bot.slack.wiring.app import build_app
-from bot.slack.wiring.runner import Runner
-from tests.e2e.harness import Harness, findings, settings_for
+from tests.e2e.harness import Harness, built_runner, findings
 from tests.fakes.backend import FakeBackend, digest
 from tests.fakes.slack import FakeSlack, event_callback_body, new_event_id, signed_request_headers
 
 
 async def test_signed_events_are_answered_and_forgeries_rejected(fake_slack: FakeSlack) -> None:
     backend = FakeBackend()
-    settings = settings_for(
-        fake_slack, SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=fake_slack.signing_secret
-    )
-    slack = await build_app(
-        settings=settings, prompts=load_prompts(DEFAULT_PROMPTS), backend=backend
-    )
-    runner = Runner(slack)
+    runner = await built_runner(fake_slack, backend, transport="http")
+    slack = runner.slack
     port = await runner.http(host="127.0.0.1", port=0)
     url = f"http://127.0.0.1:{port}/slack/events"
     try:

@@ -12,11 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.errors import BackendTimeout
 from bot.logs import JsonFormatter
-from bot.prompts import load_prompts
-from bot.settings import DEFAULT_PROMPTS
-from bot.slack.wiring.app import build_app
-from bot.slack.wiring.runner import Runner
-from tests.e2e.harness import Harness, png_bytes, running_bot, settings_for, start_bot, wait_until
+from tests.e2e.harness import Harness, built_runner, png_bytes, running_bot, start_bot, wait_until
 from tests.fakes.backend import FakeBackend, Step
 from tests.fakes.slack import FakeSlack, event_callback_body, new_event_id, signed_request_headers
 
@@ -108,13 +104,8 @@ async def test_readyz_turns_503_while_draining(fake_slack: FakeSlack) -> None:
 
 async def test_http_mode_refuses_events_until_the_model_is_loaded(fake_slack: FakeSlack) -> None:
     backend = FakeBackend()
-    settings = settings_for(
-        fake_slack, SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=fake_slack.signing_secret
-    )
-    slack = await build_app(
-        settings=settings, prompts=load_prompts(DEFAULT_PROMPTS), backend=backend
-    )
-    runner = Runner(slack)
+    runner = await built_runner(fake_slack, backend, transport="http")
+    slack = runner.slack
     port = await runner.listen(host="127.0.0.1", port=0, events=True)
     [mention, _] = fake_slack.post_user_message(
         channel="C1", text=f"<@{fake_slack.bot_user_id}> over http?"
@@ -140,14 +131,8 @@ async def test_http_mode_refuses_events_until_the_model_is_loaded(fake_slack: Fa
 
 
 async def test_metrics_are_never_on_the_public_events_port(fake_slack: FakeSlack) -> None:
-    settings = settings_for(
-        fake_slack, SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=fake_slack.signing_secret
-    )
     for own_port in (False, True):
-        slack = await build_app(
-            settings=settings, prompts=load_prompts(DEFAULT_PROMPTS), backend=FakeBackend()
-        )
-        runner = Runner(slack)
+        runner = await built_runner(fake_slack, FakeBackend(), transport="http")
         try:
             probes = await runner.listen(host="127.0.0.1", port=0) if own_port else None
             events = await runner.listen(host="127.0.0.1", port=0, events=True)

@@ -44,6 +44,11 @@ class Runner:
         self._stopped = False
 
     @property
+    def slack(self) -> SlackApp:
+        """The app this runner serves."""
+        return self._slack
+
+    @property
     def health(self) -> Health:
         """What /readyz reports."""
         return self._slack.deps.health

@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.wiring import manifest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HISTORY = ("channels:history", "groups:history", "im:history", "mpim:history")
 
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
