@@ -57,6 +57,17 @@ def bot_env(fake: FakeSlack, model: FakeOpenAIServer, **env: str) -> dict[str, s
     return values
 
 
+STARTED: list[asyncio.subprocess.Process] = []  # every bot process, killed after its test
+
+
+def kill_leftovers() -> None:
+    """SIGKILL what a test left running (a failed test must not leave a bot behind)."""
+    while STARTED:
+        process = STARTED.pop()
+        if process.returncode is None:
+            process.kill()
+
+
 @dataclass
 class BotProcess:
     """One `python -m bot run` with its health port and log file."""
@@ -86,6 +97,7 @@ class BotProcess:
                 stdout=out,
                 stderr=out,
             )
+        STARTED.append(process)
         return cls(process=process, port=port, log=log)
 
     async def readyz(self) -> tuple[int, list[str]]:
