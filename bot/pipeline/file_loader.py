@@ -56,9 +56,14 @@ class DecodedThread:
 
 
 class FileLoader:
-    """Reads and decodes the files of a thread's messages, with a cache in front."""
+    """Reads and decodes the files of a thread's messages, with a cache in front.
+
+    Every front (run, ask, eval) builds one at start-up: it configures the imaging
+    libraries for the process.
+    """
 
     def __init__(self, *, settings: Settings) -> None:
+        imaging.configure()
         self._options = imaging_options(settings)
         self._max_bytes = settings.max_file_bytes
         self._cache = ImageCache(
