@@ -16,10 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bot import imaging
-from bot.errors import FileError, FileTooLarge
+from bot.errors import FileError
 from bot.imaging.types import DecodedFile, ImagingOptions
 from bot.logs import event
 from bot.pipeline.cache import ImageCache
+from bot.pipeline.limits import SizeCap
 from bot.pipeline.messages import DecodedMessage, SharedFile, UndecodedMessage
 from bot.settings import Settings
 
@@ -59,13 +60,13 @@ class FileLoader:
     """Reads and decodes the files of a thread's messages, with a cache in front.
 
     Every front (run, ask, eval) builds one at start-up: it configures the imaging
-    libraries for the process.
+    libraries for the process, and holds the download cap the Slack front checks too.
     """
 
     def __init__(self, *, settings: Settings) -> None:
         imaging.configure()
         self._options = imaging_options(settings)
-        self._max_bytes = settings.max_file_bytes
+        self.size_cap = SizeCap.of(settings)
         self._cache = ImageCache(
             max_bytes=settings.image_cache_mb * 2**20, ttl_s=settings.image_cache_ttl_s
         )
@@ -117,8 +118,7 @@ class FileLoader:
         return await self._cache.get_or_load(file.key, lambda: self._load(file))
 
     async def _load(self, file: SharedFile) -> DecodedFile:
-        if file.size is not None and file.size > self._max_bytes:
-            raise FileTooLarge("file over the size cap", limit_mb=f"{self._max_bytes / 2**20:.1f}")
+        self.size_cap.check(file.size)
         async with self._downloads:
             data = await file.read()
         started = time.monotonic()

@@ -1,4 +1,4 @@
-"""bot.pipeline.file_loader: the imaging set-up, and decoding threads in parallel."""
+"""bot.pipeline.file_loader: the imaging set-up, the size cap, and decoding threads in parallel."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from PIL import Image
 
+from bot.errors import FileTooLarge
 from bot.imaging import DecodedFile, ImagingOptions
 from bot.imaging.setup import SILENT
 from bot.pipeline.file_loader import DECODE_THREADS, FileLoader
@@ -75,6 +76,16 @@ async def test_two_decodes_run_at_the_same_time(
     decoded = await loader.decode_thread(thread)
     assert decoded.skipped == ()
     assert [f.kind for f in decoded.messages[0].files] == ["photo", "photo"]
+
+
+async def test_a_file_declared_over_the_cap_is_refused_unread(loader: FileLoader) -> None:
+    big = BytesFile("F1", png(0), declared=2**20 + 1)
+    with pytest.raises(FileTooLarge) as caught:
+        await loader.decode_thread([message(big)])
+    assert caught.value.params == {"limit_mb": "1.0"}
+    assert big.reads == []
+    at_cap = BytesFile("F2", png(0), declared=2**20)
+    assert (await loader.decode_thread([message(at_cap)])).messages[0].files
 
 
 def test_building_a_loader_sets_the_imaging_libraries_up() -> None:
