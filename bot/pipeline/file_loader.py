@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from bot import imaging
 from bot.errors import FileError
@@ -21,7 +20,7 @@ from bot.imaging.types import DecodedFile, ImagingOptions
 from bot.logs import event
 from bot.pipeline.cache import ImageCache
 from bot.pipeline.limits import SizeCap
-from bot.pipeline.messages import DecodedMessage, SharedFile, UndecodedMessage
+from bot.pipeline.messages import DecodedMessage, DecodedThread, SharedFile, UndecodedMessage
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,21 +38,6 @@ def imaging_options(settings: Settings) -> ImagingOptions:
         pathology_tiles=settings.pathology_tiles,
         pathology_patches=settings.pathology_patches,
     )
-
-
-@dataclass(frozen=True)
-class DecodedThread:
-    """A thread with its files decoded, and which files were left out.
-
-    `unreadable` counts earlier files that can no longer be read; `skipped` holds the
-    1-based positions of the newest message's files that could not be read (the
-    others were).
-    """
-
-    messages: list[DecodedMessage]
-    unreadable: int
-    skipped: tuple[int, ...] = ()
-    newest_files: int = 0
 
 
 class FileLoader:
