@@ -29,10 +29,25 @@ _QUIET = (
     "urllib3",
     "transformers",
     "huggingface_hub",
-    "PIL",
-    "pydicom",
     "filelock",
     "asyncio",
+)
+
+# Libraries that read the files people share. Their records can quote what they read
+# (pydicom's quote header values: names, IDs; the codecs' pieces of the file), so none is
+# ever logged: bot.imaging.configure sets these loggers above CRITICAL, and LibraryFloor
+# drops their records in case a level is lowered again (pydicom.config.debug does).
+FILE_READERS = (
+    "pydicom",
+    "PIL",
+    "pillow_heif",
+    "pylibjpeg",
+    "openjpeg",
+    "_openjpeg",
+    "libjpeg",
+    "rle",
+    "tifffile",
+    "imagecodecs",
 )
 
 
@@ -56,9 +71,14 @@ OWN_LOGGERS = "bot"  # records of this logger tree are the bot's own events
 AUDIT_LOGGER = "bot.audit"  # one event per question: who, where, when; no content
 
 
+def in_tree(name: str, roots: tuple[str, ...]) -> bool:
+    """Whether logger `name` is one of `roots` or below one of them."""
+    return name.split(".", 1)[0] in roots
+
+
 def is_own(record: logging.LogRecord) -> bool:
     """Whether the record comes from the bot's code (not a library)."""
-    return record.name == OWN_LOGGERS or record.name.startswith(OWN_LOGGERS + ".")
+    return in_tree(record.name, (OWN_LOGGERS,))
 
 
 def _template(record: logging.LogRecord) -> str:
@@ -119,6 +139,8 @@ class LibraryFloor(logging.Filter):
 
     A retry loop (Socket Mode reconnecting every few seconds to a network that is down)
     would otherwise fill the log; the next record of a kind says how many were dropped.
+    Records of the libraries that read shared files (FILE_READERS) are dropped whatever
+    their level: the backstop should a logger's level be lowered after start-up.
     """
 
     def __init__(self, *, every_s: float = 60.0, clock: Any = time.monotonic) -> None:
@@ -132,7 +154,7 @@ class LibraryFloor(logging.Filter):
         """Keep the bot's own records and libraries' warnings and errors, rate-limited."""
         if is_own(record):
             return True
-        if record.levelno < logging.WARNING:
+        if record.levelno < logging.WARNING or in_tree(record.name, FILE_READERS):
             return False
         kind = (record.name, _template(record))
         now = self._clock()

@@ -14,6 +14,17 @@ from tests.fakes.slack import fake_slack  # noqa: F401
 from tests.redis_server import redis_url  # noqa: F401
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The imaging libraries set up as every front sets them at start-up.
+
+    Their warnings are filtered again by pyproject.toml for each test (pytest resets the
+    filters per test); their loggers stay silenced for the whole session.
+    """
+    from bot.imaging import configure
+
+    configure()
+
+
 @pytest.fixture(scope="session")
 def prompts() -> Prompts:
     """The real prompts folder."""

@@ -211,3 +211,26 @@ def test_a_library_retry_loop_logs_once_a_minute_and_counts_the_rest() -> None:
         ("Failed to retrieve WSS URL", 4),
         ("another kind of trouble", None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [
+        ("pydicom", False),
+        ("pydicom.pixels.decoders.base", False),
+        ("PIL.TiffImagePlugin", False),
+        ("_openjpeg", False),
+        ("tifffile", False),
+        ("slack_sdk.socket_mode", True),  # other libraries' warnings still reach the log
+        ("pydicomish", True),
+    ],
+)
+def test_the_file_readers_records_are_dropped_at_any_level(name: str, kept: bool) -> None:
+    """The backstop should a file-reading library's level be lowered (pydicom's debug mode)."""
+    from bot.logs import LibraryFloor
+
+    logger, stream = logger_to_buffer("json", tree=name)
+    logger.handlers[0].addFilter(LibraryFloor())
+    logger.error("Unknown encoding '%s'", SECRET)
+    assert bool(stream.getvalue()) is kept
+    assert SECRET not in stream.getvalue()

@@ -5,6 +5,7 @@ file_loader    shared files -> decoded images (cache, downloads, decoding thread
 cache          the decoded-image cache
 conversation   turns and the token budget (pure)
 image_sets     the words and thinning of image sets (pure)
-pipeline       plan, deadline, generate, notes
-limits         what the model can take, checked at start-up
+pipeline       the steps: decode, plan, generate under the deadline, stats
+notes          what an answer says besides the findings (pure)
+limits         the download cap; what the model can take, checked at start-up
 """

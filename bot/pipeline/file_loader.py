@@ -13,14 +13,14 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from bot import imaging
-from bot.errors import FileError, FileTooLarge
+from bot.errors import FileError
 from bot.imaging.types import DecodedFile, ImagingOptions
 from bot.logs import event
 from bot.pipeline.cache import ImageCache
-from bot.pipeline.messages import DecodedMessage, SharedFile, UndecodedMessage
+from bot.pipeline.limits import SizeCap
+from bot.pipeline.messages import DecodedMessage, DecodedThread, SharedFile, UndecodedMessage
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,27 +40,17 @@ def imaging_options(settings: Settings) -> ImagingOptions:
     )
 
 
-@dataclass(frozen=True)
-class DecodedThread:
-    """A thread with its files decoded, and which files were left out.
+class FileLoader:
+    """Reads and decodes the files of a thread's messages, with a cache in front.
 
-    `unreadable` counts earlier files that can no longer be read; `skipped` holds the
-    1-based positions of the newest message's files that could not be read (the
-    others were).
+    Every front (run, ask, eval) builds one at start-up: it configures the imaging
+    libraries for the process, and holds the download cap the Slack front checks too.
     """
 
-    messages: list[DecodedMessage]
-    unreadable: int
-    skipped: tuple[int, ...] = ()
-    newest_files: int = 0
-
-
-class FileLoader:
-    """Reads and decodes the files of a thread's messages, with a cache in front."""
-
     def __init__(self, *, settings: Settings) -> None:
+        imaging.configure()
         self._options = imaging_options(settings)
-        self._max_bytes = settings.max_file_bytes
+        self.size_cap = SizeCap.of(settings)
         self._cache = ImageCache(
             max_bytes=settings.image_cache_mb * 2**20, ttl_s=settings.image_cache_ttl_s
         )
@@ -112,8 +102,7 @@ class FileLoader:
         return await self._cache.get_or_load(file.key, lambda: self._load(file))
 
     async def _load(self, file: SharedFile) -> DecodedFile:
-        if file.size is not None and file.size > self._max_bytes:
-            raise FileTooLarge("file over the size cap", limit_mb=f"{self._max_bytes / 2**20:.1f}")
+        self.size_cap.check(file.size)
         async with self._downloads:
             data = await file.read()
         started = time.monotonic()

@@ -1,9 +1,39 @@
-"""Checks at start-up that what the bot may send fits what the model can take."""
+"""The bot's limits: the size of a shared file, and what the model can take.
+
+`SizeCap` is the one download cap, checked on the size a file declares and again as its
+bytes arrive; `series_problem` checks at start-up that a full series fits the model.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.backends.base import Capabilities
+from bot.errors import FileTooLarge
 from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class SizeCap:
+    """The largest file the bot reads (MEDGEMMA_MAX_FILE_MB), in bytes."""
+
+    max_bytes: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> SizeCap:
+        """The cap the settings ask for."""
+        return cls(max_bytes=settings.max_file_bytes)
+
+    def check(self, size: int | None) -> None:
+        """Raise FileTooLarge when `size` (None: unknown) is over the cap."""
+        if size is not None and size > self.max_bytes:
+            raise FileTooLarge("file over the size cap", limit_mb=self.limit_mb)
+
+    @property
+    def limit_mb(self) -> str:
+        """The cap as users read it, in MB with one decimal."""
+        return f"{self.max_bytes / 2**20:.1f}"
+
 
 INSTRUCTION_TOKENS = 200  # an image set's instruction, its labels and a question, roughly
 

@@ -52,6 +52,21 @@ DecodedMessage = Message[DecodedFile]
 
 
 @dataclass(frozen=True)
+class DecodedThread:
+    """A thread with its files decoded, and which files were left out.
+
+    `unreadable` counts earlier files that can no longer be read; `skipped` holds the
+    1-based positions of the newest message's files that could not be read (the
+    others were).
+    """
+
+    messages: list[DecodedMessage]
+    unreadable: int
+    skipped: tuple[int, ...] = ()
+    newest_files: int = 0
+
+
+@dataclass(frozen=True)
 class AnswerStats:
     """Counts and timings of one request, for metrics and the audit log (no content)."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
@@ -12,43 +11,24 @@ from dataclasses import dataclass
 
 from bot.backends.base import Backend, GenerationRequest, QueueCallback
 from bot.errors import BackendTimeout, NothingToAnswer
-from bot.imaging.types import Layout, ModelImage, PrivacyFlag
 from bot.logs import event
 from bot.pipeline.conversation import Budget, Conversation, Note, Texts, build
-from bot.pipeline.file_loader import DecodedThread, FileLoader
-from bot.pipeline.messages import Answer, AnswerStats, DecodedMessage, UndecodedMessage
+from bot.pipeline.file_loader import FileLoader
+from bot.pipeline.messages import (
+    Answer,
+    AnswerStats,
+    DecodedMessage,
+    DecodedThread,
+    UndecodedMessage,
+)
+from bot.pipeline.notes import answer_notes, caveats, seen_images
 from bot.prompts import ENGLISH, Prompts, profile_for
 from bot.settings import Settings
 from bot.specialty import Specialty
 
 log = logging.getLogger(__name__)
 
-VOLUME_MODEL_HINT = "1.5"  # MedGemma 1.5 is the release trained on CT/MRI volumes
-
 TextCallback = Callable[[str], None]
-# "Retinopathy" in the languages the bot speaks: a grade in the answer gets its caveat.
-_RETINOPATHY = re.compile(
-    r"retinopath|retinopat[íi]a|rétinopathie|retinopathie|網膜症|视网膜病变", re.IGNORECASE
-)
-
-
-def seen_images(conv: Conversation) -> tuple[ModelImage, ...]:
-    """The request's DICOM and image-set images, in order, labelled as the prompt has them.
-
-    A file flagged as having patient details burned into its pixels is left out: the
-    bot's copy would outlive the file the asker is told to delete, and they cannot
-    delete the bot's message.
-    """
-    return tuple(m for f in conv.shown if f.is_image_set or f.source_format in ("dicom", "zip")
-                 if PrivacyFlag.BURNED_IN_ANNOTATION not in f.privacy_flags
-                 for m in f.images)  # fmt: skip
-
-
-def caveats(findings: str, *, specialty: Specialty) -> list[Note]:
-    """Warnings the answer's content calls for (a retinopathy grade's limited accuracy)."""
-    if specialty is Specialty.OPHTHALMOLOGIST and _RETINOPATHY.search(findings):
-        return [("retinopathy", {})]
-    return []
 
 
 @dataclass(frozen=True)
@@ -100,40 +80,33 @@ class Pipeline:
     ) -> Answer:
         """Decode the thread's files, plan the request, generate the newest answer."""
         started = time.monotonic()
-        decoded = await self._files.decode_thread(thread)
-        if not thread[-1].text.strip() and not any(m.files for m in decoded.messages):
-            raise NothingToAnswer("an empty message in a thread without images")
+        decoded = await self._decode(thread)
         specialty = self._specialty(decoded.messages, channel_specialty)
         conv = self.plan(decoded.messages, specialty=specialty, language=language)
         queue = QueueTimer(on_position)
-        request = GenerationRequest(
-            messages=conv.messages,
-            max_new_tokens=conv.max_new_tokens,
-            request_id=request_id,
-            on_queue_position=queue,
+        generated = await self._generate(
+            conv, request_id=request_id, queue=queue, on_text=on_text, started=started
         )
-        generated = await self._generate(request, on_text=on_text, started=started)
-        notes = [
+        stats = self._stats(decoded, conv, generated=generated, queue=queue)
+        _log_answer(conv, generated=generated, stats=stats, request_id=request_id, started=started)
+        found = [
             *notes,
-            *self._notes(decoded, conv, empty=not generated.text),
+            *answer_notes(decoded, conv, model=self._settings.model, empty=not generated.text),
             *caveats(generated.text, specialty=specialty),
         ]
-        stats = AnswerStats(
-            images=conv.image_count,
-            slices=sum(len(f.images) for f in decoded.messages[-1].files if f.is_image_set),
-            first_token_s=generated.first_token_s,
-            queue_wait_s=queue.waited_s,
-            generation_s=generated.generation_s,
-            tokens=self.backend.count_text_tokens(generated.text) if generated.text else 0,
+        return Answer(
+            findings=generated.text,
+            notes=tuple(self._render(found, language=language)),
+            stats=stats,
+            seen=seen_images(conv),
         )
-        seconds = round(time.monotonic() - started, 3)
-        event(log, "answered", request_id=request_id, turns=len(conv.messages) - 1,
-              prompt_tokens=conv.tokens, answer_chars=len(generated.text), seconds=seconds,
-              images=stats.images, first_token_s=stats.first_token_s)  # fmt: skip
-        rendered = tuple(
-            self._prompts.render("notes", key, params, language=language) for key, params in notes
-        )
-        return Answer(findings=generated.text, notes=rendered, stats=stats, seen=seen_images(conv))
+
+    async def _decode(self, thread: Sequence[UndecodedMessage]) -> DecodedThread:
+        """The thread's files decoded; a thread with nothing to answer stops here."""
+        decoded = await self._files.decode_thread(thread)
+        if not thread[-1].text.strip() and not any(m.files for m in decoded.messages):
+            raise NothingToAnswer("an empty message in a thread without images")
+        return decoded
 
     def plan(
         self, thread: Sequence[DecodedMessage], *, specialty: Specialty, language: str = ENGLISH
@@ -163,9 +136,21 @@ class Pipeline:
         )
 
     async def _generate(
-        self, request: GenerationRequest, *, on_text: TextCallback | None, started: float
+        self,
+        conv: Conversation,
+        *,
+        request_id: str,
+        queue: QueueTimer,
+        on_text: TextCallback | None,
+        started: float,
     ) -> Generated:
         """Stream the answer under the generation deadline (MEDGEMMA_TIMEOUT_S)."""
+        request = GenerationRequest(
+            messages=conv.messages,
+            max_new_tokens=conv.max_new_tokens,
+            request_id=request_id,
+            on_queue_position=queue,
+        )
         chunks: list[str] = []
         first_token_at: float | None = None
         deadline = self._settings.timeout_s
@@ -196,30 +181,49 @@ class Pipeline:
                     return file.specialty
         return channel_specialty or self._settings.specialty
 
-    def _notes(self, decoded: DecodedThread, conv: Conversation, *, empty: bool) -> list[Note]:
-        """What the answer must say besides the findings: privacy, series, left-outs."""
-        newest = decoded.messages[-1]
-        notes: list[Note] = []
-        flags = frozenset().union(*(f.privacy_flags for f in newest.files))
-        if PrivacyFlag.PATIENT_IDENTIFIERS in flags:
-            notes.append(("patient_identifiers", {}))
-        if PrivacyFlag.BURNED_IN_ANNOTATION in flags:
-            notes.append(("burned_in", {}))
-        for file in newest.files:
-            if file.skipped_series:
-                notes.append(("series_skipped", {"count": file.skipped_series}))
-        volumes = any(f.layout in (Layout.VOLUME, Layout.PATCHES) for f in newest.files)
-        if volumes and VOLUME_MODEL_HINT not in self._settings.model:
-            notes.append(("series_model", {"model": self._settings.model}))
-        if decoded.unreadable:
-            notes.append(("files_unreadable", {"count": decoded.unreadable}))
-        if decoded.skipped:
-            which = ", ".join(str(n) for n in decoded.skipped)
-            total = decoded.newest_files
-            notes.append(("files_left_out", {"which": which, "total": total}))
-        notes.extend(conv.notes)
-        if sum(1 for m in conv.messages if m.role == "user" and m.images) > 1:
-            notes.append(("comparison", {}))
-        if empty:
-            notes.append(("empty_answer", {}))
-        return notes
+    def _render(self, notes: Sequence[Note], *, language: str) -> list[str]:
+        """The notes as the asker reads them."""
+        return [
+            self._prompts.render("notes", key, params, language=language) for key, params in notes
+        ]
+
+    def _stats(
+        self,
+        decoded: DecodedThread,
+        conv: Conversation,
+        *,
+        generated: Generated,
+        queue: QueueTimer,
+    ) -> AnswerStats:
+        """Counts and timings of the request, for metrics and the audit log."""
+        newest = decoded.messages[-1].files
+        return AnswerStats(
+            images=conv.image_count,
+            slices=sum(len(f.images) for f in newest if f.is_image_set),
+            first_token_s=generated.first_token_s,
+            queue_wait_s=queue.waited_s,
+            generation_s=generated.generation_s,
+            tokens=self.backend.count_text_tokens(generated.text) if generated.text else 0,
+        )
+
+
+def _log_answer(
+    conv: Conversation,
+    *,
+    generated: Generated,
+    stats: AnswerStats,
+    request_id: str,
+    started: float,
+) -> None:
+    """One `answered` event: sizes and timings, no content."""
+    event(
+        log,
+        "answered",
+        request_id=request_id,
+        turns=len(conv.messages) - 1,
+        prompt_tokens=conv.tokens,
+        answer_chars=len(generated.text),
+        seconds=round(time.monotonic() - started, 3),
+        images=stats.images,
+        first_token_s=stats.first_token_s,
+    )

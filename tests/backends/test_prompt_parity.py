@@ -15,7 +15,7 @@ import jinja2
 import pytest
 from PIL import Image
 
-from bot.backends.base import ChatMessage, ImagePart, TextPart
+from bot.backends.base import ChatMessage, ImagePart, Role, TextPart
 from bot.backends.hf.prompt import to_hf_messages
 from bot.backends.openai_compat import to_openai_messages
 
@@ -49,26 +49,33 @@ def as_vllm_sees_it(messages: list[Any]) -> list[dict[str, Any]]:
     return seen
 
 
+def turn(role: Role, *parts: ImagePart | TextPart) -> ChatMessage:
+    """One message of a conversation, its parts in order."""
+    return ChatMessage(role, parts)
+
+
+IMG = ImagePart(IMAGE)
 CONVERSATIONS: dict[str, tuple[ChatMessage, ...]] = {
     "speaker and question": (
-        ChatMessage("system", (TextPart("You are an expert radiologist."),)),
-        ChatMessage("user", (
-            ImagePart(IMAGE), TextPart("Look at this film"), TextPart("Bob: Any effusion?"),
-        )),
+        turn("system", TextPart("You are an expert radiologist.")),
+        turn("user", IMG, TextPart("Look at this film"), TextPart("Bob: Any effusion?")),
     ),
     "series: labels, then the question": (
-        ChatMessage("user", (
-            TextPart("You are given 2 slices."), ImagePart(IMAGE), TextPart("SLICE 1"),
-            ImagePart(IMAGE), TextPart("SLICE 2"), TextPart("Is there a liver lesion?"),
-        )),
+        turn(
+            "user",
+            TextPart("You are given 2 slices."),
+            *(IMG, TextPart("SLICE 1")),
+            *(IMG, TextPart("SLICE 2")),
+            TextPart("Is there a liver lesion?"),
+        ),
     ),
     "follow-up with an answer between": (
-        ChatMessage("system", (TextPart("Be brief."),)),
-        ChatMessage("user", (ImagePart(IMAGE), TextPart("What is this?"))),
-        ChatMessage("assistant", (TextPart("A chest radiograph."),)),
-        ChatMessage("user", (TextPart("Ann: and the heart?"), TextPart("Bob: and the ribs?"))),
+        turn("system", TextPart("Be brief.")),
+        turn("user", IMG, TextPart("What is this?")),
+        turn("assistant", TextPart("A chest radiograph.")),
+        turn("user", TextPart("Ann: and the heart?"), TextPart("Bob: and the ribs?")),
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("name", CONVERSATIONS)

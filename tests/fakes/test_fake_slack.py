@@ -218,9 +218,12 @@ async def test_streamed_message_through_the_sdk_helper(
     )
     assert refused.response["error"] == "invalid_arguments"
     streamer = await client.chat_stream(
-        channel=CHANNEL, thread_ts=event["ts"], buffer_size=4,
-        recipient_user_id="U1", recipient_team_id=fake_slack.team_id,
-    )  # fmt: skip
+        channel=CHANNEL,
+        thread_ts=event["ts"],
+        buffer_size=4,
+        recipient_user_id="U1",
+        recipient_team_id=fake_slack.team_id,
+    )
     for word in ["one ", "two ", "three"]:
         await streamer.append(markdown_text=word)
     footer = [{"type": "context", "elements": [{"type": "mrkdwn", "text": "AI"}]}]

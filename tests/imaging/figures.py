@@ -14,7 +14,6 @@ import numpy as np
 
 from bot.imaging import DecodedFile, assemble, decode
 from tests.imaging import google_recipe as google
-from tests.imaging import slides
 from tests.imaging.helpers import (
     NATIVE,
     ct_slices,
@@ -24,6 +23,7 @@ from tests.imaging.helpers import (
     sample,
     sample_dataset,
 )
+from tests.imaging.slides import synthetic as slides
 
 
 def _grey(decoded: DecodedFile) -> list[np.ndarray]:

@@ -20,8 +20,8 @@ from PIL import Image
 
 from bot.errors import ImagingError
 from bot.imaging import DecodedFile, decode
-from tests.imaging import slides
 from tests.imaging.helpers import ct_slices, encode, mr_slices, options, sample
+from tests.imaging.slides import synthetic as slides
 
 # Small outputs keep each example fast; the code paths are the same.
 OPTIONS = options(model_side=64, max_slices=4, pathology_tiles=4)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import copy
 import logging
+import warnings
 from collections.abc import Iterator
 
 import pydicom
 import pytest
 
 from bot.errors import ImagingError
-from bot.imaging import DecodedFile, PrivacyFlag, assemble, decode
+from bot.imaging import DecodedFile, PrivacyFlag, assemble, configure, decode
+from bot.logs import FILE_READERS, LibraryFloor, in_tree
 from tests.imaging.helpers import DEFAULT, ct_slices, dicom_bytes, parse, sample_dataset
 
 NAME = "Quixote^Dulcinea^Xq"
@@ -21,13 +23,22 @@ SECRETS = (NAME, "Quixote", "Dulcinea", PATIENT_ID, BIRTH_DATE, INSTITUTION)
 
 
 @pytest.fixture
-def pydicom_debug_logging() -> Iterator[None]:
-    """pydicom's debug mode logs every element it reads, values included."""
+def pydicom_debug_logging(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """pydicom's debug mode logs every element it reads, values included.
+
+    It lowers pydicom's level past what bot.imaging.configure() set, so what stops its
+    records is the bot's handler-side backstop, LibraryFloor: caplog's handler gets it too.
+    """
+    pydicom_logger = logging.getLogger("pydicom")
+    level = pydicom_logger.level
+    caplog.handler.addFilter(floor := LibraryFloor())
     pydicom.config.debug(True, default_handler=False)
     try:
         yield
     finally:
         pydicom.config.debug(False, default_handler=False)
+        pydicom_logger.setLevel(level)
+        caplog.handler.removeFilter(floor)
 
 
 def _identified(name: str = "CT_small.dcm") -> pydicom.Dataset:
@@ -64,6 +75,26 @@ def test_identifiers_are_flagged_not_carried(
     _assert_clean([caplog.text, *(record.getMessage() for record in caplog.records)])
     captured = capsys.readouterr()
     _assert_clean([captured.out, captured.err])
+
+
+def test_a_pydicom_warning_during_a_decode_is_neither_shown_nor_logged(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ds = _identified()
+    # pydicom quotes the header value it cannot use: "Unknown encoding '<value>' - ..."
+    ds.SpecificCharacterSet = PATIENT_ID
+    data = dicom_bytes(ds)
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()  # what writing the file logged
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.resetwarnings()  # pytest's own filters out: what the bot's process has
+        configure()
+        decoded = decode(data, options=DEFAULT)
+    assert PrivacyFlag.PATIENT_IDENTIFIERS in decoded.privacy_flags  # the header was read
+    assert [str(w.message) for w in shown] == []
+    assert [r.name for r in caplog.records if in_tree(r.name, FILE_READERS)] == []
+    captured = capsys.readouterr()
+    _assert_clean([caplog.text, captured.out, captured.err])
 
 
 @pytest.mark.parametrize("keyword", ["PatientName", "PatientID", "PatientBirthDate"])

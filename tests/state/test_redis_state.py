@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from redis.exceptions import RedisError
@@ -13,26 +12,9 @@ from bot.state import redis_state
 from bot.state.redis_state import RedisState
 from tests.e2e.harness import wait_until
 from tests.redis_server import running_redis
-from tests.state.test_state import question
+from tests.state.helpers import Replica, question
 
-Replica = Callable[[], Awaitable[RedisState]]
 PERIOD_S = 1.0 / 3  # a heartbeat period with replica_timeout_s=1
-
-
-@pytest.fixture
-async def replica(redis_url: str) -> AsyncIterator[Replica]:
-    """Started RedisStates on one server (closed after the test)."""
-    made: list[RedisState] = []
-
-    async def make() -> RedisState:
-        state = RedisState(url=redis_url, replica_timeout_s=1.0)
-        await state.start()
-        made.append(state)
-        return state
-
-    yield make
-    for state in made:
-        await state.aclose()
 
 
 async def test_a_cancellation_reaches_every_replica_once(replica: Replica) -> None:

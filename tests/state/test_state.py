@@ -3,51 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
-import pytest
-
-from bot.state import Question, State
-from bot.state.memory import MemoryState
-from bot.state.redis_state import RedisState
+from bot.state import Question
 from tests.e2e.harness import wait_until
-
-MakeState = Callable[[], Awaitable[State]]
-
-
-def question(ts: str = "1.1", *, owner: str = "", attempt: int = 0) -> Question:
-    return Question(
-        channel="C1",
-        ts=ts,
-        thread_ts=ts,
-        user="U1",
-        request_id="ABCD1234",
-        started_at=time.time(),
-        owner=owner,
-        attempt=attempt,
-    )
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def make_state(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MakeState]:
-    """Started states of one kind; each call is another replica (redis) or process."""
-    made: list[State] = []
-
-    async def make() -> State:
-        if request.param == "memory":
-            state: State = MemoryState(path=tmp_path / "state.json")
-        else:
-            url = request.getfixturevalue("redis_url")
-            state = RedisState(url=url, replica_timeout_s=1.0)
-        await state.start()
-        made.append(state)
-        return state
-
-    yield make
-    for state in made:
-        await state.aclose()
+from tests.state.helpers import MakeState, question
 
 
 async def test_a_key_is_claimed_once_until_it_expires(make_state: MakeState) -> None:

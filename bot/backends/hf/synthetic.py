@@ -132,8 +132,11 @@ def _gemma3_config(
     """A Gemma3Config whose special tokens sit where `ids` puts them."""
     from transformers import Gemma3Config
 
-    special: dict[str, Any] = {"pad_token_id": ids.pad, "eos_token_id": [ids.eos, ids.end_of_turn],
-               "bos_token_id": ids.bos}  # fmt: skip
+    special: dict[str, Any] = {
+        "pad_token_id": ids.pad,
+        "eos_token_id": [ids.eos, ids.end_of_turn],
+        "bos_token_id": ids.bos,
+    }
     return Gemma3Config(
         text_config={"vocab_size": ids.vocab_size, **text, **special},
         vision_config={"patch_size": 14, "vision_use_head": False, **vision},
@@ -148,30 +151,53 @@ def _gemma3_config(
 def tiny_config(*, sliding_window: int = 24, layers: int = 4) -> Any:
     """A few tiny layers; the small sliding window makes tests cross it."""
     text: dict[str, Any] = {
-        "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": layers,
-        "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
-        "query_pre_attn_scalar": 16, "sliding_window": sliding_window,
-        "sliding_window_pattern": 2, "max_position_embeddings": 4096,
-    }  # fmt: skip
-    vision: dict[str, Any] = {"image_size": 28, "hidden_size": 32, "intermediate_size": 64,
-              "num_hidden_layers": 2, "num_attention_heads": 4}  # fmt: skip
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": layers,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "head_dim": 16,
+        "query_pre_attn_scalar": 16,
+        "sliding_window": sliding_window,
+        "sliding_window_pattern": 2,
+        "max_position_embeddings": 4096,
+    }
+    vision: dict[str, Any] = {
+        "image_size": 28,
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+    }
     return _gemma3_config(TINY_IDS, text=text, vision=vision, tokens_per_image=4)
 
 
 def medgemma_4b_config() -> Any:
     """The exact architecture of google/medgemma-4b-it (reference/medgemma.md)."""
     text: dict[str, Any] = {
-        "hidden_size": 2560, "intermediate_size": 10240, "num_hidden_layers": 34,
-        "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
-        "query_pre_attn_scalar": 256, "sliding_window": 1024, "sliding_window_pattern": 6,
-        "max_position_embeddings": 131_072, "rms_norm_eps": 1e-6,
+        "hidden_size": 2560,
+        "intermediate_size": 10240,
+        "num_hidden_layers": 34,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "query_pre_attn_scalar": 256,
+        "sliding_window": 1024,
+        "sliding_window_pattern": 6,
+        "max_position_embeddings": 131_072,
+        "rms_norm_eps": 1e-6,
         "rope_parameters": {
             "full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1_000_000.0},
             "sliding_attention": {"rope_type": "default", "rope_theta": 10_000.0},
         },
-    }  # fmt: skip
-    vision: dict[str, Any] = {"image_size": 896, "hidden_size": 1152, "intermediate_size": 4304,
-              "num_hidden_layers": 27, "num_attention_heads": 16}  # fmt: skip
+    }
+    vision: dict[str, Any] = {
+        "image_size": 896,
+        "hidden_size": 1152,
+        "intermediate_size": 4304,
+        "num_hidden_layers": 27,
+        "num_attention_heads": 16,
+    }
     return _gemma3_config(MEDGEMMA_IDS, text=text, vision=vision, tokens_per_image=256)
 
 

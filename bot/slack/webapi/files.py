@@ -27,11 +27,11 @@ from bot.errors import (
     DownloadFailed,
     DownloadRedirected,
     FileAccessDenied,
-    FileTooLarge,
     MissingFilesScope,
 )
 from bot.imaging import sniff
 from bot.logs import event
+from bot.pipeline.limits import SizeCap
 from bot.slack.webapi.failures import SLACK_FAILURES, failure_code
 
 log = logging.getLogger(__name__)
@@ -57,10 +57,6 @@ def is_slack_host(url: str, *, api_url: str) -> bool:
     host = (parts.hostname or "").lower()
     on_slack = any(host == d or host.endswith("." + d) for d in SLACK_DOMAINS)
     return parts.scheme == "https" and on_slack
-
-
-def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,14 +92,14 @@ class SlackDownloads:
         session: aiohttp.ClientSession,
         token: str,
         api_url: str,
-        max_bytes: int,
+        cap: SizeCap,
         timeout_s: float,
     ) -> None:
         self._client = client
         self._session = session
         self._token = token
         self._api_url = api_url
-        self._max = max_bytes
+        self._cap = cap
         self._timeout = timeout_s
 
     def file(self, obj: Mapping[str, Any]) -> SlackFile:
@@ -114,7 +110,8 @@ class SlackDownloads:
         """The file's bytes; raises FileError subclasses with user-safe details."""
         file_id = str(obj["id"])
         file = await self._complete(obj)
-        self._check_size(file.get("size"))
+        size = file.get("size")
+        self._cap.check(size if isinstance(size, int) else None)
         url = file.get("url_private_download") or file.get("url_private")
         if not url:
             raise DownloadFailed("file has no download URL")
@@ -138,10 +135,6 @@ class SlackDownloads:
         if needs_info or not (obj.get("url_private_download") or obj.get("url_private")):
             return await self._file_info(str(obj["id"]))
         return obj
-
-    def _check_size(self, size: object) -> None:
-        if isinstance(size, int) and size > self._max:
-            raise FileTooLarge("file over the size cap", limit_mb=_mb(self._max))
 
     async def _file_info(self, file_id: str) -> Mapping[str, Any]:
         try:
@@ -177,15 +170,12 @@ class SlackDownloads:
         raise DownloadFailed("too many redirects")
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
-        declared = response.content_length
-        if declared is not None:
-            self._check_size(declared)
+        self._cap.check(response.content_length)
         chunks: list[bytes] = []
         total = 0
         async for chunk in response.content.iter_chunked(CHUNK):
             total += len(chunk)
-            if total > self._max:
-                self._check_size(total)
+            self._cap.check(total)
             chunks.append(chunk)
         return b"".join(chunks)
 

@@ -162,7 +162,7 @@ async def build_app(
             session=session,
             token=settings.slack_bot_token,
             api_url=settings.slack_api_url,
-            max_bytes=settings.max_file_bytes,
+            cap=files.size_cap,  # the loader's: one cap, checked by both
             timeout_s=settings.download_timeout_s,
         ),
         pipeline=Pipeline(backend=backend, prompts=prompts, settings=settings, files=files),

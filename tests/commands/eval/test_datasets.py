@@ -1,4 +1,4 @@
-"""Reading benchmarks in their public layouts (built by tests/eval/layouts.py)."""
+"""Reading benchmarks in their public layouts (built by tests/commands/eval/layouts.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from bot.commands.eval.datasets import VQA_RAD_IMAGES, VQA_RAD_JSON, detect_format, load_dataset
 from bot.errors import ConfigError
-from tests.eval import layouts
+from tests.commands.eval import layouts
 
 
 def test_formats_are_detected_from_the_public_layouts(tmp_path: Path) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from tests.commands.eval import layouts
 from tests.e2e.harness import wait_until
-from tests.eval import layouts
 from tests.fakes.openai_server import FakeOpenAIServer, last_user_text
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RECORD_KEYS = {
     "id",
     "group",

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.commands.doctor import doctor
+from tests.commands.helpers import environment
 from tests.fakes.hub import BAD_TOKEN, FakeHub, cache_model
-from tests.test_doctor import environment
 
 MODEL = "google/medgemma-4b-it"
 

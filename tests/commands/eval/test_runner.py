@@ -1,7 +1,7 @@
 """Benchmarks through the bot's pipeline against a scripted fake model, figures by hand.
 
 Every expected figure below is worked out in a comment from the fake's answers in
-tests/eval/layouts.py and the rules of bot.commands.eval.metrics.
+tests/commands/eval/layouts.py and the rules of bot.commands.eval.metrics.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from bot.commands.eval.command import EvalJob, Evaluation
 from bot.commands.eval.runner import CARD_MAX_NEW_TOKENS
 from bot.prompts import Prompts
 from bot.settings import Settings
-from tests.eval import layouts
+from tests.commands.eval import layouts
 from tests.fakes.backend import FakeBackend, Step
 
 

@@ -19,7 +19,7 @@ from tests.e2e.harness import png_bytes
 from tests.fakes.hub import FakeHub, cache_model
 
 MODEL = "google/medgemma-4b-it"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def run(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], float]:

@@ -14,8 +14,8 @@ from bot.commands.eval.command import EvalJob, Evaluation
 from bot.errors import BackendUnavailable, ConfigError
 from bot.prompts import Prompts
 from bot.settings import Settings
+from tests.commands.eval import layouts
 from tests.e2e.harness import wait_until
-from tests.eval import layouts
 from tests.fakes.backend import FakeBackend, Step
 
 

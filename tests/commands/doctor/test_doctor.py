@@ -4,7 +4,6 @@ their credentials."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -12,17 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.commands.doctor import doctor
+from tests.commands.helpers import environment
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.slack import FakeSlack
-
-
-def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> None:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in list(os.environ):
-        if name.startswith(("SLACK_", "MEDGEMMA_", "HF_")):
-            monkeypatch.delenv(name)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
 
 
 def working_environment(
@@ -248,7 +239,7 @@ async def test_names_that_are_not_settings_are_warnings_with_a_guess(
 
 def example_env() -> str:
     """`.env.example`, as the quick start has a reader copy it to `.env`."""
-    example = Path(__file__).resolve().parent.parent / ".env.example"
+    example = Path(__file__).resolve().parents[3] / ".env.example"
     text = example.read_text(encoding="utf-8")
     assert "SLACK_BOT_TOKEN=xoxb-..." in text
     return text

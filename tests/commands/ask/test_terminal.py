@@ -20,10 +20,10 @@ from bot.commands.ask.terminal import local_files, plain
 from bot.errors import BackendTimeout, BotError, UnsupportedFileType
 from bot.prompts import Prompts
 from bot.settings import Settings
+from tests.commands.helpers import environment
 from tests.e2e.harness import png_bytes
 from tests.fakes.backend import FakeBackend, Step
 from tests.imaging.helpers import ct_slices
-from tests.test_doctor import environment
 
 SECRET = "secret patient text in an exception"
 

@@ -17,7 +17,7 @@ from bot.backends import create_backend
 from bot.commands.eval.command import EvalJob, Evaluation
 from bot.prompts import Prompts
 from bot.settings import load_settings
-from tests.eval import layouts
+from tests.commands.eval import layouts
 
 
 async def test_vqa_rad_on_the_tiny_model(

@@ -13,8 +13,8 @@ import tifffile
 from bot.errors import ImageTooLarge
 from bot.imaging import DecodedFile, Layout, Specialty, decode
 from tests.imaging import google_recipe as google
-from tests.imaging import slides
 from tests.imaging.helpers import DEFAULT
+from tests.imaging.slides import synthetic as slides
 
 OPTIONS = slides.OPTIONS
 

@@ -706,13 +706,16 @@ def test_each_kind_of_set_gets_its_own_instruction() -> None:
     }
     for key, fields in kinds.items():
         texts = Texts(
-            system="s", image_sets={k: f"<{k} {{count}}>" for k in IMAGE_SET_KEYS},
+            system="s",
+            image_sets={k: f"<{k} {{count}}>" for k in IMAGE_SET_KEYS},
             default_question="q",
-        )  # fmt: skip
+        )
         file = DecodedFile(
-            kind="frames", images=(ModelImage(new_image()),) * 2, source_format="dicom",
+            kind="frames",
+            images=(ModelImage(new_image()),) * 2,
+            source_format="dicom",
             **fields,  # type: ignore[arg-type]
-        )  # fmt: skip
+        )
         conv = build([user("q", file)], texts=texts, budget=budget(), count_text=words)
         assert texts_of(conv.messages[-1])[0] == f"<{key} 2>", key
 
@@ -720,10 +723,17 @@ def test_each_kind_of_set_gets_its_own_instruction() -> None:
 def test_the_servers_image_cap_thins_the_set_and_drops_older_images() -> None:
     old, volume = photo(3), series(SLICES)
     thread = [user("first", old), bot("a"), user("what is this", volume)]
-    conv = run(thread, Budget(
-        context_tokens=100_000, model_context=100_000, max_images=8, max_new_tokens=300,
-        tokens_per_image=TPI, max_request_images=6,
-    ))  # fmt: skip
+    conv = run(
+        thread,
+        Budget(
+            context_tokens=100_000,
+            model_context=100_000,
+            max_images=8,
+            max_new_tokens=300,
+            tokens_per_image=TPI,
+            max_request_images=6,
+        ),
+    )
     assert conv.image_count == 6  # six slices of the ten, evenly spaced; no older photos
     assert notes(conv)["slices_used"] == {"used": 6, "total": SLICES}
     assert notes(conv)["images_left_out"] == {"count": 3}
