@@ -11,10 +11,8 @@ async def test_a_channel_outside_the_allowlist_gets_a_private_note(
     fake_slack: FakeSlack, prompts, transport: str
 ) -> None:
     backend = FakeBackend()
-    async with running_bot(
-        fake_slack, backend, transport=transport,
-        MEDGEMMA_ALLOWED_CHANNELS="C9", MEDGEMMA_ADMIN_CONTACT="<@UADMIN>",
-    ) as h:  # fmt: skip
+    limits = {"MEDGEMMA_ALLOWED_CHANNELS": "C9", "MEDGEMMA_ADMIN_CONTACT": "<@UADMIN>"}
+    async with running_bot(fake_slack, backend, transport=transport, **limits) as h:
         ts = await h.ask("is this normal?", channel="C1")
         await h.settle()
         allowed = await h.ask("and here?", channel="C9")

@@ -120,7 +120,7 @@ THREADS: list[tuple[str, list[dict[str, Any]], list[tuple[str, str, str, list[st
         [human("first", "U1"), human("second", "U2"), human("third", "U3")],
         [("user", "first", "Ada", []), ("user", "second", "Grace", []), ("user", "third", "", [])],
     ),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "thread", "expected"), THREADS, ids=[c[0] for c in THREADS])
