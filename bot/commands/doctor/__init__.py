@@ -41,9 +41,12 @@ class Checks:
         (self.ok if passed else self.fail)(line)
 
 
-def _gpu(checks: Checks) -> None:
+def _gpu(checks: Checks, *, device: str) -> None:
     import torch
 
+    if not torch.cuda.is_available() and device == "cpu":
+        checks.warn("MEDGEMMA_DEVICE=cpu: answers take minutes (fine for trying the bot out)")
+        return
     if not torch.cuda.is_available():
         checks.fail(
             "no CUDA GPU visible: the transformers backend would run on the CPU (slow); "
@@ -98,7 +101,7 @@ async def doctor(printer: Callable[[str], Any] = print) -> int:
     if settings.backend == "transformers":
         from bot.commands.doctor.model import check_model
 
-        _gpu(checks)
+        _gpu(checks, device=settings.device)
         await _guarded("model", check_model(settings, checks), checks)
     else:
         await _guarded("model server", check_openai(settings, checks), checks)

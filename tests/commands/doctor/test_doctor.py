@@ -272,3 +272,36 @@ async def test_values_copied_from_the_readme_are_named(
     # The placeholder token is not sent to Slack only to be refused.
     assert not any("Slack rejected" in line for line in lines)
     assert not any(method == "auth.test" for method, _ in fake_slack.calls)
+
+
+@pytest.mark.parametrize(
+    ("device", "said"),
+    [
+        ("auto", "FAIL no CUDA GPU visible"),
+        ("cpu", "warn MEDGEMMA_DEVICE=cpu: answers take minutes"),
+    ],
+)
+async def test_the_cpu_chosen_on_purpose_is_a_warning_not_a_failure(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    tiny_model_dir: Path,
+    device: str,
+    said: str,
+) -> None:
+    import torch
+
+    if torch.cuda.is_available():  # the check is about machines without a GPU
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    working = {"SLACK_BOT_TOKEN": fake_slack.bot_token, "SLACK_APP_TOKEN": fake_slack.app_token}
+    environment(
+        monkeypatch,
+        tmp_path,
+        **working,
+        SLACK_API_URL=fake_slack.api_url,
+        MEDGEMMA_MODEL=str(tiny_model_dir),
+        MEDGEMMA_DEVICE=device,
+    )
+    lines: list[str] = []
+    await doctor(lines.append)
+    assert any(line.startswith(said) for line in lines), lines
