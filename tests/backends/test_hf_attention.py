@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import torch
 
-from bot.backends.hf import attention
-from bot.backends.hf.attention import decode_attention
-from bot.backends.hf.engine import Engine
+from bot.backends.hf.batching import attention
+from bot.backends.hf.batching.attention import decode_attention
+from bot.backends.hf.batching.engine import Engine
 from bot.backends.hf.synthetic import save_tiny_model
 from tests.backends.hf_helpers import WINDOW, load_tiny, prompts
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.backends.hf.detok import WINDOW, IncrementalDetokenizer
+from bot.backends.hf.batching.detok import WINDOW, IncrementalDetokenizer
 from bot.backends.hf.synthetic import TINY_IDS, build_tokenizer
 
 TOKENIZER = build_tokenizer(TINY_IDS)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from bot.backends.hf.engine import Engine, batch_buckets
+from bot.backends.hf.batching.engine import Engine, batch_buckets
 from bot.backends.hf.synthetic import save_tiny_model
 from tests.backends.hf_helpers import WINDOW, load_tiny, prompts, reference
 
@@ -156,7 +156,7 @@ def test_compile_failure_falls_back_to_eager(
 
 @pytest.mark.parametrize("position", [0, 1, 6, 7, 8, 13, 19])
 def test_masks_show_exactly_the_last_window_positions(position: int) -> None:
-    from bot.backends.hf.kv_slots import SlotKVCache
+    from bot.backends.hf.batching.kv_slots import SlotKVCache
 
     window, slot = 8, 20
     cache = SlotKVCache(

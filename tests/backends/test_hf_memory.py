@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from bot.backends.hf import memory, synthetic
-from bot.backends.hf.kv_slots import SlotKVCache
+from bot.backends.hf.batching.kv_slots import SlotKVCache
 from bot.settings import Settings
 
 

@@ -13,7 +13,7 @@ import torch
 from bot.backends import engine_options, load_options
 from bot.backends.base import GenerationRequest
 from bot.backends.hf.backend import TransformersBackend
-from bot.backends.hf.engine import Engine
+from bot.backends.hf.batching.engine import Engine
 from bot.backends.hf.synthetic import save_tiny_model
 from bot.errors import BackendOutOfMemory, Busy
 from bot.settings import Settings

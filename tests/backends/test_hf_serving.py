@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import torch
 
-from bot.backends.hf.engine import Engine
-from bot.backends.hf.readback import PendingTokens
+from bot.backends.hf.batching.engine import Engine
+from bot.backends.hf.batching.readback import PendingTokens
 from bot.backends.hf.synthetic import save_tiny_model
 from tests.backends.hf_helpers import WINDOW
 from tests.backends.test_hf_scheduler import QUESTIONS, answer, make_backend

@@ -18,12 +18,12 @@ from bot.backends.base import (
     estimate_text_tokens,
 )
 from bot.backends.hf import memory
+from bot.backends.hf.batching.engine import Engine
+from bot.backends.hf.batching.jobs import Ticket
+from bot.backends.hf.batching.scheduler import Scheduler
 from bot.backends.hf.daemon import in_daemon_thread
-from bot.backends.hf.engine import Engine
-from bot.backends.hf.jobs import Ticket
 from bot.backends.hf.loader import LoadOptions, choose_device, load
 from bot.backends.hf.prompt import PreparationPool, PreparedPrompt, prepare
-from bot.backends.hf.scheduler import Scheduler
 from bot.backends.thinking import ThinkingFilter
 from bot.errors import BackendUnavailable
 from bot.logs import event

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from bot.backends.hf.engine import Engine
+from bot.backends.hf.batching.engine import Engine
 from bot.backends.hf.prompt import PreparedPrompt
 
 

@@ -31,8 +31,8 @@ from bot.backends import engine_options, load_options
 from bot.backends.base import ChatMessage, ImagePart, TextPart
 from bot.backends.hf import synthetic
 from bot.backends.hf.backend import TransformersBackend
+from bot.backends.hf.batching.compiled import dynamo_counters
 from bot.backends.hf.check import check_step
-from bot.backends.hf.compiled import dynamo_counters
 from bot.backends.hf.loader import LoadOptions, choose_device, choose_dtype, load
 from bot.commands.bench.measure import Row, generate_wave, measure, peak_gib, scheduler_wave
 from bot.commands.bench.report import dumps

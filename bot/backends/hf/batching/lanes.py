@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.backends.hf.engine import Engine
-from bot.backends.hf.jobs import Job
-from bot.backends.hf.readback import PendingTokens
+from bot.backends.hf.batching.engine import Engine
+from bot.backends.hf.batching.jobs import Job
+from bot.backends.hf.batching.readback import PendingTokens
 
 # A launched step: the jobs in its rows, in row order at launch, and its tokens.
 InFlight = tuple[list[Job], PendingTokens]

@@ -19,11 +19,11 @@ from typing import Any
 
 import torch
 
-from bot.backends.hf import attention
-from bot.backends.hf.compiled import StepRunner
-from bot.backends.hf.kv_slots import SlotKVCache
+from bot.backends.hf.batching import attention
+from bot.backends.hf.batching.compiled import StepRunner
+from bot.backends.hf.batching.kv_slots import SlotKVCache
+from bot.backends.hf.batching.readback import PendingTokens, Readback
 from bot.backends.hf.prompt import PreparedPrompt
-from bot.backends.hf.readback import PendingTokens, Readback
 
 
 def batch_buckets(rows: int) -> list[int]:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from bot.backends.base import QueueCallback
-from bot.backends.hf.detok import IncrementalDetokenizer
+from bot.backends.hf.batching.detok import IncrementalDetokenizer
 from bot.backends.hf.prompt import PreparedPrompt
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from collections.abc import Collection
 
 import torch
 
-from bot.backends.hf.jobs import END, Item, Job, Outbox
-from bot.backends.hf.lanes import InFlight, Lane
+from bot.backends.hf.batching.jobs import END, Item, Job, Outbox
+from bot.backends.hf.batching.lanes import InFlight, Lane
 from bot.errors import BackendError, BackendOutOfMemory
 from bot.logs import event
 

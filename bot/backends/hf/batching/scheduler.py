@@ -27,11 +27,11 @@ from typing import Any
 import torch
 
 from bot.backends.base import QueueCallback
-from bot.backends.hf.decoding import Decoder, release_memory
-from bot.backends.hf.detok import IncrementalDetokenizer
-from bot.backends.hf.engine import Engine
-from bot.backends.hf.jobs import Job, Outbox, Ticket
-from bot.backends.hf.lanes import Lane
+from bot.backends.hf.batching.decoding import Decoder, release_memory
+from bot.backends.hf.batching.detok import IncrementalDetokenizer
+from bot.backends.hf.batching.engine import Engine
+from bot.backends.hf.batching.jobs import Job, Outbox, Ticket
+from bot.backends.hf.batching.lanes import Lane
 from bot.backends.hf.prompt import PreparedPrompt
 from bot.errors import BackendError, BackendOutOfMemory, BackendUnavailable, Busy
 from bot.logs import event
