@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -196,6 +197,10 @@ def setup(*, level: str = "INFO", fmt: str = "json") -> None:
     # The audit trail (one event per question) is kept whatever LOG_LEVEL says.
     logging.getLogger(AUDIT_LOGGER).setLevel(logging.INFO)
     quiet_libraries()
+    if fmt == "json":
+        # A log collector reads stderr line by line: no progress bars drawn between the
+        # records (huggingface_hub and transformers read this when they are imported).
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def quiet_libraries() -> None:

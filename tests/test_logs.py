@@ -5,7 +5,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -234,3 +238,24 @@ def test_the_file_readers_records_are_dropped_at_any_level(name: str, kept: bool
     logger.error("Unknown encoding '%s'", SECRET)
     assert bool(stream.getvalue()) is kept
     assert SECRET not in stream.getvalue()
+
+
+def test_json_logs_are_not_interleaved_with_progress_bars(tmp_path: Path) -> None:
+    # Loading weights draws a progress bar on stderr unless huggingface_hub is told not to.
+    code = (
+        "from bot import logs; logs.setup(fmt='json');"
+        "from bot.backends.hf.synthetic import save_tiny_model;"
+        "from transformers import AutoModelForImageTextToText as A;"
+        "import sys; save_tiny_model(__import__('pathlib').Path(sys.argv[1]));"
+        "A.from_pretrained(sys.argv[1])"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "m")],
+        env=env | {"HF_HOME": str(tmp_path / "hf")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Loading weights" not in done.stderr and "\r" not in done.stderr
