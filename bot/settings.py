@@ -113,7 +113,7 @@ class Settings:
     max_file_mb: float = setting("MEDGEMMA_MAX_FILE_MB", 50.0, minimum=0.001)
     # Model and backend
     backend: BackendName = setting("MEDGEMMA_BACKEND", "transformers")
-    model: str = setting("MEDGEMMA_MODEL", "google/medgemma-4b-it")
+    model: str = setting("MEDGEMMA_MODEL", "google/medgemma-1.5-4b-it")
     revision: str = setting("MEDGEMMA_REVISION", "")
     base_url: str = setting("MEDGEMMA_BASE_URL", "")
     api_key: str = setting("MEDGEMMA_API_KEY", "")

@@ -73,6 +73,10 @@ class Capabilities:
 
 
 QueueCallback = Callable[[int], None]
+# Why generation stopped: "stop" (the model ended its answer) or "length" (it reached
+# max_new_tokens, or its context, with the answer unfinished).
+FinishReason = Literal["stop", "length"]
+FinishCallback = Callable[[FinishReason], None]
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class GenerationRequest:
     request_id: str = ""
     # Called with the place in line while the request waits (1: next), 0 once it runs.
     on_queue_position: QueueCallback | None = field(default=None, compare=False)
+    # Called when an answer ends normally (not on errors or cancellation), with why it ended.
+    on_finish: FinishCallback | None = field(default=None, compare=False)
 
 
 class Backend(Protocol):

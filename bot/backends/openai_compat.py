@@ -188,8 +188,13 @@ class OpenAIBackend:
                     return
                 except Exception as exc:
                     raise self._translate(exc, mid_stream=True) from exc
-                if chunk.choices and (text := chunk.choices[0].delta.content):
+                if not chunk.choices:
+                    continue
+                if text := chunk.choices[0].delta.content:
                     yield text
+                if (why := chunk.choices[0].finish_reason) and request.on_finish is not None:
+                    # "length": the server stopped at max_tokens (or its context) mid-answer.
+                    request.on_finish("length" if why == "length" else "stop")
 
     def _translate(self, exc: Exception, *, mid_stream: bool = False) -> BackendError:
         """The BackendError for a failure; its detail never holds server or user text.

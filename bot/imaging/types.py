@@ -122,6 +122,9 @@ class DecodedFile:
     # taken to be 0.25 um/px, a 40x scan, and the magnification is a guess).
     microns_per_pixel: float | None = None
     grey: GreyValues | None = field(default=None, repr=False)
+    # For a single DICOM image: its study (or acquisition) date as YYYYMMDD, so a prior
+    # film can be told from a current one. A header value: kept in memory, never logged.
+    taken: str | None = field(default=None, repr=False)
 
     @property
     def is_series(self) -> bool:

@@ -44,6 +44,9 @@ class Texts:
     system: str
     image_sets: Mapping[str, str]  # instruction per kind of set (image_sets.instruction_key)
     default_question: str
+    # Put before the newest question when the system prompt lacks the safety rules
+    # (Google's profile): after the question's images, so the question stays last.
+    safety: str = ""
 
 
 Note = tuple[str, dict[str, object]]  # a key of [notes] in messages.toml and its values
@@ -100,6 +103,8 @@ def _turns(thread: Sequence[DecodedMessage], texts: Texts) -> list[_Turn]:
             text = texts.default_question
         if message.role == "user" and text and len(speakers) > 1 and message.author:
             text = f"{message.author}: {text}"
+        if newest and texts.safety:
+            text = f"{texts.safety}\n\n{text}"
         if text or message.files:
             turns.append(_Turn(message.role, list(message.files), text, newest))
     return turns

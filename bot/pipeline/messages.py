@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, Literal, Protocol, TypeVar
 
+from bot.imaging.boxes import Box
 from bot.imaging.types import DecodedFile, ModelImage
 
 Role = Literal["user", "assistant"]
@@ -78,6 +79,14 @@ class AnswerStats:
     tokens: int = 0  # answer tokens as the backend counts them
 
 
+@dataclass(frozen=True, eq=False)
+class Located:
+    """Boxes the model gave, on the image it saw (padded square, as sent)."""
+
+    image: ModelImage
+    boxes: tuple[Box, ...]
+
+
 @dataclass(frozen=True)
 class Answer:
     """The model's findings and the bot's own notes about the request."""
@@ -88,3 +97,5 @@ class Answer:
     # The images of DICOM files and image sets as the model received them (windowed,
     # sampled, labelled), for showing what an answer is based on; photos are left out.
     seen: tuple[ModelImage, ...] = field(default=(), repr=False)
+    # A "where is" answer's boxes, to draw on the image and show with the answer.
+    located: Located | None = field(default=None, repr=False)

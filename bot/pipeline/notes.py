@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from bot.backends.base import FinishReason
 from bot.imaging.types import DecodedFile, Layout, ModelImage, PrivacyFlag
+from bot.pipeline.abilities import ABLE_MODEL, can_localise
 from bot.pipeline.conversation import Conversation, Note
 from bot.pipeline.messages import DecodedThread
 from bot.specialty import Specialty
 
-VOLUME_MODEL_HINT = "1.5"  # MedGemma 1.5 is the release trained on CT/MRI volumes
 _VOLUME_LAYOUTS = (Layout.VOLUME, Layout.PATCHES)
 # "Retinopathy" in the languages the bot speaks: a grade in the answer gets its caveat.
 _RETINOPATHY = re.compile(
@@ -22,14 +23,12 @@ _RETINOPATHY = re.compile(
 )
 
 
-def answer_notes(
-    decoded: DecodedThread, conv: Conversation, *, model: str, empty: bool
-) -> list[Note]:
+def answer_notes(decoded: DecodedThread, conv: Conversation, *, empty: bool) -> list[Note]:
     """What the answer must say besides the findings: privacy, series, left-outs, request."""
     newest = decoded.messages[-1].files
     return [
         *privacy_notes(newest),
-        *series_notes(newest, model=model),
+        *series_notes(newest),
         *left_out_notes(decoded),
         *request_notes(conv, empty=empty),
     ]
@@ -46,15 +45,21 @@ def privacy_notes(files: Sequence[DecodedFile]) -> list[Note]:
     return notes
 
 
-def series_notes(files: Sequence[DecodedFile], *, model: str) -> list[Note]:
-    """Series a zip left out, and volumes sent to a model not trained on them."""
-    notes: list[Note] = [
-        ("series_skipped", {"count": f.skipped_series}) for f in files if f.skipped_series
-    ]
+def series_notes(files: Sequence[DecodedFile]) -> list[Note]:
+    """Series a zip left out."""
+    return [("series_skipped", {"count": f.skipped_series}) for f in files if f.skipped_series]
+
+
+def model_advice(files: Sequence[DecodedFile], *, model: str) -> str | None:
+    """The model to name in the logs when volumes or slide patches reach one not trained on
+    them: advice for whoever runs the bot, never part of an answer."""
     volumes = any(f.layout in _VOLUME_LAYOUTS for f in files)
-    if volumes and VOLUME_MODEL_HINT not in model:
-        notes.append(("series_model", {"model": model}))
-    return notes
+    return ABLE_MODEL if volumes and not can_localise(model) else None
+
+
+def cut_notes(finish: FinishReason, *, limit: int) -> list[Note]:
+    """An answer stopped at the token limit says so, and how to get the rest."""
+    return [("answer_cut", {"limit": limit})] if finish == "length" else []
 
 
 def left_out_notes(decoded: DecodedThread) -> list[Note]:

@@ -9,20 +9,25 @@ from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
-from bot.backends.base import Backend, GenerationRequest, QueueCallback
+from bot.backends.base import Backend, FinishReason, GenerationRequest, QueueCallback
 from bot.errors import BackendTimeout, NothingToAnswer
+from bot.imaging.types import PrivacyFlag
 from bot.logs import event
-from bot.pipeline.conversation import Budget, Conversation, Note, Texts, build
+from bot.pipeline.abilities import Ability
+from bot.pipeline.conversation import Conversation, Note
 from bot.pipeline.file_loader import FileLoader
+from bot.pipeline.localise import parse_boxes
 from bot.pipeline.messages import (
     Answer,
     AnswerStats,
     DecodedMessage,
     DecodedThread,
+    Located,
     UndecodedMessage,
 )
-from bot.pipeline.notes import answer_notes, caveats, seen_images
-from bot.prompts import ENGLISH, Prompts, profile_for
+from bot.pipeline.notes import answer_notes, caveats, cut_notes, model_advice, seen_images
+from bot.pipeline.plans import Plan, Planner
+from bot.prompts import ENGLISH, Prompts
 from bot.settings import Settings
 from bot.specialty import Specialty
 
@@ -38,6 +43,7 @@ class Generated:
     text: str
     first_token_s: float
     generation_s: float = 0.0  # from the first text to the last
+    finish: FinishReason = "stop"  # "length": stopped at the token limit, unfinished
 
 
 class QueueTimer:
@@ -65,7 +71,7 @@ class Pipeline:
         self._prompts = prompts
         self._settings = settings
         self._files = files
-        self._profile = profile_for(settings.prompt_profile, settings.model)
+        self._planner = Planner(backend=backend, prompts=prompts, settings=settings)
 
     async def answer(
         self,
@@ -82,16 +88,24 @@ class Pipeline:
         started = time.monotonic()
         decoded = await self._decode(thread)
         specialty = self._specialty(decoded.messages, channel_specialty)
-        conv = self.plan(decoded.messages, specialty=specialty, language=language)
+        plan = self._planner.plan(
+            decoded.messages, specialty=specialty, language=language, request_id=request_id
+        )
+        conv = plan.conv
         queue = QueueTimer(on_position)
         generated = await self._generate(
             conv, request_id=request_id, queue=queue, on_text=on_text, started=started
         )
         stats = self._stats(decoded, conv, generated=generated, queue=queue)
         _log_answer(conv, generated=generated, stats=stats, request_id=request_id, started=started)
+        self._advise(decoded, request_id=request_id)
+        located, found_boxes = self._located(plan, generated.text, request_id=request_id)
         found = [
             *notes,
-            *answer_notes(decoded, conv, model=self._settings.model, empty=not generated.text),
+            *plan.notes,
+            *answer_notes(decoded, conv, empty=not generated.text),
+            *found_boxes,
+            *cut_notes(generated.finish, limit=conv.max_new_tokens),
             *caveats(generated.text, specialty=specialty),
         ]
         return Answer(
@@ -99,6 +113,7 @@ class Pipeline:
             notes=tuple(self._render(found, language=language)),
             stats=stats,
             seen=seen_images(conv),
+            located=located,
         )
 
     async def _decode(self, thread: Sequence[UndecodedMessage]) -> DecodedThread:
@@ -111,29 +126,35 @@ class Pipeline:
     def plan(
         self, thread: Sequence[DecodedMessage], *, specialty: Specialty, language: str = ENGLISH
     ) -> Conversation:
-        """Build the model request for the thread's newest message."""
-        capabilities = self.backend.capabilities
-        return build(
-            thread,
-            texts=Texts(
-                system=self._prompts.system_prompt(
-                    specialty, profile=self._profile, model=self._settings.model
-                ),
-                image_sets=self._prompts.image_sets,
-                default_question=self._prompts.text(
-                    "format", "default_question", language=language
-                ),
-            ),
-            budget=Budget(
-                context_tokens=min(self._settings.context_tokens, capabilities.context_tokens),
-                model_context=capabilities.context_tokens,
-                max_images=min(self._settings.max_images, capabilities.max_images or 10**6),
-                max_new_tokens=self._settings.max_new_tokens,
-                tokens_per_image=capabilities.tokens_per_image,
-                max_request_images=capabilities.max_images,
-            ),
-            count_text=self.backend.count_text_tokens,
-        )
+        """The model request for the thread's newest message (a recipe where one applies)."""
+        return self._planner.plan(thread, specialty=specialty, language=language).conv
+
+    def _located(
+        self, plan: Plan, findings: str, *, request_id: str
+    ) -> tuple[Located | None, list[Note]]:
+        """A localisation answer's boxes on its film, and the note that goes with them."""
+        if plan.ability is not Ability.LOCATE or plan.film is None:
+            return None, []
+        boxes = parse_boxes(findings)
+        event(log, "located", request_id=request_id, boxes=-1 if boxes is None else len(boxes))
+        if not boxes:
+            return None, [("boxes_unreadable", {})]
+        if PrivacyFlag.BURNED_IN_ANNOTATION in plan.film.file.privacy_flags:
+            return None, []  # no copy of an image flagged as showing patient details
+        return Located(image=plan.film.image, boxes=boxes), [("boxes_drawn", {})]
+
+    def _advise(self, decoded: DecodedThread, *, request_id: str) -> None:
+        """Name the model trained on what was shared, for whoever runs the bot (logs only)."""
+        better = model_advice(decoded.messages[-1].files, model=self._settings.model)
+        if better is not None:
+            event(
+                log,
+                "model_advice",
+                level=logging.WARNING,
+                request_id=request_id,
+                model=self._settings.model,
+                trained_model=better,
+            )
 
     async def _generate(
         self,
@@ -145,11 +166,13 @@ class Pipeline:
         started: float,
     ) -> Generated:
         """Stream the answer under the generation deadline (MEDGEMMA_TIMEOUT_S)."""
+        finished: list[FinishReason] = []
         request = GenerationRequest(
             messages=conv.messages,
             max_new_tokens=conv.max_new_tokens,
             request_id=request_id,
             on_queue_position=queue,
+            on_finish=finished.append,
         )
         chunks: list[str] = []
         first_token_at: float | None = None
@@ -169,6 +192,7 @@ class Pipeline:
             text="".join(chunks).strip(),
             first_token_s=round(first, 3),
             generation_s=round(ended - (first_token_at or ended), 3),
+            finish=finished[-1] if finished else "stop",
         )
 
     def _specialty(
@@ -226,4 +250,5 @@ def _log_answer(
         seconds=round(time.monotonic() - started, 3),
         images=stats.images,
         first_token_s=stats.first_token_s,
+        finish=generated.finish,
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot import errors
 from bot.errors import BotError, ConfigError
+from bot.prompts.abilities import AbilityTexts, parse_abilities
 from bot.specialty import SPECIALTIES
 
 ENGLISH = "en"
@@ -44,6 +45,7 @@ class Prompts:
     image_sets: Mapping[str, str]  # instruction per kind of image set
     disclaimer: str  # English
     messages: Mapping[str, Any]  # English
+    abilities: AbilityTexts  # MedGemma 1.5's chest X-ray abilities (abilities.toml)
     # Other languages: bot/prompts/locales/<code>.toml, the sections of messages.toml plus a
     # top-level `disclaimer`; whatever a catalog lacks falls back to English.
     catalogs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -194,4 +196,5 @@ def load_prompts(directory: Path) -> Prompts:
         image_sets={k: str(v) for k, v in image_sets.items()},
         disclaimer=_read(directory / "disclaimer.md"),
         messages=messages,
+        abilities=parse_abilities(_toml(directory / "abilities.toml")),
     )

@@ -107,6 +107,26 @@ async def test_a_stop_token_ends_the_answer(model_dir: Path) -> None:
     assert text == expected
 
 
+async def test_the_backend_says_why_an_answer_ended(model_dir: Path) -> None:
+    """ "length" when max_new_tokens ended it, "stop" when the model did."""
+    backend = make_backend(model_dir)
+    await backend.start()
+    try:
+        heard: list[str] = []
+        cut = GenerationRequest(messages=QUESTIONS[1], max_new_tokens=5, on_finish=heard.append)
+        [_ async for _ in backend.stream(cut)]
+        prompt = await backend.prepare(cut)
+        engine = backend.engine
+        assert engine is not None
+        first = engine.prefill([prompt], [0])[0]
+        backend.scheduler._decoder._stop = frozenset({first})  # the model stops at once
+        whole = dataclasses.replace(cut, max_new_tokens=24)
+        [_ async for _ in backend.stream(whole)]
+    finally:
+        await backend.aclose()
+    assert heard == ["length", "stop"]
+
+
 async def test_cancelling_frees_the_row_for_the_next(model_dir: Path) -> None:
     backend = make_backend(model_dir, max_batch=1, slot_tokens=4096)
     await backend.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import io
 import logging
 import socket
@@ -374,3 +375,20 @@ async def test_without_a_reported_context_the_setting_stands(
         assert backend.capabilities.context_tokens == 32768
     finally:
         await backend.aclose()
+
+
+@pytest.mark.parametrize(
+    ("finish_reason", "heard"),
+    [("stop", ["stop"]), ("length", ["length"]), ("content_filter", ["stop"]), (None, [])],
+)
+async def test_why_the_server_stopped_is_passed_on(
+    backend: OpenAIBackend,
+    fake_openai: FakeOpenAIServer,
+    finish_reason: str | None,
+    heard: list[str],
+) -> None:
+    fake_openai.reply("The lungs are", finish_reason=finish_reason)
+    reasons: list[str] = []
+    request = dataclasses.replace(question("describe"), on_finish=reasons.append)
+    assert "".join(await collect(backend, request)) == "The lungs are"
+    assert reasons == heard  # "length": cut at max_tokens; a server that never says: nothing

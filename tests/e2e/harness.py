@@ -13,11 +13,12 @@ from typing import Any
 import aiohttp
 from PIL import Image
 
-from bot.backends.base import Backend
+from bot.backends.base import Backend, ChatMessage
 from bot.prompts import Prompts, load_prompts
 from bot.settings import DEFAULT_PROMPTS, Settings, load_settings
 from bot.slack.wiring.app import SlackApp, build_app
 from bot.slack.wiring.runner import Runner
+from tests.fakes.backend import SAFETY_LINE
 from tests.fakes.slack import (
     FakeSlack,
     event_callback_body,
@@ -48,6 +49,13 @@ def png_bytes(
 def findings(reply: dict[str, Any]) -> str:
     """An answer's findings as posted: the text of its Markdown blocks."""
     return "".join(b["text"] for b in reply.get("blocks") or [] if b.get("type") == "markdown")
+
+
+def asked(message: ChatMessage) -> str:
+    """A user turn's question under the default model (MedGemma 1.5): the bot's safety
+    line comes first, since Google's profile sends no system prompt, then what was asked."""
+    assert message.text.startswith(SAFETY_LINE), message.text
+    return message.text.removeprefix(SAFETY_LINE)
 
 
 def is_sheet(message: dict[str, Any]) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.harness import running_bot
+from tests.e2e.harness import asked, running_bot
 from tests.fakes.backend import FakeBackend
 from tests.fakes.slack import FakeSlack
 
@@ -21,7 +21,7 @@ async def test_a_channel_outside_the_allowlist_gets_a_private_note(
     [note] = fake_slack.ephemerals
     assert note["user"] == "U1" and note["channel"] == "C1" and note["thread_ts"] == ts
     assert note["text"] == prompts.text("access", "channel", contact="<@UADMIN>")
-    assert [r.messages[-1].text for r in backend.requests] == ["and here?"]  # only C9's
+    assert [asked(r.messages[-1]) for r in backend.requests] == ["and here?"]  # only C9's
 
 
 async def test_a_person_outside_the_allowlist_is_told_once_per_thread(

@@ -83,7 +83,7 @@ async def test_a_follow_up_does_not_send_the_sheet_back_to_the_model(
         await h.ask("and the bones?", thread_ts=root, mention=False)
         await h.replies(root, count=4)
     follow_up = backend.requests[1].messages
-    assert [m.role for m in follow_up] == ["system", "user", "assistant", "user"]
+    assert [m.role for m in follow_up] == ["user", "assistant", "user"]
     assert sum(len(m.images) for m in follow_up) == 5  # the series, not the sheet
     assert COMMENT not in str([m.text for m in follow_up])
     assert len(fake_slack.uploads.shared) == 2  # each answer shows what it was based on

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.e2e.harness import Harness, findings, png_bytes, running_bot, wait_until
+from tests.e2e.harness import Harness, asked, findings, png_bytes, running_bot, wait_until
 from tests.fakes.backend import FakeBackend
 from tests.fakes.slack import FakeSlack
 
@@ -31,7 +31,7 @@ async def test_image_then_question_is_one_question(fake_slack: FakeSlack, transp
         assert h.bot_replies(picture, channel=DM) == []  # not answered on its own
     [request] = backend.requests
     assert len(request.messages[-1].images) == 1
-    assert request.messages[-1].text == "is there a pneumothorax?"
+    assert asked(request.messages[-1]) == "is there a pneumothorax?"
     assert findings(answer).endswith("1 image(s) reviewed.")
 
 
@@ -43,7 +43,7 @@ async def test_an_image_alone_is_answered_after_the_wait(
         picture = await dm(h, files=[image(fake_slack)])
         [answer] = await h.replies(picture, channel=DM)
     [request] = backend.requests
-    assert request.messages[-1].text == "Describe the findings."
+    assert asked(request.messages[-1]) == "Describe the findings."
     assert len(request.messages[-1].images) == 1
     assert answer["thread_ts"] == picture
 
@@ -58,10 +58,10 @@ async def test_a_later_question_is_about_the_last_image(
         question = await dm(h, "and the heart size?")
         await h.replies(question, channel=DM)
     follow_up = backend.requests[1].messages
-    assert [m.role for m in follow_up] == ["system", "user", "assistant", "user"]
-    assert len(follow_up[1].images) == 1  # the image of the earlier message
-    assert follow_up[2].text == findings(first)
-    assert follow_up[3].text == "and the heart size?"
+    assert [m.role for m in follow_up] == ["user", "assistant", "user"]
+    assert len(follow_up[0].images) == 1  # the image of the earlier message
+    assert follow_up[1].text == findings(first)
+    assert asked(follow_up[2]) == "and the heart size?"
 
 
 async def test_new_case_and_old_images_start_afresh(fake_slack: FakeSlack, transport: str) -> None:
@@ -75,7 +75,7 @@ async def test_new_case_and_old_images_start_afresh(fake_slack: FakeSlack, trans
         await asyncio.sleep(1.3)  # the case window (1.2 s here) passes
         later = await dm(h, "what does consolidation mean?")
         await h.replies(later, channel=DM)
-    assert [len(r.messages) for r in backend.requests] == [2, 2, 2]  # system + question
+    assert [len(r.messages) for r in backend.requests] == [1, 1, 1]  # the question alone
     assert all(not r.messages[-1].images for r in backend.requests[1:])
 
 
@@ -92,4 +92,4 @@ async def test_a_follow_up_in_the_questions_thread_keeps_the_image(
         await h.replies(question, count=2, channel=DM)
     follow_up = backend.requests[1].messages
     assert sum(len(m.images) for m in follow_up) == 1
-    assert follow_up[-1].text == "and the costophrenic angles?"
+    assert asked(follow_up[-1]) == "and the costophrenic angles?"

@@ -35,7 +35,7 @@ async def test_home_tab_says_how_to_ask_what_runs_and_where(
     for expected in (
         prompts.text("home", "how_title"),
         prompts.text("formats", "supported"),
-        "google/medgemma-4b-it (transformers backend)",
+        "google/medgemma-1.5-4b-it (transformers backend)",
         prompts.text("home", "privacy_title"),
         prompts.disclaimer,
         prompts.text("home", "state_idle"),
@@ -43,6 +43,7 @@ async def test_home_tab_says_how_to_ask_what_runs_and_where(
     ):
         assert shows(view, expected), expected
     assert shows(view, "*Ask MedGemma*")  # the shortcut is explained
+    assert shows(view, "Not for urgent or emergency use: the bot alerts no one.")
 
 
 async def test_home_tab_shows_the_bot_busy_and_who_may_not_ask(

@@ -50,3 +50,21 @@ async def test_a_failing_server_gives_one_message_then_answers(
     assert says in notice["text"] and "error id" in notice["text"]
     assert "Answer for" not in notice["text"]  # no half answer presented as findings
     assert findings(answer) == echo_answer("second")
+
+
+async def test_an_answer_the_server_cut_at_max_tokens_says_so(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAIServer
+) -> None:
+    env = {"MEDGEMMA_BACKEND": "openai", "MEDGEMMA_BASE_URL": fake_openai.base_url}
+    backend = create_backend(settings_for(fake_slack, **env))
+    async with running_bot(fake_slack, backend, **env) as h:
+        fake_openai.reply("The lungs are clear and the", finish_reason="length")
+        ts = await h.ask("describe")
+        [answer] = await h.replies(ts)
+    assert findings(answer) == "The lungs are clear and the"
+    assert fake_openai.requests[0]["max_tokens"] == 1024
+    notes = [b["elements"][0]["text"] for b in answer["blocks"] if b["block_id"] == "note-1"]
+    assert notes == [
+        ":memo: The answer stopped at the length limit (1024 tokens) before it was finished. "
+        "Reply *continue* in this thread to get the rest."
+    ]

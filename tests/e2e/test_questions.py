@@ -7,7 +7,7 @@ from pathlib import Path
 from pydicom.data import get_testdata_file
 
 from bot.backends.base import ChatMessage
-from tests.e2e.harness import findings, is_sheet, png_bytes, running_bot
+from tests.e2e.harness import asked, findings, is_sheet, png_bytes, running_bot
 from tests.fakes.backend import FakeBackend, digest
 from tests.fakes.slack import FakeSlack
 
@@ -27,11 +27,11 @@ async def test_mention_with_png_gets_findings_and_disclaimer(
         ts = await h.ask("is there pneumonia?", files=[png])
         [reply] = await h.replies(ts)
     [request] = backend.requests
-    assert roles(request.messages) == ["system", "user"]
-    assert "radiologist" in request.messages[0].text
-    user = request.messages[1]
+    # MedGemma 1.5 (the default): no system prompt, as Google's notebooks
+    assert roles(request.messages) == ["user"]
+    [user] = request.messages
     assert len(user.images) == 1 and user.images[0].mode == "RGB"
-    assert user.text == "is there pneumonia?"  # the mention is stripped
+    assert asked(user) == "is there pneumonia?"  # the mention is stripped
     assert reply["thread_ts"] == ts
     said = f"Findings for {digest('is there pneumonia?')}: 1 image(s) reviewed."
     assert findings(reply) == said
@@ -48,6 +48,23 @@ async def test_mention_with_png_gets_findings_and_disclaimer(
     assert not fake_slack.unacked()
 
 
+async def test_medgemma_1_gets_the_radiologists_system_prompt(
+    fake_slack: FakeSlack, transport: str
+) -> None:
+    backend = FakeBackend()
+    png = fake_slack.add_file(png_bytes(), name="cxr.png", mimetype="image/png", filetype="png")
+    env = {"MEDGEMMA_MODEL": "google/medgemma-4b-it"}
+    async with running_bot(fake_slack, backend, transport=transport, **env) as h:
+        ts = await h.ask("is there pneumonia?", files=[png])
+        [reply] = await h.replies(ts)
+    [request] = backend.requests
+    assert roles(request.messages) == ["system", "user"]
+    assert "radiologist" in request.messages[0].text
+    assert "patient identifiers" in request.messages[0].text
+    assert request.messages[1].text == "is there pneumonia?"  # no safety line: it has one
+    assert findings(reply) == f"Findings for {digest('is there pneumonia?')}: 1 image(s) reviewed."
+
+
 async def test_follow_up_without_upload_keeps_image_and_answer(
     fake_slack: FakeSlack, transport: str
 ) -> None:
@@ -60,10 +77,11 @@ async def test_follow_up_without_upload_keeps_image_and_answer(
         first, second = await h.replies(root, count=2)
     assert len(backend.requests) == 2
     follow_up = backend.requests[1].messages
-    assert roles(follow_up) == ["system", "user", "assistant", "user"]
-    assert len(follow_up[1].images) == 1  # the earlier image, from its own turn
-    assert follow_up[2].text == findings(first)  # the earlier answer, without disclaimer
-    assert follow_up[3].text == "and the heart size?" and not follow_up[3].images
+    assert roles(follow_up) == ["user", "assistant", "user"]
+    assert len(follow_up[0].images) == 1  # the earlier image, from its own turn
+    assert follow_up[0].text == "what do you see?"  # the safety line: the newest only
+    assert follow_up[1].text == findings(first)  # the earlier answer, without disclaimer
+    assert asked(follow_up[2]) == "and the heart size?" and not follow_up[2].images
     assert findings(second).startswith(f"Findings for {digest('and the heart size?')}")
     # The image was downloaded once: the follow-up used the cache.
     assert [f for f, _ in fake_slack.file_requests] == [png["id"]]
@@ -78,7 +96,7 @@ async def test_dm_with_dicom(fake_slack: FakeSlack, transport: str) -> None:
         reply, sheet = await h.replies(ts, count=2, channel="D1")
     assert is_sheet(sheet) and sheet["thread_ts"] == ts  # what the model saw, in the DM
     [request] = backend.requests
-    assert request.messages[-1].text == "Describe the findings."
+    assert asked(request.messages[-1]) == "Describe the findings."
     [image] = request.messages[-1].images
     assert image.mode == "RGB" and image.width == image.height
     assert findings(reply).startswith("Findings for")
@@ -100,4 +118,4 @@ async def test_follow_up_when_an_earlier_file_is_gone(
     assert second["metadata"]["event_type"] == "medgemma_answer"
     notes = [b["elements"][0]["text"] for b in second["blocks"] if b["block_id"].startswith("note")]
     assert any("could not be read again" in n for n in notes)
-    assert backend.requests[1].messages[1].images == []
+    assert backend.requests[1].messages[0].images == []  # the user turn that had it

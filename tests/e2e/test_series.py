@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+import pytest
 
 from bot.backends.base import ImagePart, TextPart
-from tests.e2e.harness import is_sheet, running_bot
-from tests.fakes.backend import FakeBackend
+from tests.e2e.harness import asked, is_sheet, running_bot
+from tests.fakes.backend import SAFETY_LINE, FakeBackend
 from tests.fakes.slack import FakeSlack
 from tests.imaging.helpers import ct_slices
 
@@ -29,15 +32,14 @@ async def test_a_shuffled_ct_series_is_ordered_labelled_and_noted(fake_slack: Fa
     labels = [p.text for p in parts[1:-1] if isinstance(p, TextPart)]
     assert labels == [f"SLICE {i}" for i in range(1, 6)]
     assert all(isinstance(parts[1 + 2 * i], ImagePart) for i in range(5))
-    assert isinstance(parts[-1], TextPart) and parts[-1].text == "any haemorrhage?"
+    assert isinstance(parts[-1], TextPart) and parts[-1].text == SAFETY_LINE + "any haemorrhage?"
     # ct_slices makes each slice brighter than the one before: the order shows.
     means = [float(np.asarray(image).mean()) for image in images]
     assert means == sorted(means) and len(set(means)) == 5
-    # The answer says how much of the series was read, that 1.5 is the volume model,
-    # and that the files carry patient identifiers -- without quoting any of them.
+    # The answer says how much of the series was read and that the files carry patient
+    # identifiers -- without quoting any of them.
     notes = [b["elements"][0]["text"] for b in reply["blocks"] if b["block_id"].startswith("note")]
     assert any("5 of the series' 5 slices" in n for n in notes)
-    assert any("medgemma-1.5-4b-it" in n for n in notes)
     assert any("patient identifiers" in n for n in notes)
     everything = str(reply) + str(fake_slack.calls)
     assert "CompressedSamples" not in everything  # CT_small's PatientName
@@ -89,5 +91,21 @@ async def test_a_follow_up_on_a_series_is_answered_with_the_series(
         await h.replies(root, count=2)
     follow_up = backend.requests[1].messages
     assert sum(len(m.images) for m in follow_up) == 40
-    assert follow_up[-1].text == "and is the spleen normal?"
-    assert [m.role for m in follow_up] == ["system", "user", "assistant", "user"]
+    assert asked(follow_up[-1]) == "and is the spleen normal?"
+    assert [m.role for m in follow_up] == ["user", "assistant", "user"]
+
+
+async def test_which_model_reads_volumes_is_advice_for_the_logs_not_the_answer(
+    fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot")
+    files = [
+        fake_slack.add_file(data, name=f"IM{i:04d}", mimetype="application/dicom", filetype="dcm")
+        for i, data in enumerate(ct_slices(3))
+    ]
+    async with running_bot(fake_slack, FakeBackend(), MEDGEMMA_MODEL="google/medgemma-4b-it") as h:
+        ts = await h.ask("any haemorrhage?", files=files)
+        reply, _ = await h.replies(ts, count=2)
+    assert "1.5" not in str(reply["blocks"])  # MedGemma 1 runs: the answer says nothing
+    [advice] = [r for r in caplog.records if r.getMessage() == "model_advice"]
+    assert advice.fields["trained_model"] == "google/medgemma-1.5-4b-it"  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.prompts import Prompts
 from tests.e2e.harness import Harness, findings, png_bytes, running_bot, wait_until
-from tests.fakes.backend import FakeBackend, Step, digest
+from tests.fakes.backend import SAFETY_LINE, FakeBackend, Step, digest, question_of
 from tests.fakes.slack import FakeSlack
 
 QUESTION = "is there a pneumothorax?"
@@ -65,15 +65,17 @@ async def test_shortcut_answers_in_the_messages_thread_with_its_images(
     [opened] = fake_slack.calls_to("views.open")
     assert json.loads(opened["view"]["private_metadata"]) == {"c": "C1", "m": ts, "t": ts}
     assert answer["thread_ts"] == ts
-    asked = backend.requests[0].messages[-1]
-    # Two people: the image and its text are Person 1's, the question Person 2's.
-    assert asked.text == f"Person 1: look at this\n\nPerson 2: {QUESTION}"
-    assert findings(answer) == f"Findings for {digest(asked.text)}: 1 image(s) reviewed."
+    asked = backend.requests[0].messages[-1].text
+    # Two people: the image and its text are Person 1's, the question Person 2's (after
+    # the bot's safety line, which MedGemma 1.5's default gets before the newest words).
+    assert asked == f"Person 1: look at this\n\n{SAFETY_LINE}Person 2: {QUESTION}"
+    assert findings(answer) == f"Findings for {digest(asked)}: 1 image(s) reviewed."
     assert sum(len(m.images) for m in backend.requests[0].messages) == 1
     # The follow-up sees the shown question as the asker's turn, the answer as the model's.
-    turns = [(m.role, m.text) for m in backend.requests[1].messages[1:]]
-    assert turns[:-1] == [("user", asked.text), ("assistant", findings(answer))]
-    again = backend.requests[1].messages[-1].text
+    turns = [(m.role, m.text) for m in backend.requests[1].messages]
+    earlier = f"Person 1: look at this\n\nPerson 2: {QUESTION}"
+    assert turns[:-1] == [("user", earlier), ("assistant", findings(answer))]
+    again = question_of(backend.requests[1].messages[-1].text)
     assert again == "Person 2: and the heart size?"
     assert findings(second) == f"Findings for {digest(again)}: 1 image(s) reviewed."
 

@@ -86,7 +86,7 @@ async def test_refused_blocks_fall_back_to_text(fake_slack: FakeSlack, prompts: 
     said = f"Findings for {digest('a long one')}: 0 image(s) reviewed."
     assert reply["text"] == f"{said}\n\n{prompts.disclaimer}"
     assert [b["type"] for b in reply["blocks"]] == ["context", "context_actions"]  # kept
-    assert backend.requests[1].messages[2].text == said  # read back without the disclaimer
+    assert backend.requests[1].messages[1].text == said  # read back without the disclaimer
 
 
 async def test_a_rate_limited_status_does_not_switch_to_placeholders(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.errors import BackendError
-from tests.e2e.harness import findings, png_bytes, running_bot, wait_until
-from tests.fakes.backend import FakeBackend, Step, digest
+from tests.e2e.harness import asked, findings, png_bytes, running_bot, wait_until
+from tests.fakes.backend import SAFETY_LINE, FakeBackend, Step, digest
 from tests.fakes.slack import FakeSlack
 
 
@@ -43,8 +43,7 @@ async def test_a_follow_up_uses_the_event_when_the_read_lags(
         fake_slack.web.unread.add(str(events[0]["ts"]))  # the read does not have it yet
         await h.deliver(events)
         _, second = await h.replies(root, count=2)
-    asked = backend.requests[1].messages[-1]
-    assert asked.text == "and is the heart enlarged?"
+    assert asked(backend.requests[1].messages[-1]) == "and is the heart enlarged?"
     assert findings(second) == (
         f"Findings for {digest('and is the heart enlarged?')}: 0 image(s) reviewed."
     )
@@ -62,7 +61,7 @@ async def test_after_an_error_notice_a_plain_reply_is_answered(
         _, answer = await h.replies(root, count=2)
     assert answer["metadata"]["event_type"] == "medgemma_answer"
     # The unanswered first try and the retry are one turn of the person's.
-    assert backend.requests[1].messages[-1].text == "first try\n\nplease try again"
+    assert backend.requests[1].messages[-1].text == f"first try\n\n{SAFETY_LINE}please try again"
 
 
 async def test_a_reply_before_the_first_answer_is_answered_after_it(
@@ -77,8 +76,8 @@ async def test_a_reply_before_the_first_answer_is_answered_after_it(
     assert findings(first).startswith(f"Findings for {digest('first question')}")
     # Answered in order: the follow-up's request holds the first answer.
     roles = [m.role for m in backend.requests[1].messages]
-    assert roles == ["system", "user", "assistant", "user"]
-    assert backend.requests[1].messages[2].text == findings(first)
+    assert roles == ["user", "assistant", "user"]
+    assert backend.requests[1].messages[1].text == findings(first)
 
 
 async def test_escaped_text_reaches_the_model_as_written(
@@ -96,6 +95,6 @@ async def test_escaped_text_reaches_the_model_as_written(
     assert "&lt;1 cm &amp; shape?" in stored[0]["text"]  # as Slack keeps it
     assert "&lt;5 mm &amp;" in first["text"]  # the bot escaped its own text
     follow_up = backend.requests[1].messages
-    assert follow_up[1].text == "size <1 cm & shape?"
-    assert follow_up[2].text == "Nodule <5 mm & stable >2 years, see https://x.org/a?b=1&c"
-    assert follow_up[3].text == "R&D: is it >3 cm now?"
+    assert follow_up[0].text == "size <1 cm & shape?"
+    assert follow_up[1].text == "Nodule <5 mm & stable >2 years, see https://x.org/a?b=1&c"
+    assert asked(follow_up[2]) == "R&D: is it >3 cm now?"

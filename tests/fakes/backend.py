@@ -8,7 +8,14 @@ from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 
-from bot.backends.base import Capabilities, GenerationRequest, estimate_text_tokens
+from bot.backends.base import (
+    Capabilities,
+    FinishReason,
+    GenerationRequest,
+    estimate_text_tokens,
+)
+from bot.prompts import load_prompts
+from bot.settings import DEFAULT_PROMPTS
 
 
 def digest(text: str) -> str:
@@ -16,9 +23,18 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
+# MedGemma 1.5's default profile starts the question's text with the bot's safety line.
+SAFETY_LINE = load_prompts(DEFAULT_PROMPTS).abilities.safety + "\n\n"
+
+
+def question_of(text: str) -> str:
+    """A user turn's text as the asker wrote it: the bot's safety line before it removed."""
+    return text.removeprefix(SAFETY_LINE)
+
+
 def echo_answer(request: GenerationRequest) -> str:
     """The default answer: names the question it answers and how many images it saw."""
-    question = request.messages[-1].text
+    question = question_of(request.messages[-1].text)
     images = sum(len(m.images) for m in request.messages)
     return f"Findings for {digest(question)}: {images} image(s) reviewed."
 
@@ -34,6 +50,7 @@ class Step:
     chunk_delay_s: float = 0.0  # between chunks, as a model generates
     hang_after: int | None = None  # hang after this many chunks
     error_after: int | None = None  # raise `error` after this many chunks
+    finish: FinishReason = "stop"  # why the answer ended: "length" when cut at the limit
 
 
 @dataclass
@@ -83,6 +100,8 @@ class FakeBackend:
                     raise step.error
                 await asyncio.sleep(step.chunk_delay_s)
                 yield chunk
+            if request.on_finish is not None:
+                request.on_finish(step.finish)
         except asyncio.CancelledError:
             self.cancelled += 1
             raise

@@ -26,7 +26,9 @@ BAD_TOKEN = "hf_rejected"
 class FakeHub:
     """What the Hub knows: its models, which are gated, and who accepted their terms."""
 
-    models: set[str] = field(default_factory=lambda: {"google/medgemma-4b-it"})
+    models: set[str] = field(
+        default_factory=lambda: {"google/medgemma-1.5-4b-it", "google/medgemma-4b-it"}
+    )
     gated: set[str] = field(default_factory=set)
     granted: set[str] = field(default_factory=set)  # tokens that accepted the terms
     proxy_status: int | None = None  # a proxy in front that answers this for everything

@@ -24,7 +24,9 @@ import pytest_asyncio
 from aiohttp import web
 from multidict import CIMultiDict
 
-DEFAULT_MODEL = "google/medgemma-4b-it"
+from tests.fakes.backend import question_of
+
+DEFAULT_MODEL = "google/medgemma-1.5-4b-it"  # the bot's default model
 Body = dict[str, Any]
 
 
@@ -34,6 +36,7 @@ class Reply:
 
     chunks: tuple[str, ...]
     pause_s: float = 0.0
+    finish_reason: str | None = "stop"  # "length": cut at max_tokens; None: never said
 
 
 @dataclass(frozen=True)
@@ -88,14 +91,15 @@ def digest(text: str) -> str:
 
 
 def last_user_text(body: Body) -> str:
-    """The text parts of the last user message of a chat request, joined."""
+    """The text parts of the last user message of a chat request, joined, without the
+    bot's safety line (as the asker wrote them)."""
     users = [m for m in body.get("messages", []) if m.get("role") == "user"]
     if not users:
         return ""
     content = users[-1].get("content", "")
     if isinstance(content, str):
-        return content
-    return "\n\n".join(p["text"] for p in content if p.get("type") == "text")
+        return question_of(content)
+    return question_of("\n\n".join(p["text"] for p in content if p.get("type") == "text"))
 
 
 def echo_answer(question: str) -> str:
@@ -141,10 +145,12 @@ class FakeOpenAIServer:
         *,
         chunks: Sequence[str] | None = None,
         pause_s: float = 0.0,
+        finish_reason: str | None = "stop",
     ) -> None:
-        """Queue a reply: `text` split into words, or exactly `chunks`, after `pause_s`."""
+        """Queue a reply: `text` split into words, or exactly `chunks`, after `pause_s`,
+        ending with `finish_reason` ("length" as a server cut at max_tokens does)."""
         words = tuple(chunks) if chunks is not None else split_words(text or "")
-        self.script.append(Reply(words, pause_s))
+        self.script.append(Reply(words, pause_s, finish_reason))
 
     def fail(
         self,
@@ -267,7 +273,8 @@ class FakeOpenAIServer:
             err = error_body(error_type=script.error_type, code=script.code, message=script.message)
             await _send(response, err)
         else:
-            await _send(response, chunk(body, {}, finish_reason="stop"))
+            finish = script.finish_reason if isinstance(script, Reply) else "stop"
+            await _send(response, chunk(body, {}, finish_reason=finish))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response

@@ -163,3 +163,22 @@ def test_errors_carry_no_values(
     texts = [str(error), repr(error), error.detail, repr(error.params), caplog.text]
     _assert_clean(texts)
     assert not any("987654321" in text for text in texts)
+
+
+@pytest.mark.parametrize(
+    ("study", "acquisition", "taken"),
+    [
+        ("20240105", "20240106", "20240105"),  # the study's date first
+        ("", "20240106", "20240106"),  # else the acquisition's
+        ("2024-01-05", "", None),  # not DICOM's DA form: none
+        ("", "", None),
+    ],
+)
+def test_a_films_date_is_kept_to_order_it_and_never_shown(
+    study: str, acquisition: str, taken: str | None
+) -> None:
+    ds = sample_dataset("CT_small.dcm")
+    ds.StudyDate, ds.AcquisitionDate = study, acquisition
+    decoded = decode(dicom_bytes(ds), options=DEFAULT)
+    assert decoded.taken == taken
+    assert "taken" not in repr(decoded) and (taken is None or taken not in repr(decoded))

@@ -5,14 +5,16 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from bot.backends.base import ChatMessage, ImagePart, TextPart
+from bot.backends.base import ChatMessage, FinishReason, ImagePart, TextPart
 from bot.imaging.types import DecodedFile, Layout, ModelImage, PrivacyFlag
 from bot.pipeline.conversation import Conversation, Note
 from bot.pipeline.messages import DecodedThread, Message
 from bot.pipeline.notes import (
     answer_notes,
     caveats,
+    cut_notes,
     left_out_notes,
+    model_advice,
     privacy_notes,
     request_notes,
     seen_images,
@@ -66,41 +68,51 @@ def test_privacy_notes(name: str, files: list[DecodedFile], expected: list[Note]
     assert privacy_notes(files) == expected
 
 
-# (case id, the newest message's files, the model, expected notes)
-SERIES: list[tuple[str, list[DecodedFile], str, list[Note]]] = [
-    ("a photo", [file()], OLD_MODEL, []),
-    ("a volume, the volume model", [file(layout=Layout.VOLUME)], VOLUME_MODEL, []),
+# (case id, the newest message's files, expected notes)
+SERIES: list[tuple[str, list[DecodedFile], list[Note]]] = [
+    ("a photo", [file()], []),
+    ("a volume, whatever the model: advice is not a note", [file(layout=Layout.VOLUME)], []),
     (
-        "a volume, an older model",
-        [file(layout=Layout.VOLUME)],
-        OLD_MODEL,
-        [("series_model", {"model": OLD_MODEL})],
-    ),
-    (
-        "slide patches, an older model",
-        [file(layout=Layout.PATCHES)],
-        OLD_MODEL,
-        [("series_model", {"model": OLD_MODEL})],
-    ),
-    ("cine frames are no volume", [file(layout=Layout.CINE)], OLD_MODEL, []),
-    (
-        "two zips that left series out, then the model",
+        "two zips that left series out",
         [file(skipped=2, layout=Layout.VOLUME), file(), file(skipped=1)],
-        OLD_MODEL,
-        [
-            ("series_skipped", {"count": 2}),
-            ("series_skipped", {"count": 1}),
-            ("series_model", {"model": OLD_MODEL}),
-        ],
+        [("series_skipped", {"count": 2}), ("series_skipped", {"count": 1})],
     ),
 ]
 
 
-@pytest.mark.parametrize(("name", "files", "model", "expected"), SERIES, ids=[c[0] for c in SERIES])
-def test_series_notes(
-    name: str, files: list[DecodedFile], model: str, expected: list[Note]
+@pytest.mark.parametrize(("name", "files", "expected"), SERIES, ids=[c[0] for c in SERIES])
+def test_series_notes(name: str, files: list[DecodedFile], expected: list[Note]) -> None:
+    assert series_notes(files) == expected
+
+
+# (case id, the newest message's files, the model, the model the logs advise)
+ADVICE: list[tuple[str, list[DecodedFile], str, str | None]] = [
+    ("a photo", [file()], OLD_MODEL, None),
+    ("a volume, the volume model", [file(layout=Layout.VOLUME)], VOLUME_MODEL, None),
+    ("a volume, an older model", [file(layout=Layout.VOLUME)], OLD_MODEL, VOLUME_MODEL),
+    ("slide patches, an older model", [file(layout=Layout.PATCHES)], OLD_MODEL, VOLUME_MODEL),
+    ("cine frames are no volume", [file(layout=Layout.CINE)], OLD_MODEL, None),
+]
+
+
+@pytest.mark.parametrize(("name", "files", "model", "expected"), ADVICE, ids=[c[0] for c in ADVICE])
+def test_model_advice_is_for_the_logs(
+    name: str, files: list[DecodedFile], model: str, expected: str | None
 ) -> None:
-    assert series_notes(files, model=model) == expected
+    assert model_advice(files, model=model) == expected
+
+
+# (why generation stopped, the answer's limit, expected notes)
+CUT: list[tuple[FinishReason, int, list[Note]]] = [
+    ("stop", 1024, []),
+    ("length", 1024, [("answer_cut", {"limit": 1024})]),
+    ("length", 300, [("answer_cut", {"limit": 300})]),
+]
+
+
+@pytest.mark.parametrize(("finish", "limit", "expected"), CUT)
+def test_a_cut_answer_says_so(finish: FinishReason, limit: int, expected: list[Note]) -> None:
+    assert cut_notes(finish, limit=limit) == expected
 
 
 def thread(*, unreadable: int = 0, skipped: tuple[int, ...] = (), total: int = 0) -> DecodedThread:
@@ -174,11 +186,10 @@ def test_answer_notes_come_in_order() -> None:
         messages=[Message("user", "q", files=(newest,))], unreadable=2, skipped=(2,), newest_files=2
     )
     conv = conversation(ChatMessage("user", (IMAGE,)), notes=(("slices_used", {}),))
-    keys = [key for key, _ in answer_notes(decoded, conv, model=OLD_MODEL, empty=True)]
+    keys = [key for key, _ in answer_notes(decoded, conv, empty=True)]
     assert keys == [
         "patient_identifiers",
         "series_skipped",
-        "series_model",
         "files_unreadable",
         "files_left_out",
         "slices_used",

@@ -191,6 +191,9 @@ class TransformersBackend:
                 ticket.cancel()
         if tail := thoughts.flush():
             yield tail
+        if request.on_finish is not None:
+            cut = ticket is not None and ticket.job.stopped_at_limit
+            request.on_finish("length" if cut else "stop")
 
     def count_text_tokens(self, text: str) -> int:
         """Exact token count with the checkpoint's tokenizer."""

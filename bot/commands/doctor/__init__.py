@@ -78,12 +78,26 @@ def _settings(checks: Checks) -> tuple[Settings | None, set[str]]:
         checks.fail(f"{exc.detail}; change it in the environment or .env")
         return None, set(copied)
     checks.ok(f"settings valid (backend {settings.backend}, model {settings.model})")
+    _abilities(settings.model, checks)
     # A placeholder is reported above; checking with it would only fail again, less clearly.
     if "HF_TOKEN" in copied:
         settings = dataclasses.replace(settings, hf_token="")
     if "MEDGEMMA_REVISION" in copied:
         settings = dataclasses.replace(settings, revision="")
     return settings, set(copied)
+
+
+def _abilities(model: str, checks: Checks) -> None:
+    """Advice on the model, for whoever runs the bot (answers never carry it)."""
+    from bot.pipeline.abilities import ABLE_MODEL, can_localise
+
+    if not can_localise(model):
+        checks.warn(
+            f"MEDGEMMA_MODEL={model} is taken for MedGemma 1: it draws no boxes on chest "
+            "X-rays, compares no film with its prior and was not trained on CT/MRI volumes "
+            f"or whole slides; set MEDGEMMA_MODEL={ABLE_MODEL} for these (README: which "
+            "abilities need MedGemma 1.5)"
+        )
 
 
 async def doctor(printer: Callable[[str], Any] = print) -> int:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.prompts import model_family
+
 CARD_MODELS = ("MedGemma 4B-it", "MedGemma 1.5 4B-it")
 
 
@@ -36,3 +38,8 @@ CXR_FIGURES: dict[str, tuple[float, float]] = {
 }
 # the group a card's VQA figure is comparable with (SLAKE: English only)
 CARD_GROUP = {"slake": "en", "vqa-rad": ""}
+
+
+def card_for(model: str) -> str:
+    """The card (of CARD_MODELS) whose figures a run of `model` compares with."""
+    return CARD_MODELS[1] if model_family(model) == "medgemma-1.5" else CARD_MODELS[0]

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.commands.eval.metrics import Counts, Score, macro_f1, summarize
-from bot.commands.eval.published import CARD_GROUP, CARD_MODELS, CXR_FIGURES, VQA_FIGURES
+from bot.commands.eval.published import (
+    CARD_GROUP,
+    CARD_MODELS,
+    CXR_FIGURES,
+    VQA_FIGURES,
+    card_for,
+)
 from bot.commands.eval.records import Record
 
 GROUP_NAMES = {"en": "English", "zh": "Chinese"}
@@ -85,7 +91,8 @@ def markdown(report: Mapping[str, Any]) -> str:
     )
     errors = f"\n\n{report['errors']} item(s) got an error instead of an answer (scored 0)."
     body = _labels_table(report) if report["format"] == "labels" else _vqa_table(report)
-    return title + "\n\n" + body + (errors if report["errors"] else "")
+    card = f"\n\nThe card to compare with: {card_for(str(report['model']))} (the model run)."
+    return title + "\n\n" + body + card + (errors if report["errors"] else "")
 
 
 def _vqa_row(name: str, *, figures: Mapping[str, Any], card: Sequence[str]) -> str:

@@ -42,10 +42,13 @@ def mode_settings(settings: Settings, *, mode: Mode, max_new_tokens: int | None)
 
 
 def mode_prompts(prompts: Prompts, *, mode: Mode) -> Prompts:
-    """The prompts a mode answers with: card mode has no system prompt."""
+    """The prompts a mode answers with: card mode has no system prompt, no safety line in
+    the question and no abilities (a benchmark's "where is" question is not a box)."""
     if mode == "bot":
         return prompts
-    return dataclasses.replace(prompts, system={name: "" for name in prompts.system})
+    abilities = dataclasses.replace(prompts.abilities, safety="", triggers={})
+    system = {name: "" for name in prompts.system}
+    return dataclasses.replace(prompts, system=system, abilities=abilities)
 
 
 class Runner:

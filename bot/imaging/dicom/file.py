@@ -43,6 +43,7 @@ def _single(dataset: Dataset, *, header: DicomHeader, options: ImagingOptions) -
         acquisition_key=header.acquisition_key,
         intensity=intensity,
         grey=dicom_render.grey_values(frame, options=options) if kept else None,
+        taken=header.taken,
     )
 
 

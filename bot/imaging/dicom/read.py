@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import io
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pydicom
@@ -20,6 +20,8 @@ from bot.imaging.dicom.values import MISSING
 from bot.imaging.types import PrivacyFlag, Specialty
 
 _IDENTIFIERS = ("PatientName", "PatientID", "PatientBirthDate")
+# When the image was taken, to tell a prior film from a current one (never logged or shown).
+_DATES = ("StudyDate", "AcquisitionDate")
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 # Keys only need to match within this process; a per-process secret makes them useless for
 # looking up or guessing the UIDs they came from.
@@ -53,6 +55,8 @@ class DicomHeader:
     sort_key: tuple[float, float]
     frames: int
     has_pixels: bool
+    # YYYYMMDD of the study (or acquisition): kept in memory to order films, never logged.
+    taken: str | None = field(default=None, repr=False)
 
 
 def read_dataset(data: bytes) -> Dataset:
@@ -96,6 +100,7 @@ def describe(dataset: Dataset) -> DicomHeader:
         sort_key=sort_key(dataset),
         frames=frame_count(dataset),
         has_pixels=any(keyword in dataset for keyword in _PIXEL_KEYWORDS),
+        taken=taken(dataset),
     )
 
 
@@ -107,6 +112,15 @@ def privacy_flags(dataset: Dataset) -> frozenset[PrivacyFlag]:
     if values.text(dataset, "BurnedInAnnotation").upper() == "YES":
         flags.add(PrivacyFlag.BURNED_IN_ANNOTATION)
     return frozenset(flags)
+
+
+def taken(dataset: Dataset) -> str | None:
+    """The study date, else the acquisition date, as YYYYMMDD; None when neither is valid."""
+    for keyword in _DATES:
+        value = values.text(dataset, keyword)
+        if len(value) == 8 and value.isascii() and value.isdigit():
+            return value
+    return None
 
 
 def series_key(dataset: Dataset) -> str | None:

@@ -18,7 +18,7 @@ from bot.slack.question.progress import Progress
 from bot.slack.question.reading import read_question
 from bot.slack.question.reporting import reported
 from bot.slack.question.routing import Route
-from bot.slack.question.sheets import post_sheet
+from bot.slack.question.sheets import post_boxes, post_sheet
 from bot.slack.question.streaming import AnswerStream
 from bot.slack.webapi.posting import post_all
 from bot.slack.webapi.replies import question_message
@@ -94,6 +94,7 @@ async def _answer(
         record.posted()
     seconds = round(time.monotonic() - started, 3)
     event(log, "reply_posted", request_id=asked.request_id, channel=route.channel, seconds=seconds)
+    await post_boxes(deps, asked, answer)
     await post_sheet(deps, asked, answer)
 
 

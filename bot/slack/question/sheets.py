@@ -1,4 +1,5 @@
-"""What the model saw, shown under its answer: one contact sheet of the images it was sent.
+"""What the model saw, shown under its answer: a contact sheet of the images it was sent,
+or the image a "where is" answer is about with the model's boxes drawn on it.
 
 After an answer about a CT/MRI series, another image set or DICOM files, the images the
 model received (windowed, sampled and labelled as in the prompt) are uploaded as one PNG
@@ -7,9 +8,10 @@ the person who asked already sees exactly what was sent.
 
 The sheet is extra. Whatever goes wrong with it (no `files:write`, a rate limit, Slack
 down, a drawing bug) is logged with ids only and the answer stands: it never becomes the
-question's error notice. It uses slack_sdk's `files_upload_v2`, which makes Slack's
-three calls (files.getUploadURLExternal, a POST of the bytes to the URL it returns, no
-token sent there, then files.completeUploadExternal with channel_id and thread_ts); the
+question's error notice. Either image goes up through slack_sdk's `files_upload_v2`,
+which makes Slack's three calls (files.getUploadURLExternal, a POST of the bytes to the
+URL it returns, no token sent there, then files.completeUploadExternal with channel_id
+and thread_ts), in memory, never written to disk; the
 Web API client retries none of them after an unclear failure (`client.NOT_REPEATABLE`),
 so a sheet is never shown twice.
 """
@@ -17,12 +19,14 @@ so a sheet is never shown twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.imaging.boxes import draw_boxes
 from bot.imaging.contact_sheet import contact_sheet
 from bot.imaging.types import ModelImage
 from bot.logs import event
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SHEET_TIMEOUT_S = 60.0  # drawing and all three upload calls; within the shutdown drain
 FILENAME = "what-the-model-saw.png"  # fixed: never a shared file's name
+BOXES_FILENAME = "where-the-model-placed-it.png"
 
 
 async def post_sheet(deps: Deps, asked: Asked, answer: Answer) -> None:
@@ -54,6 +59,30 @@ async def post_sheet(deps: Deps, asked: Asked, answer: Answer) -> None:
     )
 
 
+async def post_boxes(deps: Deps, asked: Asked, answer: Answer) -> None:
+    """Upload a localisation answer's film with its boxes into the thread; never raises.
+
+    This image is part of the answer (its note points at it), so it does not depend on
+    MEDGEMMA_CONTACT_SHEET.
+    """
+    located = answer.located
+    if located is None:
+        return
+    language = asked.language
+    count = len(located.boxes)
+    await share_png(
+        deps.client,
+        render=functools.partial(draw_boxes, located.image.image, located.boxes),
+        filename=BOXES_FILENAME,
+        channel=asked.route.channel,
+        thread_ts=asked.route.thread_ts,
+        title=deps.prompts.text("sheet", "boxes_title", language=language, count=count),
+        comment=deps.prompts.text("sheet", "boxes_comment", language=language),
+        request_id=asked.request_id,
+        counts={"images": 1, "boxes": count},
+    )
+
+
 async def share_sheet(
     client: AsyncWebClient,
     *,
@@ -66,13 +95,44 @@ async def share_sheet(
     timeout_s: float = SHEET_TIMEOUT_S,
 ) -> bool:
     """Draw the sheet and share it in the thread; False (logged) when that failed."""
-    where: dict[str, Any] = {"request_id": request_id, "channel": channel, "images": len(images)}
+    return await share_png(
+        client,
+        render=functools.partial(contact_sheet, images),
+        filename=FILENAME,
+        channel=channel,
+        thread_ts=thread_ts,
+        title=title,
+        comment=comment,
+        request_id=request_id,
+        timeout_s=timeout_s,
+        counts={"images": len(images)},
+    )
+
+
+async def share_png(
+    client: AsyncWebClient,
+    *,
+    render: Callable[[], bytes],
+    filename: str,
+    channel: str,
+    thread_ts: str,
+    title: str,
+    comment: str,
+    request_id: str,
+    counts: Mapping[str, int],
+    timeout_s: float = SHEET_TIMEOUT_S,
+) -> bool:
+    """Draw a PNG in memory and share it in the thread; False (logged) when that failed.
+
+    `counts` (images, boxes) go to the log with the ids: never names or content.
+    """
+    where: dict[str, Any] = {"request_id": request_id, "channel": channel, **counts}
     try:
         async with asyncio.timeout(timeout_s):
-            png = await asyncio.to_thread(contact_sheet, images)  # CPU work, off the loop
+            png = await asyncio.to_thread(render)  # CPU work, off the loop
             await client.files_upload_v2(
                 file=png,
-                filename=FILENAME,
+                filename=filename,
                 title=title,
                 alt_txt=title,
                 initial_comment=comment,

@@ -305,3 +305,19 @@ async def test_the_cpu_chosen_on_purpose_is_a_warning_not_a_failure(
     lines: list[str] = []
     await doctor(lines.append)
     assert any(line.startswith(said) for line in lines), lines
+
+
+async def test_medgemma_1_is_advised_to_whoever_runs_the_bot(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    fake_openai.models.append("google/medgemma-4b-it")
+    model = "google/medgemma-4b-it"
+    working_environment(monkeypatch, tmp_path, fake_slack, fake_openai, MEDGEMMA_MODEL=model)
+    lines: list[str] = []
+    assert await doctor(lines.append) == 0  # advice, not a failure
+    [advice] = [line for line in lines if "MedGemma 1" in line]
+    assert advice.startswith(f"warn MEDGEMMA_MODEL={model} is taken for MedGemma 1")
+    assert "draws no boxes" in advice and "MEDGEMMA_MODEL=google/medgemma-1.5-4b-it" in advice

@@ -179,8 +179,9 @@ def labels(folder: Path) -> Path:
 
 
 def dataset_question(request: GenerationRequest, questions: Mapping[str, str]) -> str:
-    """The dataset question a request asks (the card template adds a line after it)."""
-    text = request.messages[-1].text
+    """The dataset question a request asks (the card template adds a line after it, the
+    bot's safety line under MedGemma 1.5 comes before it)."""
+    text = request.messages[-1].text.split("\n\n")[-1]
     for question in questions:
         if text.startswith(question):
             return question

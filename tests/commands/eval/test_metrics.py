@@ -15,6 +15,7 @@ from bot.commands.eval.metrics import (
     token_f1,
     tokens,
 )
+from bot.commands.eval.published import card_for
 
 
 @pytest.mark.parametrize(
@@ -159,3 +160,15 @@ def test_counts_add_one_decision() -> None:
     counts = Counts().add(predicted=True, actual=True).add(predicted=True, actual=False)
     counts = counts.add(predicted=False, actual=True).add(predicted=False, actual=False)
     assert counts == Counts(tp=1, fp=1, fn=1, tn=1)
+
+
+@pytest.mark.parametrize(
+    ("model", "card"),
+    [
+        ("google/medgemma-1.5-4b-it", "MedGemma 1.5 4B-it"),
+        ("google/medgemma-4b-it", "MedGemma 4B-it"),
+        ("/models/medgemma-1.5-4b-it", "MedGemma 1.5 4B-it"),
+    ],
+)
+def test_a_run_compares_with_its_models_card(model: str, card: str) -> None:
+    assert card_for(model) == card

@@ -59,6 +59,8 @@ async def test_vqa_rad_in_card_mode(tmp_path: Path, prompts: Prompts) -> None:
     assert records["3"]["tokenized_f1"] == pytest.approx(0.5)
     assert records["2"]["correct"] is False and records["2"]["read_as"] == "yes"
     assert "| all | 5 | 56.7 | 66.7 (3) | 49.9 / 69.1 | 48.1 / 70.2 |" in table
+    # the default model, MedGemma 1.5: its card is the one to compare with
+    assert "The card to compare with: MedGemma 1.5 4B-it (the model run)." in table
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["n"] == 5
 
 
@@ -72,6 +74,7 @@ async def test_card_mode_asks_as_the_model_cards_do(tmp_path: Path, prompts: Pro
         assert [m.role for m in request.messages] == ["user"]
         assert request.max_new_tokens == CARD_MAX_NEW_TOKENS
         assert request.messages[0].text.endswith("\nAnswer with a single word or phrase.")
+        assert prompts.abilities.safety not in request.messages[0].text  # as the cards ask
         assert len(request.messages[0].images) == 1
         assert isinstance(request.messages[0].parts[0], ImagePart)
     ct = question_request(backend.requests, "What organ is shown?")
@@ -83,20 +86,33 @@ async def test_card_mode_asks_as_the_model_cards_do(tmp_path: Path, prompts: Pro
 
 
 def question_request(requests: list[GenerationRequest], question: str) -> GenerationRequest:
-    return next(r for r in requests if r.messages[-1].text.startswith(question))
+    return next(r for r in requests if r.messages[-1].text.split("\n\n")[-1].startswith(question))
 
 
 async def test_bot_mode_asks_what_slack_users_ask(tmp_path: Path, prompts: Prompts) -> None:
     folder = layouts.vqa_rad(tmp_path / "vqa-rad")
     backend = FakeBackend(answer=layouts.answers_by_question(layouts.VQA_RAD_ANSWERS))
     job = EvalJob(path=folder, mode="bot", records=tmp_path / "r.jsonl")
-    await evaluate(job, backend, prompts)
+    settings = Settings(model="google/medgemma-4b-it")
+    await evaluate(job, backend, prompts, settings)
     request = question_request(backend.requests, "Is there a fracture?")
-    # the radiologist's system prompt, the question as typed, the configured budget
+    # MedGemma 1: the radiologist's system prompt, the question as typed, the budget
     assert [m.role for m in request.messages] == ["system", "user"]
     assert request.messages[0].text == prompts.system_prompt("radiologist")
     assert request.messages[1].text == "Is there a fracture?"
     assert request.max_new_tokens == Settings().max_new_tokens
+
+
+async def test_bot_mode_under_medgemma_15_has_the_safety_line_and_no_system_prompt(
+    tmp_path: Path, prompts: Prompts
+) -> None:
+    folder = layouts.vqa_rad(tmp_path / "vqa-rad")
+    backend = FakeBackend(answer=layouts.answers_by_question(layouts.VQA_RAD_ANSWERS))
+    job = EvalJob(path=folder, mode="bot", records=tmp_path / "r.jsonl")
+    await evaluate(job, backend, prompts)  # the default model, MedGemma 1.5
+    request = question_request(backend.requests, "Is there a fracture?")
+    assert [m.role for m in request.messages] == ["user"]
+    assert request.messages[0].text == prompts.abilities.safety + "\n\nIs there a fracture?"
 
 
 async def test_slake_reports_english_and_chinese_apart(tmp_path: Path, prompts: Prompts) -> None:

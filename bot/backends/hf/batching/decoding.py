@@ -50,6 +50,7 @@ class Decoder:
         if text:
             self._outbox.emit(job, text)
         if job.generated >= job.max_new_tokens or job.cached + 1 >= lane.engine.slot_tokens:
+            job.stopped_at_limit = True
             self.finish(lane, job)
 
     def step(self, lane: Lane) -> None:

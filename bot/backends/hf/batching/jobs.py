@@ -40,6 +40,7 @@ class Job:
     cached: int = 0  # tokens in the KV cache (prompt + fed tokens)
     reported: int | None = None  # last place in line sent to on_position
     done: bool = False
+    stopped_at_limit: bool = False  # ended by max_new_tokens or the row's size, unfinished
     # Timings (monotonic seconds) for logs and `bench`.
     submitted_at: float = field(default_factory=time.monotonic)
     first_token_at: float | None = None
