@@ -71,6 +71,7 @@ from tests.fakes.slack_events import (
 )
 from tests.fakes.slack_files import FileHost, FileObject, ForeignHost, HostedFile, file_stub
 from tests.fakes.slack_interactive import Interactions, interactive_body, interactive_envelope
+from tests.fakes.slack_markup import live_markup, rendered_texts
 from tests.fakes.slack_socket import SocketHub
 from tests.fakes.slack_store import Message, MessageStore
 from tests.fakes.slack_uploads import Uploads
@@ -345,6 +346,23 @@ class FakeSlack:
         if channel_type != "im" and f"<@{self.bot_user_id}>" in text:
             events.insert(0, app_mention_event(**common, files=files))
         return events
+
+    def live_markup(self) -> list[str]:
+        """Live mentions, control sequences and links in everything the bot made visible.
+
+        Its messages as stored (a stream's text is all its chunks together, so a sequence
+        split across appends counts), its uploads' comments and its ephemeral messages:
+        see `slack_markup.py` for what Slack renders as markup.
+        """
+        texts: list[str] = []
+        for channel in self.store.channels:
+            for message in self.store.all(channel):
+                if message.get("bot_id") == self.bot_id:
+                    texts += rendered_texts(message)
+        texts += [s.initial_comment or "" for s in self.uploads.shared]
+        for ephemeral in self.ephemerals:
+            texts += rendered_texts(ephemeral)
+        return [found for text in texts for found in live_markup(text)]
 
     # -- files
 

@@ -155,4 +155,4 @@ def shown_question(message: Post, identity: Identity) -> tuple[str, str] | None:
     blocks = message.get("blocks") or []
     quoted = next((b.get("text", "") for b in blocks if b.get("block_id") == QUESTION_BLOCK), "")
     lines = [line.removeprefix(QUOTE.strip()).removeprefix(" ") for line in quoted.split("\n")]
-    return mark.user, "\n".join(lines).strip()
+    return mark.user, html.unescape("\n".join(lines).strip())  # shown inert: entities
