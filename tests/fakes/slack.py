@@ -391,18 +391,20 @@ class FakeSlack:
         retry_attempt: int = 0,
         retry_reason: str = "",
         to: int | None = None,
+        team_id: str | None = None,
+        api_app_id: str | None = None,
     ) -> str:
         """Deliver an event in an events_api envelope; the envelope_id.
 
         It goes on connection `to` (by connection order) if given, else on the one
         `socket.pick` chooses (the newest by default). Waits up to 5 s for a client to
-        connect first.
+        connect first. `team_id` and `api_app_id` default to this workspace and app.
         """
         payload = event_callback_payload(
             event,
             event_id=event_id or new_event_id(),
-            team_id=self.team_id,
-            api_app_id=self.workspace.app_id,
+            team_id=team_id or self.team_id,
+            api_app_id=api_app_id or self.workspace.app_id,
             bot_user_id=self.bot_user_id,
             token=self.workspace.verification_token,
         )

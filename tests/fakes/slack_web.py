@@ -43,6 +43,7 @@ _SCOPES = {
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "users.info": "users:read",
+    "bots.info": "users:read",
 }
 _HISTORY_SCOPES = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
 
@@ -166,6 +167,7 @@ class WebApi:
             "conversations.history": self._history,
             "files.info": self._files_info,
             "users.info": self._users_info,
+            "bots.info": self._bots_info,
             "assistant.threads.setStatus": self._set_status,
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
@@ -374,6 +376,22 @@ class WebApi:
         if info is None:
             raise SlackError("file_not_found")
         return {"ok": True, "file": info, "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    def _bots_info(self, params: Params) -> dict[str, Any]:
+        """bots.info (docs.slack.dev/reference/methods/bots.info): the bot and its app_id."""
+        workspace = self.workspace
+        if params.get("bot") != workspace.bot_id:
+            raise SlackError("bot_not_found")
+        bot = {
+            "id": workspace.bot_id,
+            "deleted": False,
+            "name": workspace.bot_name,
+            "updated": 1_700_000_000,
+            "app_id": workspace.app_id,
+            "user_id": workspace.bot_user_id,
+            "icons": {},
+        }
+        return {"ok": True, "bot": bot}
 
     def _users_info(self, params: Params) -> dict[str, Any]:
         user = self.users.get(str(params.get("user") or ""))

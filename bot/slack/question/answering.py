@@ -12,6 +12,7 @@ from bot.pipeline.conversation import Note
 from bot.pipeline.messages import UndecodedMessage
 from bot.slack.deps import Deps
 from bot.slack.question import history
+from bot.slack.question.access import admitted
 from bot.slack.question.asked import Asked
 from bot.slack.question.audit import QuestionRecord, audited
 from bot.slack.question.progress import Progress
@@ -69,7 +70,7 @@ async def _answer(
     if raw is None:
         record.outcome = "merged"
         return  # a DM image answered together with the question that followed it
-    thread, notes = await _incoming(deps, raw)
+    thread, notes = await _incoming(deps, asked, raw)
     async with Progress(
         client=deps.client,
         status_client=deps.status_client,
@@ -109,9 +110,17 @@ async def _show_question(deps: Deps, asked: Asked) -> None:
 
 
 async def _incoming(
-    deps: Deps, raw: list[dict[str, Any]]
+    deps: Deps, asked: Asked, raw: list[dict[str, Any]]
 ) -> tuple[list[UndecodedMessage], list[Note]]:
     """The thread as the pipeline's messages, speakers named when several people talk."""
+    if deps.settings.allowed_users:
+        picked = asked.route.ts if asked.route.question else ""  # the shortcut's message
+        raw = history.admitted_only(
+            raw,
+            admitted=lambda user: admitted(deps.settings, user),
+            identity=deps.identity,
+            keep=picked,
+        )
     people = history.authors(raw, deps.identity)
     names = await history.speaker_names(people, deps.names.lookup) if len(people) > 1 else {}
     thread = history.to_incoming(

@@ -52,6 +52,34 @@ async def fetch_thread(
     return ordered[-MAX_THREAD_MESSAGES:]
 
 
+def admitted_only(
+    messages: Sequence[dict[str, Any]],
+    *,
+    admitted: Callable[[str], bool],
+    identity: Identity,
+    keep: str = "",
+) -> list[dict[str, Any]]:
+    """The thread without what people the allowlist turns away wrote or shared.
+
+    Their messages (and files) never reach the model, nor do questions of theirs the
+    bot shows; the bot's answers and the message at `keep` (the one an allowed person
+    picked with the shortcut) stay.
+    """
+
+    def author(m: Mapping[str, Any]) -> str | None:
+        if (asked := shown_question(m, identity)) is not None:
+            return asked[0]
+        return None if is_ours(m, identity) or m.get("bot_id") else str(m.get("user") or "")
+
+    def kept(m: Mapping[str, Any]) -> bool:
+        if keep and m.get("ts") == keep:
+            return True
+        who = author(m)
+        return who is None or admitted(who)
+
+    return [m for m in messages if kept(m)]
+
+
 def skipped_files(message: Mapping[str, Any]) -> int:
     """Files of a message that are not uploads the bot can read (links, snippets, posts)."""
     return sum(1 for f in message.get("files") or [] if f.get("mode") in SKIPPED_FILE_MODES)

@@ -59,7 +59,7 @@ async def _accepted(deps: Deps, decision: Route, body: dict[str, Any]) -> bool:
         event(log, "duplicate", event_id=body.get("event_id"), **where)
         return False
     reason = refusal(
-        deps.settings, channel=decision.channel, user=decision.user, in_dm=decision.in_dm
+        deps.settings, channel=decision.channel, user=decision.user, in_dm=decision.direct
     )
     if reason is not None:
         # Told once per thread, privately; the model never sees the question.

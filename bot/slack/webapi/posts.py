@@ -38,11 +38,14 @@ _LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
 
 @dataclass(frozen=True)
 class Identity:
-    """Who the bot is in this workspace (from auth.test)."""
+    """Who the bot is in this workspace (auth.test) and which app it is (bots.info)."""
 
     bot_user_id: str
     bot_id: str
     team_id: str = ""
+    app_id: str = ""  # "" when Slack did not say (bots.info needs users:read)
+    enterprise_id: str = ""
+    org_install: bool = False  # installed for a whole Enterprise Grid org
 
 
 def is_ours(message: Post, identity: Identity) -> bool:

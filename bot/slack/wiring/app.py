@@ -25,7 +25,7 @@ from bot.slack.jobs import Jobs
 from bot.slack.waits import Arrivals, ThreadTurns
 from bot.slack.webapi.budget import StreamBudget
 from bot.slack.webapi.client import web_client
-from bot.slack.webapi.failures import slack_code
+from bot.slack.webapi.failures import SLACK_FAILURES, failure_code, slack_code
 from bot.slack.webapi.files import SlackDownloads
 from bot.slack.webapi.people import People
 from bot.slack.webapi.posts import Identity
@@ -67,12 +67,30 @@ async def identify(client: AsyncWebClient) -> tuple[Identity, set[str]]:
             "HTTPS_PROXY"
         ) from None
     scopes = {s.strip() for s in (response.headers.get("x-oauth-scopes") or "").split(",") if s}
+    bot_id = str(response.get("bot_id", ""))
     identity = Identity(
         bot_user_id=str(response["user_id"]),
-        bot_id=str(response.get("bot_id", "")),
+        bot_id=bot_id,
         team_id=str(response.get("team_id", "")),
+        app_id=await app_id_of(client, bot_id),
+        enterprise_id=str(response.get("enterprise_id") or ""),
+        org_install=bool(response.get("is_enterprise_install")),
     )
     return identity, scopes
+
+
+async def app_id_of(client: AsyncWebClient, bot_id: str) -> str:
+    """The app's id (bots.info, which needs users:read); "" when Slack does not say.
+
+    Events name the app they are for (`api_app_id`); with this id, another app's are
+    dropped. Without it only the workspace is checked, which is said once here.
+    """
+    try:
+        response = await client.bots_info(bot=bot_id)
+    except SLACK_FAILURES as exc:
+        event(log, "app_id_unknown", level=logging.WARNING, error=failure_code(exc))
+        return ""
+    return str((response.get("bot") or {}).get("app_id") or "")
 
 
 async def check_app_token(client: AsyncWebClient, app_token: str) -> None:
