@@ -316,12 +316,19 @@ class WebApi:
         }
 
     def _replies(self, params: Params) -> dict[str, Any]:
+        # conversations.replies (docs.slack.dev/reference/methods/conversations.replies):
+        # the thread oldest first, its replies between `oldest` and `latest` (each bound
+        # excluded unless `inclusive`); the parent leads every page.
         channel = require_channel(params, self.unknown_channels)
         ts = str(params.get("ts") or "")
         thread = self.store.thread(channel, ts) if ts else None
         if thread is None:
             raise SlackError("thread_not_found")
         thread = [m for m in thread if m["ts"] not in self.unread]
+        if params.get("oldest") or params.get("latest"):
+            bounds = {k: params.get(k) for k in ("oldest", "latest")}
+            inside = _between(thread, **bounds, inclusive=truthy(params.get("inclusive")))
+            thread = [thread[0], *(m for m in inside if m is not thread[0])]
         result = page(
             thread, cursor=params.get("cursor"), limit=_limit(params, DEFAULT_REPLIES_LIMIT)
         )

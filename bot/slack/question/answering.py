@@ -66,11 +66,13 @@ async def _answer(
     started, route = time.monotonic(), asked.route
     if route.question:  # typed into the shortcut's modal: show it in the thread
         await _show_question(deps, asked)
-    raw = await read_question(deps, route)
-    if raw is None:
+    read = await read_question(deps, route)
+    if read is None:
         record.outcome = "merged"
         return  # a DM image answered together with the question that followed it
-    thread, notes = await _incoming(deps, asked, raw)
+    thread, notes = await _incoming(deps, asked, read.messages)
+    if read.left_out:
+        notes.insert(0, ("thread_window", {}))
     async with Progress(
         client=deps.client,
         status_client=deps.status_client,

@@ -15,7 +15,7 @@ from typing import Any
 from bot.errors import Restarting
 from bot.logs import event
 from bot.slack.deps import Deps
-from bot.slack.question import history
+from bot.slack.question import threads
 from bot.slack.question.answering import answer_question
 from bot.slack.question.asked import Asked
 from bot.slack.question.audit import recovered
@@ -46,7 +46,7 @@ async def recover(deps: Deps) -> int:
 
 async def _finish(deps: Deps, question: Question) -> None:
     where: dict[str, Any] = {"channel": question.channel, "message_ts": question.ts}
-    thread = await history.fetch_thread(
+    thread = await threads.fetch_thread(
         deps.client, channel=question.channel, thread_ts=question.thread_ts
     )
     original = next((m for m in thread if m.get("ts") == question.ts), None)

@@ -22,7 +22,7 @@ from typing import Any
 from bot.logs import event
 from bot.prompts import Prompts
 from bot.slack.deps import Deps
-from bot.slack.question import history
+from bot.slack.question import history, threads
 from bot.slack.question.access import interaction_is_direct, refusal
 from bot.slack.question.routing import Route
 from bot.slack.question.start import begin
@@ -147,7 +147,7 @@ async def _target(deps: Deps, *, channel: str, ts: str, thread_ts: str) -> dict[
             )
             messages = [m for m in response.get("messages") or [] if isinstance(m, dict)]
         else:
-            messages = await history.fetch_thread(
+            messages = await threads.fetch_thread(
                 deps.client, channel=channel, thread_ts=thread_ts, until_ts=ts
             )
     except SLACK_FAILURES as exc:
