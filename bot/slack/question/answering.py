@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 from bot.errors import FilesSkipped
@@ -54,14 +56,56 @@ async def answer_question(deps: Deps, route: Route, *, attempt: int = 0) -> None
             reported(deps, stream),
             audited(deps, question, files=files) as record,
         ):
-            async with deps.turns.turn((route.channel, route.thread_ts)):
-                await _answer(deps, asked, stream, record=record)
+            async with (
+                deps.turns.turn((route.channel, route.thread_ts)),
+                _slot(deps, asked) as shown,
+            ):
+                await _answer(deps, asked, stream, record=record, progress=shown)
     finally:
         await deps.state.finish(route.channel, route.ts)
 
 
+def _progress(deps: Deps, asked: Asked, *, place: int = 0) -> Progress:
+    """The thread's status for this question (`place`: its place in line, 0: working)."""
+    return Progress(
+        client=deps.client,
+        status_client=deps.status_client,
+        channel=asked.route.channel,
+        thread_ts=asked.route.thread_ts,
+        prompts=deps.prompts,
+        request_id=asked.request_id,
+        language=asked.language,
+        place=place,
+    )
+
+
+@asynccontextmanager
+async def _slot(deps: Deps, asked: Asked) -> AsyncIterator[Progress | None]:
+    """Hold the question's answer slot; while it waits in line, its place is the status.
+
+    The status shown while waiting stays on for the answer (None: there was no wait).
+    """
+    key = (asked.route.channel, asked.route.ts)
+    ticket = deps.jobs.ready(key)
+    if ticket.granted.is_set():
+        yield None
+        return
+    place = deps.jobs.line.ahead_of(key) + 1
+    async with _progress(deps, asked, place=place) as progress:
+        ticket.on_place = lambda ahead: progress.place_in_line(ahead + 1)
+        await ticket.granted.wait()
+        ticket.on_place = None
+        progress.place_in_line(0)
+        yield progress
+
+
 async def _answer(
-    deps: Deps, asked: Asked, stream: AnswerStream, *, record: QuestionRecord
+    deps: Deps,
+    asked: Asked,
+    stream: AnswerStream,
+    *,
+    record: QuestionRecord,
+    progress: Progress | None,
 ) -> None:
     started, route = time.monotonic(), asked.route
     if route.question:  # typed into the shortcut's modal: show it in the thread
@@ -73,15 +117,7 @@ async def _answer(
     thread, notes = await _incoming(deps, asked, read.messages)
     if read.left_out:
         notes.insert(0, ("thread_window", {}))
-    async with Progress(
-        client=deps.client,
-        status_client=deps.status_client,
-        channel=route.channel,
-        thread_ts=route.thread_ts,
-        prompts=deps.prompts,
-        request_id=asked.request_id,
-        language=asked.language,
-    ) as progress:
+    async with nullcontext(progress) if progress else _progress(deps, asked) as progress:
         stream.on_start = progress.streaming
         answer = await deps.pipeline.answer(
             thread,

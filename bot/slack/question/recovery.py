@@ -37,7 +37,9 @@ async def recover(deps: Deps) -> int:
         key = f"recover:{question.channel}:{question.ts}:{question.request_id}:{question.attempt}"
         if not await deps.state.claim(key, ttl_s=RECOVERY_CLAIM_TTL_S):
             continue  # another replica has it
-        if deps.jobs.try_start((question.channel, question.ts), _finish(deps, question)):
+        work = _finish(deps, question)
+        where = (question.channel, question.ts)
+        if deps.jobs.start(where, work, person=question.user, channel=question.channel) is None:
             taken += 1
     if taken:
         event(log, "recovering", questions=taken)

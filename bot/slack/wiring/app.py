@@ -22,6 +22,7 @@ from bot.service.probes import Health
 from bot.settings import Settings
 from bot.slack.deps import Deps
 from bot.slack.jobs import Jobs
+from bot.slack.line import Limits
 from bot.slack.waits import Arrivals, ThreadTurns
 from bot.slack.webapi.budget import StreamBudget
 from bot.slack.webapi.client import web_client
@@ -143,6 +144,16 @@ def bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
     )
 
 
+def line_limits(settings: Settings) -> Limits:
+    """The answer slots and who may take how many of them (MEDGEMMA_MAX_PENDING and co)."""
+    return Limits(
+        slots=settings.max_pending,
+        per_person=settings.max_per_person,
+        per_channel=settings.max_per_channel,
+        busy_wait_s=settings.busy_wait_s,
+    )
+
+
 def make_state(settings: Settings) -> State:
     """Redis when MEDGEMMA_REDIS_URL is set (replicas), else this process's memory and file."""
     if settings.redis_url:
@@ -184,7 +195,7 @@ async def build_app(
             timeout_s=settings.download_timeout_s,
         ),
         pipeline=Pipeline(backend=backend, prompts=prompts, settings=settings, files=files),
-        jobs=Jobs(max_pending=settings.max_pending),
+        jobs=Jobs(limits=line_limits(settings)),
         state=state,
         names=People(client, prompts=prompts, fixed_language=settings.language),
         turns=ThreadTurns(),
