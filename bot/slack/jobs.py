@@ -4,7 +4,7 @@ Listeners return at once (Slack is acknowledged); each question runs in a task k
 here by key (channel, message ts), so a deleted question can cancel its own answer and
 shutdown can wait for, then cancel, what is still running. No task reference is ever
 dropped. Which questions are taken and in what order they get an answer slot is the
-line's (`line.py`): a question's work calls `turn` before it answers.
+line's (`line.py`): a question's work awaits its slot (`ready`) before it answers.
 """
 
 from __future__ import annotations
