@@ -151,7 +151,7 @@ async def test_an_event_for_another_workspace_or_app_is_dropped(
         await h.settle()
         ts = await h.ask("and this one?")
         await h.replies(ts)
-    assert [r.messages[-1].text for r in backend.requests] == ["and this one?"]
+    assert [asked(r.messages[-1]) for r in backend.requests] == ["and this one?"]
     assert h.bot_replies(str(stray[0]["ts"])) == [] and fake_slack.ephemerals == []
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.harness import Harness, running_bot, wait_until
+from tests.e2e.harness import Harness, asked, running_bot, wait_until
 from tests.fakes.backend import FakeBackend, Step
 from tests.fakes.slack import FakeSlack
 
@@ -17,7 +17,7 @@ def busy_notices(h: Harness, roots: list[str]) -> list[dict[str, object]]:
 
 
 def asked_order(backend: FakeBackend) -> list[str]:
-    return [r.messages[-1].text for r in backend.requests]
+    return [asked(r.messages[-1]) for r in backend.requests]
 
 
 async def test_one_persons_backlog_does_not_delay_a_bystander(
