@@ -14,7 +14,7 @@
     │   ├── TooMuchText         the newest question alone does not fit the context
     │   ├── NothingToAnswer     no question and no image anywhere in the thread
     │   ├── ImagesLeftBehind    a follow-up whose earlier images no longer fit
-    │   └── Busy                the queue is full
+    │   └── Busy                the queue is full (BusyPerson, BusyChannel: their limit)
     ├── BackendError            the model failed; the user sees a fixed message
     │   ├── BackendTimeout
     │   ├── BackendBusy         the model server refuses more work for now (HTTP 429)
@@ -166,6 +166,18 @@ class Busy(UserError):
     """The bot's queue is full."""
 
     message_key = "busy"
+
+
+class BusyPerson(Busy):
+    """The asker already has MEDGEMMA_MAX_PER_PERSON questions in flight."""
+
+    message_key = "busy_person"
+
+
+class BusyChannel(Busy):
+    """The channel already has MEDGEMMA_MAX_PER_CHANNEL questions in flight."""
+
+    message_key = "busy_channel"
 
 
 class BackendError(BotError):

@@ -175,15 +175,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(fields_of(record), default=str, ensure_ascii=False)
 
 
+# Characters that end a line or drive a terminal: escaped, so a value cannot start a
+# forged record (JSON lines are safe already: json.dumps escapes them).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(value: object) -> str:
+    """A value for one `key=value` line: control characters as escapes."""
+    return _CONTROL.sub(lambda m: _NAMED.get(m[0]) or f"\\x{ord(m[0]):02x}", str(value))
+
+
 class TextFormatter(logging.Formatter):
-    """Readable `event key=value` lines for a terminal."""
+    """Readable `event key=value` lines for a terminal, one line per record."""
 
     def format(self, record: logging.LogRecord) -> str:
         """Render the record."""
         data = fields_of(record)
-        head = f"{data.pop('ts')} {data.pop('level'):<7} {data.pop('event')}"
+        head = f"{data.pop('ts')} {data.pop('level'):<7} {_escaped(data.pop('event'))}"
         data.pop("logger")
-        return head + "".join(f" {k}={v}" for k, v in data.items())
+        return head + "".join(f" {_escaped(k)}={_escaped(v)}" for k, v in data.items())
 
 
 def setup(*, level: str = "INFO", fmt: str = "json") -> None:

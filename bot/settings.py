@@ -154,6 +154,9 @@ class Settings:
     image_cache_ttl_s: float = setting("MEDGEMMA_IMAGE_CACHE_TTL_S", 3600.0, minimum=0)
     # Front
     max_pending: int = setting("MEDGEMMA_MAX_PENDING", 64, minimum=1)
+    max_per_person: int = setting("MEDGEMMA_MAX_PER_PERSON", 16, minimum=1)
+    max_per_channel: int = setting("MEDGEMMA_MAX_PER_CHANNEL", 200, minimum=1)
+    busy_wait_s: float = setting("MEDGEMMA_BUSY_WAIT_S", 120.0, minimum=0)
     streaming: bool = setting("MEDGEMMA_STREAMING", True)
     language: Language = setting("MEDGEMMA_LANGUAGE", "auto")
     allowed_channels: frozenset[str] = setting(

@@ -259,3 +259,11 @@ def test_json_logs_are_not_interleaved_with_progress_bars(tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Loading weights" not in done.stderr and "\r" not in done.stderr
+
+
+def test_a_text_line_cannot_be_forged_by_a_field() -> None:
+    record = logging.LogRecord("bot.slack", logging.INFO, __file__, 1, "event", None, None)
+    record.fields = {"channel": "C1\n2026-01-01 error forged\r\x1b[2J\u2028", "n": 3}
+    line = TextFormatter().format(record)
+    assert line.endswith(" channel=C1\\n2026-01-01 error forged\\r\\x1b[2J\\x2028 n=3")
+    assert len(line.splitlines()) == 1

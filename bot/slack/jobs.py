@@ -1,9 +1,10 @@
-"""Background work for Slack events: bounded, tracked, cancellable, drained at shutdown.
+"""Background work for Slack events: admitted fairly, tracked, cancellable, drained at shutdown.
 
 Listeners return at once (Slack is acknowledged); each question runs in a task kept
 here by key (channel, message ts), so a deleted question can cancel its own answer and
 shutdown can wait for, then cancel, what is still running. No task reference is ever
-dropped.
+dropped. Which questions are taken and in what order they get an answer slot is the
+line's (`line.py`): a question's work awaits its slot (`ready`) before it answers.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ from collections.abc import Coroutine
 from typing import Any
 
 from bot.logs import event
+from bot.slack.line import Key, Limits, Line, Ticket
 
 log = logging.getLogger(__name__)
 
-Key = tuple[str, str]
 SHUTDOWN = "shutdown"
 
 
 class Jobs:
-    """At most `max_pending` questions in progress; the rest are refused (busy)."""
+    """Questions admitted by the line, each a task until it ends; notices beside them."""
 
-    def __init__(self, *, max_pending: int) -> None:
-        self._max = max_pending
+    def __init__(self, *, limits: Limits) -> None:
+        self.line = Line(limits)
         self._tasks: dict[Key, asyncio.Task[None]] = {}
         self._side: set[asyncio.Task[Any]] = set()  # notices, outside the bound
 
@@ -37,15 +38,31 @@ class Jobs:
         """No question and no notice in progress."""
         return not self._tasks and not self._side
 
-    def try_start(self, key: Key, work: Coroutine[Any, Any, None]) -> bool:
-        """Run `work` for `key` unless the bound is reached (then `work` is closed)."""
-        if len(self._tasks) >= self._max or key in self._tasks:
+    def start(
+        self, key: Key, work: Coroutine[Any, Any, None], *, person: str, channel: str
+    ) -> str | None:
+        """Run `work` for `key` if the line admits it; why not otherwise (`work` closed).
+
+        "person" or "channel": its limit of questions in flight is reached; "busy": the
+        wait would be long; "duplicate": this question already runs here.
+        """
+        refused = "duplicate" if key in self._tasks else None
+        refused = refused or self.line.admit(key, person=person, channel=channel)
+        if refused is not None:
             work.close()
-            return False
+            return refused
         task = asyncio.create_task(work, name=f"answer:{key[0]}:{key[1]}")
         self._tasks[key] = task
         task.add_done_callback(lambda t: self._done(key, t))
-        return True
+        return None
+
+    def ready(self, key: Key) -> Ticket:
+        """The question is ready to be answered: its slot now, or its place in line.
+
+        Await `ticket.granted` before answering; set `ticket.on_place` to hear how many
+        questions are ahead while it waits.
+        """
+        return self.line.wants_slot(key)
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run a short side task (a notice) that is tracked but not counted."""
@@ -61,6 +78,7 @@ class Jobs:
     def _done(self, key: Key, task: asyncio.Task[None]) -> None:
         if self._tasks.get(key) is task:
             del self._tasks[key]
+            self.line.leave(key)
         if not task.cancelled() and (error := task.exception()) is not None:
             event(log, "job_failed", level=logging.ERROR, exc_info=error)
 

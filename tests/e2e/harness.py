@@ -95,18 +95,25 @@ class Harness:
     channel: str = "C1"
     events_url: str = ""  # HTTP mode: where Slack posts events; "" for Socket Mode
 
-    async def deliver(self, events: list[dict[str, Any]], *, retry_attempt: int = 0) -> None:
-        """Send events as Slack does (Socket Mode or HTTP); wait for each acknowledgement."""
+    async def deliver(
+        self, events: list[dict[str, Any]], *, retry_attempt: int = 0, **routing: str
+    ) -> None:
+        """Send events as Slack does (Socket Mode or HTTP); wait for each acknowledgement.
+
+        `routing` may name another `team_id` or `api_app_id` than the workspace's.
+        """
         for event in events:
             if self.events_url:
-                await self._post(event, retry_attempt=retry_attempt)
+                await self._post(event, retry_attempt=retry_attempt, **routing)
             else:
-                envelope = await self.fake.send_event(event, retry_attempt=retry_attempt)
+                envelope = await self.fake.send_event(event, retry_attempt=retry_attempt, **routing)
                 await self.fake.wait_acked(envelope)
 
-    async def _post(self, event: dict[str, Any], *, retry_attempt: int) -> None:
+    async def _post(self, event: dict[str, Any], *, retry_attempt: int, **routing: str) -> None:
         """One signed Events API request; Slack counts a 200 as the acknowledgement."""
-        body = event_callback_body(event, event_id=new_event_id())
+        workspace = self.fake.workspace
+        routing = {"team_id": workspace.team_id, "api_app_id": workspace.app_id, **routing}
+        body = event_callback_body(event, event_id=new_event_id(), **routing)
         headers = signed_request_headers(
             body,
             signing_secret=self.fake.signing_secret,

@@ -57,7 +57,8 @@ async def test_twenty_threads_at_once_each_get_their_own_answer(fake_slack: Fake
         )
         for i in range(20)
     ]
-    async with running_bot(fake_slack, backend) as h:
+    # One person's twenty cases at once, within their limit of questions in flight.
+    async with running_bot(fake_slack, backend, MEDGEMMA_MAX_PER_PERSON="20") as h:
         events = [
             fake_slack.post_user_message(
                 channel="C1", text=f"<@{fake_slack.bot_user_id}> case {i}", files=[files[i]]
@@ -74,7 +75,9 @@ async def test_twenty_threads_at_once_each_get_their_own_answer(fake_slack: Fake
 
 async def test_overload_answers_busy(fake_slack: FakeSlack) -> None:
     backend = FakeBackend().then(Step(delay_s=1.0)).then(Step(delay_s=1.0))
-    async with running_bot(fake_slack, backend, MEDGEMMA_MAX_PENDING="2") as h:
+    async with running_bot(
+        fake_slack, backend, MEDGEMMA_MAX_PENDING="2", MEDGEMMA_BUSY_WAIT_S="0"
+    ) as h:
         first = await h.ask("one")
         second = await h.ask("two")
         third = await h.ask("three")

@@ -39,8 +39,41 @@ async def test_a_sign_in_page_elsewhere_is_not_called_a_missing_scope(
         [reply] = await h.replies(ts)
     assert "sign-in page outside Slack" in reply["text"]
     assert "files:read" not in reply["text"]
-    assert not fake_slack.foreign_host.saw_authorization
+    assert fake_slack.foreign_host.requests == []  # a redirect off Slack is not followed
     assert backend.requests == []
+
+
+async def test_a_file_hosted_outside_slack_is_never_fetched(
+    fake_slack: FakeSlack, prompts, transport: str
+) -> None:
+    # An "internal service" on loopback, named as the file's url_private.
+    backend = FakeBackend()
+    fake_slack.foreign_host.body = png_bytes()
+    fake_slack.foreign_host.content_type = "image/png"
+    file = png(fake_slack)
+    file["url_private"] = file["url_private_download"] = fake_slack.foreign_host.url + "x.png"
+    async with running_bot(fake_slack, backend, transport=transport) as h:
+        ts = await h.ask("what is this?", files=[file])
+        [reply] = await h.replies(ts)
+    assert fake_slack.foreign_host.requests == [] and fake_slack.file_requests == []
+    assert backend.requests == []
+    assert prompts.text("errors", "files_skipped") in reply["text"]
+
+
+async def test_a_connect_stub_that_resolves_to_an_external_file_is_refused(
+    fake_slack: FakeSlack, prompts, transport: str
+) -> None:
+    backend = FakeBackend()
+    file = png(fake_slack)
+    # files.info says what the stub really is: a remote file (files.remote.add), or Drive.
+    info = fake_slack.files[str(file["id"])].info
+    info.update(mode="external", is_external=True, external_type="app")
+    async with running_bot(fake_slack, backend, transport=transport) as h:
+        ts = await h.ask("from a partner", files=[fake_slack.file_stub(file)])
+        [reply] = await h.replies(ts)
+    assert fake_slack.calls_to("files.info") and fake_slack.file_requests == []
+    assert backend.requests == []
+    assert prompts.text("errors", "files_skipped") in reply["text"]
 
 
 async def test_a_connect_file_the_bot_may_not_read(fake_slack: FakeSlack, transport: str) -> None:

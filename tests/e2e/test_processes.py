@@ -158,8 +158,8 @@ async def test_three_processes_answer_each_of_100_questions_once(
     asked, sends = [], []
     for i in range(100):
         question = f"case {i}"
-        events = fake_slack.post_user_message(
-            channel=f"C{i % 10}", text=f"<@{fake_slack.bot_user_id}> {question}"
+        events = fake_slack.post_user_message(  # a department: one person a case
+            channel=f"C{i % 10}", text=f"<@{fake_slack.bot_user_id}> {question}", user=f"U{i:03d}"
         )
         asked.append((f"C{i % 10}", str(events[0]["ts"]), question))
         for event in events:

@@ -83,8 +83,8 @@ async def test_each_of_100_questions_is_answered_once(
     for i in range(100):
         channel, question = f"C{i % 10}", f"case {i}"
         events = fake_slack.post_user_message(
-            channel=channel, text=f"<@{fake_slack.bot_user_id}> {question}"
-        )  # app_mention and message, same ts
+            channel=channel, text=f"<@{fake_slack.bot_user_id}> {question}", user=f"U{i:03d}"
+        )  # app_mention and message, same ts; a department: one person a case
         asked.append((channel, str(events[0]["ts"]), question))
         for event in events:
             event_id = new_event_id()

@@ -166,7 +166,9 @@ async def test_a_question_turned_away_is_counted_and_audited(
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.audit")
     backend = FakeBackend().then(Step(delay_s=0.5))
-    async with running_bot(fake_slack, backend, MEDGEMMA_MAX_PENDING="1") as h:
+    async with running_bot(
+        fake_slack, backend, MEDGEMMA_MAX_PENDING="1", MEDGEMMA_BUSY_WAIT_S="0"
+    ) as h:
         port = await h.runner.listen(host="127.0.0.1", port=0)
         first = await h.ask("one")
         second = await h.ask("two", user="U2")

@@ -200,7 +200,7 @@ async def test_a_shortcut_question_when_full_gets_the_busy_notice(
     fake_slack: FakeSlack, transport: str
 ) -> None:
     backend = FakeBackend().then(Step(hang=True))
-    env = {"MEDGEMMA_MAX_PENDING": "1", "MEDGEMMA_DRAIN_S": "0"}
+    env = {"MEDGEMMA_MAX_PENDING": "1", "MEDGEMMA_BUSY_WAIT_S": "0", "MEDGEMMA_DRAIN_S": "0"}
     async with running_bot(fake_slack, backend, transport=transport, **env) as h:
         await h.ask("a first question")
         await wait_until(lambda: len(backend.requests) == 1)

@@ -71,6 +71,7 @@ from tests.fakes.slack_events import (
 )
 from tests.fakes.slack_files import FileHost, FileObject, ForeignHost, HostedFile, file_stub
 from tests.fakes.slack_interactive import Interactions, interactive_body, interactive_envelope
+from tests.fakes.slack_markup import live_markup, rendered_texts
 from tests.fakes.slack_socket import SocketHub
 from tests.fakes.slack_store import Message, MessageStore
 from tests.fakes.slack_uploads import Uploads
@@ -346,6 +347,23 @@ class FakeSlack:
             events.insert(0, app_mention_event(**common, files=files))
         return events
 
+    def live_markup(self) -> list[str]:
+        """Live mentions, control sequences and links in everything the bot made visible.
+
+        Its messages as stored (a stream's text is all its chunks together, so a sequence
+        split across appends counts), its uploads' comments and its ephemeral messages:
+        see `slack_markup.py` for what Slack renders as markup.
+        """
+        texts: list[str] = []
+        for channel in self.store.channels:
+            for message in self.store.all(channel):
+                if message.get("bot_id") == self.bot_id:
+                    texts += rendered_texts(message)
+        texts += [s.initial_comment or "" for s in self.uploads.shared]
+        for ephemeral in self.ephemerals:
+            texts += rendered_texts(ephemeral)
+        return [found for text in texts for found in live_markup(text)]
+
     # -- files
 
     @staticmethod
@@ -373,18 +391,20 @@ class FakeSlack:
         retry_attempt: int = 0,
         retry_reason: str = "",
         to: int | None = None,
+        team_id: str | None = None,
+        api_app_id: str | None = None,
     ) -> str:
         """Deliver an event in an events_api envelope; the envelope_id.
 
         It goes on connection `to` (by connection order) if given, else on the one
         `socket.pick` chooses (the newest by default). Waits up to 5 s for a client to
-        connect first.
+        connect first. `team_id` and `api_app_id` default to this workspace and app.
         """
         payload = event_callback_payload(
             event,
             event_id=event_id or new_event_id(),
-            team_id=self.team_id,
-            api_app_id=self.workspace.app_id,
+            team_id=team_id or self.team_id,
+            api_app_id=api_app_id or self.workspace.app_id,
             bot_user_id=self.bot_user_id,
             token=self.workspace.verification_token,
         )

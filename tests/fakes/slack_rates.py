@@ -30,6 +30,7 @@ METHOD_TIERS = {
     "conversations.replies": 3,
     "conversations.history": 3,
     "users.info": 4,
+    "bots.info": 3,
     "files.info": 4,
     "files.getUploadURLExternal": 4,
     "files.completeUploadExternal": 4,

@@ -43,6 +43,7 @@ _SCOPES = {
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "users.info": "users:read",
+    "bots.info": "users:read",
 }
 _HISTORY_SCOPES = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
 
@@ -166,6 +167,7 @@ class WebApi:
             "conversations.history": self._history,
             "files.info": self._files_info,
             "users.info": self._users_info,
+            "bots.info": self._bots_info,
             "assistant.threads.setStatus": self._set_status,
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
@@ -314,12 +316,19 @@ class WebApi:
         }
 
     def _replies(self, params: Params) -> dict[str, Any]:
+        # conversations.replies (docs.slack.dev/reference/methods/conversations.replies):
+        # the thread oldest first, its replies between `oldest` and `latest` (each bound
+        # excluded unless `inclusive`); the parent leads every page.
         channel = require_channel(params, self.unknown_channels)
         ts = str(params.get("ts") or "")
         thread = self.store.thread(channel, ts) if ts else None
         if thread is None:
             raise SlackError("thread_not_found")
         thread = [m for m in thread if m["ts"] not in self.unread]
+        if params.get("oldest") or params.get("latest"):
+            bounds = {k: params.get(k) for k in ("oldest", "latest")}
+            inside = _between(thread, **bounds, inclusive=truthy(params.get("inclusive")))
+            thread = [thread[0], *(m for m in inside if m is not thread[0])]
         result = page(
             thread, cursor=params.get("cursor"), limit=_limit(params, DEFAULT_REPLIES_LIMIT)
         )
@@ -374,6 +383,22 @@ class WebApi:
         if info is None:
             raise SlackError("file_not_found")
         return {"ok": True, "file": info, "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    def _bots_info(self, params: Params) -> dict[str, Any]:
+        """bots.info (docs.slack.dev/reference/methods/bots.info): the bot and its app_id."""
+        workspace = self.workspace
+        if params.get("bot") != workspace.bot_id:
+            raise SlackError("bot_not_found")
+        bot = {
+            "id": workspace.bot_id,
+            "deleted": False,
+            "name": workspace.bot_name,
+            "updated": 1_700_000_000,
+            "app_id": workspace.app_id,
+            "user_id": workspace.bot_user_id,
+            "icons": {},
+        }
+        return {"ok": True, "bot": bot}
 
     def _users_info(self, params: Params) -> dict[str, Any]:
         user = self.users.get(str(params.get("user") or ""))

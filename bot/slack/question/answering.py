@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 from bot.errors import FilesSkipped
@@ -12,6 +14,7 @@ from bot.pipeline.conversation import Note
 from bot.pipeline.messages import UndecodedMessage
 from bot.slack.deps import Deps
 from bot.slack.question import history
+from bot.slack.question.access import admitted
 from bot.slack.question.asked import Asked
 from bot.slack.question.audit import QuestionRecord, audited
 from bot.slack.question.progress import Progress
@@ -53,32 +56,68 @@ async def answer_question(deps: Deps, route: Route, *, attempt: int = 0) -> None
             reported(deps, stream),
             audited(deps, question, files=files) as record,
         ):
-            async with deps.turns.turn((route.channel, route.thread_ts)):
-                await _answer(deps, asked, stream, record=record)
+            async with (
+                deps.turns.turn((route.channel, route.thread_ts)),
+                _slot(deps, asked) as shown,
+            ):
+                await _answer(deps, asked, stream, record=record, progress=shown)
     finally:
         await deps.state.finish(route.channel, route.ts)
 
 
+def _progress(deps: Deps, asked: Asked, *, place: int = 0) -> Progress:
+    """The thread's status for this question (`place`: its place in line, 0: working)."""
+    return Progress(
+        client=deps.client,
+        status_client=deps.status_client,
+        channel=asked.route.channel,
+        thread_ts=asked.route.thread_ts,
+        prompts=deps.prompts,
+        request_id=asked.request_id,
+        language=asked.language,
+        place=place,
+    )
+
+
+@asynccontextmanager
+async def _slot(deps: Deps, asked: Asked) -> AsyncIterator[Progress | None]:
+    """Hold the question's answer slot; while it waits in line, its place is the status.
+
+    The status shown while waiting stays on for the answer (None: there was no wait).
+    """
+    key = (asked.route.channel, asked.route.ts)
+    ticket = deps.jobs.ready(key)
+    if ticket.granted.is_set():
+        yield None
+        return
+    place = deps.jobs.line.ahead_of(key) + 1
+    async with _progress(deps, asked, place=place) as progress:
+        ticket.on_place = lambda ahead: progress.place_in_line(ahead + 1)
+        await ticket.granted.wait()
+        ticket.on_place = None
+        progress.place_in_line(0)
+        yield progress
+
+
 async def _answer(
-    deps: Deps, asked: Asked, stream: AnswerStream, *, record: QuestionRecord
+    deps: Deps,
+    asked: Asked,
+    stream: AnswerStream,
+    *,
+    record: QuestionRecord,
+    progress: Progress | None,
 ) -> None:
     started, route = time.monotonic(), asked.route
     if route.question:  # typed into the shortcut's modal: show it in the thread
         await _show_question(deps, asked)
-    raw = await read_question(deps, route)
-    if raw is None:
+    read = await read_question(deps, route)
+    if read is None:
         record.outcome = "merged"
         return  # a DM image answered together with the question that followed it
-    thread, notes = await _incoming(deps, raw)
-    async with Progress(
-        client=deps.client,
-        status_client=deps.status_client,
-        channel=route.channel,
-        thread_ts=route.thread_ts,
-        prompts=deps.prompts,
-        request_id=asked.request_id,
-        language=asked.language,
-    ) as progress:
+    thread, notes = await _incoming(deps, asked, read.messages)
+    if read.left_out:
+        notes.insert(0, ("thread_window", {}))
+    async with nullcontext(progress) if progress else _progress(deps, asked) as progress:
         stream.on_start = progress.streaming
         answer = await deps.pipeline.answer(
             thread,
@@ -109,9 +148,17 @@ async def _show_question(deps: Deps, asked: Asked) -> None:
 
 
 async def _incoming(
-    deps: Deps, raw: list[dict[str, Any]]
+    deps: Deps, asked: Asked, raw: list[dict[str, Any]]
 ) -> tuple[list[UndecodedMessage], list[Note]]:
     """The thread as the pipeline's messages, speakers named when several people talk."""
+    if deps.settings.allowed_users:
+        picked = asked.route.ts if asked.route.question else ""  # the shortcut's message
+        raw = history.admitted_only(
+            raw,
+            admitted=lambda user: admitted(deps.settings, user),
+            identity=deps.identity,
+            keep=picked,
+        )
     people = history.authors(raw, deps.identity)
     names = await history.speaker_names(people, deps.names.lookup) if len(people) > 1 else {}
     thread = history.to_incoming(

@@ -1,4 +1,4 @@
-"""A thread rebuilt from Slack (`conversations.replies`) as the pipeline's messages.
+"""A thread read from Slack (`threads.py`) as the pipeline's messages.
 
 Slack is the record: edits and deletions are simply what the thread now says. Text
 comes back as Slack stores it (escaped, links wrapped, mentions as ids) and is read as
@@ -15,8 +15,6 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.pipeline.messages import Message, SharedFile, UndecodedMessage
 from bot.slack.question.routing import strip_mention
 from bot.slack.webapi.posts import (
@@ -27,29 +25,38 @@ from bot.slack.webapi.posts import (
     shown_question,
 )
 
-MAX_THREAD_MESSAGES = 1000  # a thread longer than this keeps only its newest messages
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _SPECIAL = re.compile(r"<!(\w+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
 SKIPPED_FILE_MODES = frozenset({"tombstone", "hidden_by_limit", "external", "snippet", "post"})
 
 
-async def fetch_thread(
-    client: AsyncWebClient, *, channel: str, thread_ts: str, until_ts: str | None = None
+def admitted_only(
+    messages: Sequence[dict[str, Any]],
+    *,
+    admitted: Callable[[str], bool],
+    identity: Identity,
+    keep: str = "",
 ) -> list[dict[str, Any]]:
-    """The thread's messages in order, up to and including `until_ts` (default: all)."""
-    by_ts: dict[str, dict[str, Any]] = {}
-    first = await client.conversations_replies(
-        channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
-    )
-    async for page in first:  # slack_sdk follows next_cursor
-        for message in page.get("messages") or []:
-            by_ts.setdefault(str(message.get("ts")), message)  # later pages repeat the parent
-    ordered = sorted(
-        (m for ts, m in by_ts.items() if until_ts is None or float(ts) <= float(until_ts)),
-        key=lambda m: float(m["ts"]),
-    )
-    return ordered[-MAX_THREAD_MESSAGES:]
+    """The thread without what people the allowlist turns away wrote or shared.
+
+    Their messages (and files) never reach the model, nor do questions of theirs the
+    bot shows; the bot's answers and the message at `keep` (the one an allowed person
+    picked with the shortcut) stay.
+    """
+
+    def author(m: Mapping[str, Any]) -> str | None:
+        if (asked := shown_question(m, identity)) is not None:
+            return asked[0]
+        return None if is_ours(m, identity) or m.get("bot_id") else str(m.get("user") or "")
+
+    def kept(m: Mapping[str, Any]) -> bool:
+        if keep and m.get("ts") == keep:
+            return True
+        who = author(m)
+        return who is None or admitted(who)
+
+    return [m for m in messages if kept(m)]
 
 
 def skipped_files(message: Mapping[str, Any]) -> int:

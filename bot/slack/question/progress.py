@@ -52,6 +52,7 @@ class Progress:
         language: str = ENGLISH,
         refresh_s: float = REFRESH_S,
         min_interval_s: float = MIN_INTERVAL_S,
+        place: int = 0,
     ) -> None:
         self._client = client
         self._status_client = status_client
@@ -62,7 +63,7 @@ class Progress:
         self._language = language
         self._refresh_s = refresh_s
         self._min_interval_s = min_interval_s
-        self._wanted = self._text("working")
+        self._wanted = self._place_text(place)
         self._shown: str | None = None
         self._shown_at = 0.0
         self._placeholder: str | None = None
@@ -81,18 +82,20 @@ class Progress:
         await asyncio.shield(self._done())
 
     def place_in_line(self, place: int) -> None:
-        """The backend's queue callback: show the place in line (0: generating)."""
-        if place == 0:
-            status = self._text("working")
-        elif place == 1:
-            status = self._text("next")
-        elif place == 2:
-            status = self._text("waiting_one")
-        else:
-            status = self._text("waiting_many", ahead=place - 1)
+        """The place in line (0: generating): the line's and the backend's queue callback."""
+        status = self._place_text(place)
         if status != self._wanted and self._updater is not None:
             self._wanted = status
             self._changed.set()
+
+    def _place_text(self, place: int) -> str:
+        if place == 0:
+            return self._text("working")
+        if place == 1:
+            return self._text("next")
+        if place == 2:
+            return self._text("waiting_one")
+        return self._text("waiting_many", ahead=place - 1)
 
     def _text(self, key: str, **params: object) -> str:
         return self._prompts.text("status", key, language=self._language, **params)

@@ -1,8 +1,9 @@
 """Which Slack messages a question is about, read with as few calls as possible.
 
 - A question that starts a thread is answered from its event alone: no read.
-- A reply in a thread reads the thread once (`conversations.replies`, Tier 3); the
-  question itself is the thread's copy when the read already has it, else the event's.
+- A reply in a thread reads the thread once (`threads.py`: a few calls at most, a long
+  thread's first message and its newest replies); the question itself is the thread's
+  copy when the read already has it, else the event's.
   Questions of one thread are answered in turn, so the read also holds the answers to
   the questions before this one, even those posted after it was asked.
 - In a DM, a top-level question without files, within MEDGEMMA_DM_CASE_MINUTES of the
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import event
 from bot.slack.deps import Deps
-from bot.slack.question import history
+from bot.slack.question import threads
 from bot.slack.question.routing import Route
 from bot.slack.webapi.posts import is_answer
 
@@ -33,7 +35,15 @@ _NEW_CASE = re.compile(r"^\s*(?:<@[A-Z0-9]+>\s*)?new case\b", re.IGNORECASE)
 LOOKBACK_MESSAGES = 20
 
 
-async def read_question(deps: Deps, route: Route) -> list[Raw] | None:
+@dataclass(frozen=True)
+class Read:
+    """The messages a question is answered from; `left_out`: a long thread's middle."""
+
+    messages: list[Raw]
+    left_out: bool = False
+
+
+async def read_question(deps: Deps, route: Route) -> Read | None:
     """The messages to answer from, oldest first, the question last.
 
     None when the question is answered together with the next message instead (a DM
@@ -41,16 +51,20 @@ async def read_question(deps: Deps, route: Route) -> list[Raw] | None:
     """
     question = dict(route.message)
     if route.question:
-        return await _about_message(deps, route, question)
+        return Read(await _about_message(deps, route, question))
     if route.in_dm and route.top_level:
         if _has_files(question) and not _text(question):
-            return None if await _question_follows(deps, route) else [question]
-        return [*await _dm_case_before(deps, route, question), question]
+            return None if await _question_follows(deps, route) else Read([question])
+        return Read([*await _dm_case_before(deps, route, question), question])
     if route.top_level:
-        return [question]
-    thread = await history.fetch_thread(
-        deps.client, channel=route.channel, thread_ts=route.thread_ts
-    )
+        return Read([question])
+    read = await threads.read_thread(deps.client, channel=route.channel, thread_ts=route.thread_ts)
+    return Read(await _in_thread(deps, route, read.messages), left_out=read.left_out)
+
+
+async def _in_thread(deps: Deps, route: Route, thread: list[Raw]) -> list[Raw]:
+    """A reply's thread: what came before it, answers posted since, the question last."""
+    question = dict(route.message)
     asked_at = float(route.ts)
     earlier = [m for m in thread if float(str(m.get("ts"))) < asked_at]
     # Questions of a thread are answered in turn: an answer posted after this question
@@ -69,7 +83,7 @@ async def _about_message(deps: Deps, route: Route, target: Raw) -> list[Raw]:
     """A shortcut's question: the message's thread up to it, the message, the question."""
     thread = [target]
     if not route.top_level:
-        read = await history.fetch_thread(
+        read = await threads.fetch_thread(
             deps.client, channel=route.channel, thread_ts=route.thread_ts, until_ts=route.ts
         )
         thread = read if read and read[-1].get("ts") == route.ts else [*read, target]
@@ -113,7 +127,7 @@ async def _dm_case_before(deps: Deps, route: Route, root: Raw) -> list[Raw]:
         if message.get("user") == route.user and _has_files(message):
             if not message.get("reply_count"):
                 return [message]
-            return await history.fetch_thread(
+            return await threads.fetch_thread(
                 deps.client, channel=route.channel, thread_ts=str(message["ts"]), until_ts=route.ts
             )
     return []

@@ -15,7 +15,7 @@ from typing import Any
 from bot.errors import Restarting
 from bot.logs import event
 from bot.slack.deps import Deps
-from bot.slack.question import history
+from bot.slack.question import threads
 from bot.slack.question.answering import answer_question
 from bot.slack.question.asked import Asked
 from bot.slack.question.audit import recovered
@@ -37,7 +37,9 @@ async def recover(deps: Deps) -> int:
         key = f"recover:{question.channel}:{question.ts}:{question.request_id}:{question.attempt}"
         if not await deps.state.claim(key, ttl_s=RECOVERY_CLAIM_TTL_S):
             continue  # another replica has it
-        if deps.jobs.try_start((question.channel, question.ts), _finish(deps, question)):
+        work = _finish(deps, question)
+        where = (question.channel, question.ts)
+        if deps.jobs.start(where, work, person=question.user, channel=question.channel) is None:
             taken += 1
     if taken:
         event(log, "recovering", questions=taken)
@@ -46,7 +48,7 @@ async def recover(deps: Deps) -> int:
 
 async def _finish(deps: Deps, question: Question) -> None:
     where: dict[str, Any] = {"channel": question.channel, "message_ts": question.ts}
-    thread = await history.fetch_thread(
+    thread = await threads.fetch_thread(
         deps.client, channel=question.channel, thread_ts=question.thread_ts
     )
     original = next((m for m in thread if m.get("ts") == question.ts), None)

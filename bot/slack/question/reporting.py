@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.errors import BotError, Busy, Restarting
+from bot.errors import BotError, Busy, BusyChannel, BusyPerson, Restarting
 from bot.logs import event
 from bot.slack.deps import Deps
 from bot.slack.jobs import SHUTDOWN
@@ -79,7 +79,9 @@ async def _tell(deps: Deps, stream: AnswerStream, error: BotError) -> None:
 
 
 def _kind(error: BotError) -> str:
-    return {Busy: "busy", Restarting: "restarting"}.get(type(error), "error")
+    if isinstance(error, Busy):
+        return "busy"
+    return "restarting" if isinstance(error, Restarting) else "error"
 
 
 async def post_notice(deps: Deps, asked: Asked, error: BotError) -> None:
@@ -92,11 +94,20 @@ async def post_notice(deps: Deps, asked: Asked, error: BotError) -> None:
         await asyncio.shield(post_all(deps.client, **where, messages=[notice]))
 
 
-async def post_busy(deps: Deps, route: Route) -> None:
-    """Tell the asker the bot is full; a question is never dropped silently."""
+async def post_busy(deps: Deps, route: Route, reason: str = "busy") -> None:
+    """Tell the asker why the line did not take the question; never dropped silently.
+
+    `reason`: "person" or "channel" (its limit of questions in flight), else "busy".
+    """
     asked = await Asked.of(deps, route)
-    refused(deps, route, request_id=asked.request_id)
-    await post_notice(deps, asked, Busy())
+    limits = deps.jobs.line.limits
+    error: Busy = Busy()
+    if reason == "person":
+        error = BusyPerson(count=limits.per_person)
+    elif reason == "channel":
+        error = BusyChannel(count=limits.per_channel)
+    refused(deps, route, request_id=asked.request_id, error=type(error).__name__)
+    await post_notice(deps, asked, error)
 
 
 async def post_refusal(deps: Deps, route: Route, reason: str) -> None:

@@ -2,7 +2,10 @@
 
 Each user message maps to exactly one event type we act on, so two bot processes
 sharing a workspace never both answer it: channel mentions come as `app_mention`
-(their `message` twin is ignored), DMs and thread follow-ups as `message`.
+(their `message` twin is ignored), DMs and thread follow-ups as `message`. A mention
+in a conversation whose id starts with G (a private channel or a group DM: the id
+cannot tell them apart, and `app_mention` carries no `channel_type`) is answered from
+its `message` twin, which says which, so a group DM is always known as one.
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ class Route:
         """The question was written in a direct message with the bot."""
         return self.channel_type == "im"
 
+    @property
+    def direct(self) -> bool:
+        """A direct message or a group DM: MEDGEMMA_ALLOW_DMS decides who may ask here."""
+        return self.channel_type in ("im", "mpim")
+
 
 def mentioned_users(text: str) -> set[str]:
     """User ids mentioned in a message's text."""
@@ -84,12 +92,15 @@ def route(event: dict[str, Any], *, event_type: str, bot_user_id: str) -> Route:
         return Route(action, reason, channel_type=channel_type, message=event, **where)
 
     if event_type == "app_mention":
+        if channel.startswith("G"):
+            return _ignore("mention: answered from its message twin, which has the type")
         return to("answer", event_type)
     mentions = mentioned_users(str(event.get("text", "")))
     if channel_type == "im":
         return to("answer", "dm")
     if bot_user_id in mentions:
-        if channel_type == "mpim":  # group DMs may not deliver app_mention
+        # Group DMs may not deliver app_mention; G ids are answered from here.
+        if channel_type == "mpim" or channel.startswith("G"):
             return to("answer", event_type)
         return _ignore("mention: answered from app_mention")
     if thread_ts != ts:

@@ -34,6 +34,7 @@ from bot.pipeline.messages import Answer
 from bot.slack.deps import Deps
 from bot.slack.question.asked import Asked
 from bot.slack.webapi.failures import SLACK_FAILURES, failure_code
+from bot.slack.webapi.inert import inert
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ async def share_png(
                 filename=filename,
                 title=title,
                 alt_txt=title,
-                initial_comment=comment,
+                initial_comment=inert(comment),  # mrkdwn: no catalog's markup goes live
                 channel=channel,
                 thread_ts=thread_ts,
             )

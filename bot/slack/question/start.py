@@ -59,7 +59,7 @@ async def _accepted(deps: Deps, decision: Route, body: dict[str, Any]) -> bool:
         event(log, "duplicate", event_id=body.get("event_id"), **where)
         return False
     reason = refusal(
-        deps.settings, channel=decision.channel, user=decision.user, in_dm=decision.in_dm
+        deps.settings, channel=decision.channel, user=decision.user, in_dm=decision.direct
     )
     if reason is not None:
         # Told once per thread, privately; the model never sees the question.
@@ -74,11 +74,27 @@ async def _accepted(deps: Deps, decision: Route, body: dict[str, Any]) -> bool:
 async def begin(deps: Deps, question: Route) -> None:
     """Join the question's thread (later replies there are for the bot), then answer it.
 
-    The answer runs as tracked work; a full bot says "busy" instead, never nothing.
+    The answer runs as tracked work, waiting in line for its slot; a question the line
+    does not take (its asker's or channel's limit, or a long wait) gets a busy notice
+    saying which, never nothing.
     """
     await deps.state.join_thread(question.channel, question.thread_ts)
     key = (question.channel, question.ts)
-    if not deps.jobs.try_start(key, answer_question(deps, question)):
-        where: dict[str, Any] = {"channel": key[0], "message_ts": key[1]}
-        event(log, "busy", level=logging.WARNING, jobs=len(deps.jobs), **where)
-        deps.jobs.spawn(post_busy(deps, question))
+    work = answer_question(deps, question)
+    refused = deps.jobs.start(key, work, person=question.user, channel=question.channel)
+    where: dict[str, Any] = {"channel": key[0], "message_ts": key[1]}
+    if refused == "duplicate":
+        event(log, "duplicate", **where)
+    elif refused is not None:
+        line = deps.jobs.line
+        wait_s = round(line.expected_wait_s(question.user), 1)
+        event(
+            log,
+            "busy",
+            level=logging.WARNING,
+            reason=refused,
+            jobs=len(line),
+            wait_s=wait_s,
+            **where,
+        )
+        deps.jobs.spawn(post_busy(deps, question, refused))

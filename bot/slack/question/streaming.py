@@ -11,7 +11,8 @@ post). A long answer streams its first part and posts the rest as further messag
 A stream that can no longer be trusted (an append that may or may not have landed) is
 deleted and the answer posted whole, so text is never lost or shown twice. A question
 stopped midway (deleted, shutdown, a failure) ends its stream with one clear last line
-and no separate notice.
+and no separate notice. Every piece is made inert on its way out (`webapi/inert.py`); an
+unfinished `[label](url` waits for its end, so a link cut across appends never goes live.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bot.slack.deps import Deps
 from bot.slack.question.asked import Asked
 from bot.slack.question.routing import Route
 from bot.slack.webapi.failures import SLACK_FAILURES, failure_code, slack_code
+from bot.slack.webapi.inert import fitting, held_back, inert
 from bot.slack.webapi.posting import post_all
 from bot.slack.webapi.posts import Mark
 from bot.slack.webapi.replies import FENCE, MARKDOWN_LIMIT, answer_messages, answer_tail
@@ -62,6 +64,7 @@ class AnswerStream:
     on_start: Callable[[], None] | None = None  # the answer is visible: stop the status
     ts: str | None = None  # the streamed message, once started
     sent: str = ""  # streamed so far: the start of the answer's findings
+    shown: int = 0  # characters of `sent` once inert: what counts against Slack's limit
     damaged: bool = False  # an append may or may not have landed
     closed: bool = False  # nothing more is streamed: the rest is posted after
     stopped: bool = False  # chat.stopStream has ended it
@@ -136,15 +139,16 @@ class AnswerStream:
         return True
 
     def _ready_text(self) -> str:
-        room = STREAM_LIMIT - len(self.sent)
         pending = self._pending()
+        room = fitting(pending, STREAM_LIMIT - self.shown)
         if len(pending) > room:
             cut = max(pending.rfind("\n\n", 0, room), pending.rfind(" ", 0, room))
-            return pending[: max(cut, 1)]
-        if self.ts is None and len(pending.strip()) < MIN_FLUSH_CHARS:
+            ready = pending[: max(cut, 1)]
+        elif self.ts is None and len(pending.strip()) < MIN_FLUSH_CHARS:
             return ""
-        cut = max(pending.rfind(" "), pending.rfind("\n"))
-        return pending[: cut + 1] if cut >= 0 else ""
+        else:
+            ready = pending[: max(pending.rfind(" "), pending.rfind("\n")) + 1]
+        return ready[: held_back(ready)]
 
     def _may_stream(self, ready: str) -> bool:
         if self._allowed is None:
@@ -157,7 +161,7 @@ class AnswerStream:
             response = await self.deps.status_client.chat_startStream(
                 channel=self.route.channel,
                 thread_ts=self.route.thread_ts,
-                markdown_text=text,
+                markdown_text=inert(text),
                 recipient_user_id=self.route.user,
                 recipient_team_id=self.deps.identity.team_id,
             )
@@ -174,7 +178,7 @@ class AnswerStream:
         assert self.ts is not None
         try:
             await self.deps.status_client.chat_appendStream(
-                channel=self.route.channel, ts=self.ts, markdown_text=text
+                channel=self.route.channel, ts=self.ts, markdown_text=inert(text)
             )
         except SLACK_FAILURES as exc:
             if slack_code(exc) == "ratelimited":
@@ -185,7 +189,8 @@ class AnswerStream:
 
     def _sent(self, text: str) -> None:
         self.sent += text
-        if len(self.sent) >= STREAM_LIMIT - 200:
+        self.shown += len(inert(text))
+        if self.shown >= STREAM_LIMIT - 200:
             self.closed = True  # the rest goes as further messages
 
     def _refused(self, exc: BaseException) -> None:
@@ -226,8 +231,8 @@ class AnswerStream:
         The disclaimer ends the streamed text (so `text` has it, as on every answer);
         the notes and the feedback buttons follow as blocks on the answer's last part.
         """
-        prompts = self.deps.prompts
-        fits = len(self.sent) + len(rest) <= STREAM_LIMIT or not rest.strip()
+        prompts, shown = self.deps.prompts, inert(rest)
+        fits = self.shown + len(shown) <= STREAM_LIMIT or not rest.strip()
         reopen = not fits and self.sent.count(FENCE) % 2 == 1
         later: list[dict[str, Any]] = []
         if not fits:
@@ -235,7 +240,7 @@ class AnswerStream:
             later = self._whole(Answer(findings=text, notes=answer.notes), parts_before=1)
         parts = 1 + len(later)
         continued = prompts.text("stream", "continued", language=self.language)
-        last = rest if fits else ("\n" + FENCE if reopen else "") + "\n\n" + continued
+        last = shown if fits else ("\n" + FENCE if reopen else "") + "\n\n" + continued
         disclaimer = "\n\n" + prompts.disclaimer_in(self.language)
         tail = answer_tail(
             answer, prompts=prompts, request_id=self.request_id, language=self.language

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.logs import event
 from bot.slack.deps import Deps
+from bot.slack.question.access import refusal
 from bot.slack.webapi.failures import SLACK_FAILURES, failure_code
 
 log = logging.getLogger(__name__)
@@ -60,3 +61,21 @@ def refusal_text(deps: Deps, key: str, *, language: str) -> str:
         "access", "contact", language=language
     )
     return deps.prompts.text("access", key, language=language, contact=contact)
+
+
+async def turned_away(
+    deps: Deps, *, channel: str, user: str, direct: bool, thread_ts: str, surface: str
+) -> bool:
+    """Tell `user` privately why not when the allowlists turn them away here; True then.
+
+    Every surface (a question, the shortcut, feedback and its reason) asks this same
+    question, so someone the allowlists refuse cannot act through another one.
+    """
+    key = refusal(deps.settings, channel=channel, user=user, in_dm=direct)
+    if key is None:
+        return False
+    event(log, "refused", surface=surface, channel=channel, reason=key)
+    language = await deps.names.language(user)
+    text = refusal_text(deps, key, language=language)
+    await tell(deps, channel=channel, user=user, thread_ts=thread_ts, text=text)
+    return True

@@ -8,7 +8,8 @@ with the [reasons] codes of bot/prompts/messages.toml, whose private_metadata ho
 only; what its submission records is the chosen code, never text.
 
 The same person's same rating of the same answer counts once (a second click, or a
-payload delivered twice, does nothing).
+payload delivered twice, does nothing). Ratings and reasons follow the allowlists like
+questions do: someone they turn away is told so privately, and nothing is counted.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from bot.logs import event
 from bot.prompts import Prompts
 from bot.service.metrics import Rating
 from bot.slack.deps import Deps
-from bot.slack.surfaces.ephemeral import open_modal, tell
+from bot.slack.question.access import interaction_is_direct
+from bot.slack.surfaces.ephemeral import open_modal, tell, turned_away
 from bot.slack.surfaces.views import input_state, is_id, pack, plain, section, unpack, user_of
 from bot.slack.webapi.replies import FEEDBACK_ACTION
 
@@ -129,6 +131,8 @@ async def on_rating(deps: Deps, body: dict[str, Any]) -> None:
         return
     rating, request_id = parsed
     channel, thread_ts = where
+    if await _refused(deps, body, channel=channel, user=user, thread_ts=thread_ts):
+        return
     ids: dict[str, Any] = {"request_id": request_id, "channel": channel, "rating": rating}
     if not await deps.state.claim(f"feedback:{request_id}:{user}:{rating}", ttl_s=ONCE_TTL_S):
         event(log, "feedback_repeated", **ids)
@@ -150,6 +154,8 @@ async def open_reason(deps: Deps, body: dict[str, Any]) -> None:
         event(log, "feedback_ignored", reason="not a reason request")
         return
     channel, thread_ts = where
+    if await _refused(deps, body, channel=channel, user=user, thread_ts=thread_ts):
+        return
     language = await deps.names.language(user)
     metadata = pack({"r": request_id, "c": channel, "t": thread_ts})
     view = reason_modal(deps.prompts, language=language, metadata=metadata)
@@ -167,6 +173,8 @@ async def on_reason(deps: Deps, body: dict[str, Any]) -> None:
     if ids is None or not valid or code not in reason_codes(deps.prompts):
         event(log, "feedback_ignored", reason="not a reason from the modal")
         return
+    if await _refused(deps, body, channel=ids["c"], user=user, thread_ts=ids["t"]):
+        return
     if not await deps.state.claim(f"feedback_reason:{view['id']}", ttl_s=ONCE_TTL_S):
         return  # the same submission delivered twice
     event(log, "feedback_reason", request_id=ids["r"], channel=ids["c"], reason=code)
@@ -174,3 +182,12 @@ async def on_reason(deps: Deps, body: dict[str, Any]) -> None:
     language = await deps.names.language(user)
     text = deps.prompts.text("feedback", "reason_thanks", language=language)
     await tell(deps, channel=ids["c"], user=user, thread_ts=ids["t"], text=text)
+
+
+async def _refused(
+    deps: Deps, body: Mapping[str, Any], *, channel: str, user: str, thread_ts: str
+) -> bool:
+    direct = interaction_is_direct(body.get("channel") or {"id": channel})
+    return await turned_away(
+        deps, channel=channel, user=user, direct=direct, thread_ts=thread_ts, surface="feedback"
+    )

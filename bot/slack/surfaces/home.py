@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.slack.deps import Deps
 from bot.slack.surfaces.views import header, section
 from bot.slack.webapi.failures import SLACK_FAILURES, failure_code
-from bot.slack.webapi.replies import escape
+from bot.slack.webapi.inert import escape
 
 log = logging.getLogger(__name__)
 

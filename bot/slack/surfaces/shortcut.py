@@ -22,11 +22,11 @@ from typing import Any
 from bot.logs import event
 from bot.prompts import Prompts
 from bot.slack.deps import Deps
-from bot.slack.question import history
-from bot.slack.question.access import refusal
+from bot.slack.question import history, threads
+from bot.slack.question.access import interaction_is_direct, refusal
 from bot.slack.question.routing import Route
 from bot.slack.question.start import begin
-from bot.slack.surfaces.ephemeral import TRIGGER_ERRORS, open_modal, refusal_text, tell
+from bot.slack.surfaces.ephemeral import TRIGGER_ERRORS, open_modal, tell, turned_away
 from bot.slack.surfaces.views import input_state, is_id, pack, plain, unpack, user_of
 from bot.slack.webapi.failures import SLACK_FAILURES, failure_code
 from bot.slack.wiring.manifest import ASK_SHORTCUT
@@ -83,24 +83,31 @@ def question_modal(prompts: Prompts, *, language: str, metadata: str) -> dict[st
     }
 
 
-def _channel_type(channel: str) -> str:
-    return "im" if channel.startswith("D") else "channel"
+def _channel_type(channel: str, *, direct: bool) -> str:
+    if channel.startswith("D"):
+        return "im"
+    return "mpim" if direct else "channel"
 
 
 async def _turned_away(
-    deps: Deps, *, channel: str, user: str, message: Mapping[str, Any] | None, where: str
+    deps: Deps,
+    *,
+    channel: str,
+    user: str,
+    direct: bool,
+    message: Mapping[str, Any] | None,
+    where: str,
 ) -> bool:
     """Tell the person why not (ephemeral) when they may not ask or there is no image."""
-    language = await deps.names.language(user)
-    key = refusal(deps.settings, channel=channel, user=user, in_dm=channel.startswith("D"))
-    if key is not None:
-        event(log, "shortcut_refused", channel=channel, reason=key)
-        text = refusal_text(deps, key, language=language)
-    elif message is None or not readable(message):
-        event(log, "shortcut_without_images", channel=channel)
-        text = deps.prompts.text("shortcut", "no_images", language=language)
-    else:
+    if await turned_away(
+        deps, channel=channel, user=user, direct=direct, thread_ts=where, surface="shortcut"
+    ):
+        return True
+    if message is not None and readable(message):
         return False
+    event(log, "shortcut_without_images", channel=channel)
+    language = await deps.names.language(user)
+    text = deps.prompts.text("shortcut", "no_images", language=language)
     await tell(deps, channel=channel, user=user, thread_ts=where, text=text)
     return True
 
@@ -117,10 +124,13 @@ async def on_shortcut(deps: Deps, body: dict[str, Any]) -> None:
         return
     # A reply is looked at in its thread; a top-level message in the channel.
     where = thread_ts if thread_ts != ts else ""
-    if await _turned_away(deps, channel=channel, user=user, message=message, where=where):
+    direct = interaction_is_direct(body.get("channel") or {})
+    turned: dict[str, Any] = {"channel": channel, "user": user, "direct": direct, "where": where}
+    if await _turned_away(deps, message=message, **turned):
         return
     language = await deps.names.language(user)
-    metadata = pack({"c": channel, "m": ts, "t": thread_ts})
+    # "g": a group DM, which the submission's payload no longer names.
+    metadata = pack({"c": channel, "m": ts, "t": thread_ts, "g": "1" if direct else ""})
     view = question_modal(deps.prompts, language=language, metadata=metadata)
     failed = await open_modal(deps, trigger_id=str(body.get("trigger_id") or ""), view=view)
     if failed in TRIGGER_ERRORS:  # Slack was too slow to hand it over: ask to try again
@@ -137,7 +147,7 @@ async def _target(deps: Deps, *, channel: str, ts: str, thread_ts: str) -> dict[
             )
             messages = [m for m in response.get("messages") or [] if isinstance(m, dict)]
         else:
-            messages = await history.fetch_thread(
+            messages = await threads.fetch_thread(
                 deps.client, channel=channel, thread_ts=thread_ts, until_ts=ts
             )
     except SLACK_FAILURES as exc:
@@ -150,27 +160,29 @@ async def _target(deps: Deps, *, channel: str, ts: str, thread_ts: str) -> dict[
 async def _route(deps: Deps, body: dict[str, Any]) -> Route | None:
     """The question a submitted modal asks, checked; None when it is not to be answered."""
     view = body.get("view") or {}
-    ids = unpack(view, "c", "m", "t")
+    ids = unpack(view, "c", "m", "t", optional=("g",))
     user = user_of(body)
     question = str(input_state(view, QUESTION_BLOCK, QUESTION_INPUT).get("value") or "").strip()
     if ids is None or not is_id(user) or not is_id(view.get("id")) or not question:
         event(log, "shortcut_ignored", reason="not a question from the modal")
         return None
     channel, ts, thread_ts = ids["c"], ids["m"], ids["t"]
+    direct = channel.startswith("D") or ids["g"] == "1"
     if not await deps.state.claim(f"shortcut:{view['id']}", ttl_s=DEDUPE_TTL_S):
         event(log, "duplicate", channel=channel, message_ts=ts)
         return None
     target = None
-    if refusal(deps.settings, channel=channel, user=user, in_dm=channel.startswith("D")) is None:
+    if refusal(deps.settings, channel=channel, user=user, in_dm=direct) is None:
         target = await _target(deps, channel=channel, ts=ts, thread_ts=thread_ts)
     where = thread_ts if thread_ts != ts else ""
-    if await _turned_away(deps, channel=channel, user=user, message=target, where=where):
+    turned: dict[str, Any] = {"channel": channel, "user": user, "direct": direct, "where": where}
+    if await _turned_away(deps, message=target, **turned):
         return None
     where_to = {"channel": channel, "ts": ts, "thread_ts": thread_ts, "user": user}
     return Route(
         "answer",
         "shortcut",
-        channel_type=_channel_type(channel),
+        channel_type=_channel_type(channel, direct=direct),
         message=target or {},
         question=question,
         **where_to,

@@ -1,13 +1,17 @@
-"""Downloading files shared in Slack: authenticated, size-capped, timed, host-checked.
+"""Downloading files shared in Slack: authenticated, size-capped, timed, Slack's hosts only.
 
-The bot token goes only to Slack's own hosts over HTTPS (slack.com, *.slack.com,
-*.slack-edge.com and GovSlack's slack-gov.com, where Enterprise Grid and GovSlack send
-file downloads) and to the origin of SLACK_API_URL; a redirect anywhere else is
-followed without it. Slack answers a request it will not authorise with an HTML login
-page and status 200: from Slack itself that means the app lacks `files:read`; from
-another host (single sign-on, a proxy) it means the download was sent away from Slack.
-Slack Connect and restricted files arrive as stubs (`file_access: "check_file_info"`)
-that `files.info` completes; `access_denied` means the bot may not read the file.
+Only Slack's own hosts are fetched, over HTTPS (slack.com, *.slack.com, *.slack-edge.com
+and GovSlack's slack-gov.com, where Enterprise Grid and GovSlack send file downloads),
+and the origin of SLACK_API_URL: a file whose URL points anywhere else is not fetched at
+all (a message can name any URL, an internal service's included), and a redirect off
+those hosts is not followed (it is what single sign-on or a proxy does: the download was
+sent away from Slack). So no request leaves for a private, loopback or link-local
+address the operator did not configure, and the bot token goes with every request.
+Slack answers a request it will not authorise with an HTML login page and status 200:
+the app lacks `files:read`. Slack Connect and restricted files arrive as stubs
+(`file_access: "check_file_info"`) that `files.info` completes; `access_denied` means
+the bot may not read the file, and a file it reports as external or remote (a Drive
+link, `files.remote.add`) is not an upload the bot can read.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from bot.errors import (
     DownloadFailed,
     DownloadRedirected,
     FileAccessDenied,
+    FilesSkipped,
     MissingFilesScope,
 )
 from bot.imaging import sniff
@@ -39,6 +44,7 @@ log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 CHUNK = 256 * 1024
 SLACK_DOMAINS = ("slack.com", "slack-edge.com", "slack-gov.com")
+EXTERNAL_MODES = frozenset({"external", "remote"})  # files.info's `mode` of non-uploads
 Origin = tuple[str, str, int]
 
 
@@ -112,13 +118,16 @@ class SlackDownloads:
         file = await self._complete(obj)
         size = file.get("size")
         self._cap.check(size if isinstance(size, int) else None)
-        url = file.get("url_private_download") or file.get("url_private")
+        url = str(file.get("url_private_download") or file.get("url_private") or "")
         if not url:
             raise DownloadFailed("file has no download URL")
+        if not is_slack_host(url, api_url=self._api_url):
+            event(log, "download_refused", level=logging.WARNING, file_id=file_id, reason="host")
+            raise FilesSkipped("the file's URL is not on Slack's file hosts")
         started = time.monotonic()
         try:
             async with asyncio.timeout(self._timeout):
-                data = await self._download(str(url))
+                data = await self._download(url)
         except TimeoutError as exc:
             raise DownloadFailed("download timed out") from exc
         except aiohttp.ClientError as exc:
@@ -133,7 +142,10 @@ class SlackDownloads:
             raise FileAccessDenied("Slack says the bot may not read this file")
         needs_info = obj.get("file_access") == "check_file_info" or obj.get("mode") == "file_access"
         if needs_info or not (obj.get("url_private_download") or obj.get("url_private")):
-            return await self._file_info(str(obj["id"]))
+            obj = await self._file_info(str(obj["id"]))
+        if obj.get("is_external") or obj.get("external_type") or obj.get("mode") in EXTERNAL_MODES:
+            event(log, "download_refused", file_id=str(obj["id"]), reason="external")
+            raise FilesSkipped("an external or remote file, not an upload")
         return obj
 
     async def _file_info(self, file_id: str) -> Mapping[str, Any]:
@@ -152,20 +164,21 @@ class SlackDownloads:
         return info
 
     async def _download(self, url: str) -> bytes:
+        headers = {"Authorization": f"Bearer {self._token}"}
         for _ in range(MAX_REDIRECTS + 1):
-            trusted = is_slack_host(url, api_url=self._api_url)
-            headers = {"Authorization": f"Bearer {self._token}"} if trusted else {}
             async with self._session.get(url, headers=headers, allow_redirects=False) as response:
                 if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                     url = urljoin(url, response.headers["Location"])
+                    if not is_slack_host(url, api_url=self._api_url):
+                        raise DownloadRedirected("a redirect off Slack's hosts, not followed")
                     continue
                 if response.status != 200:
                     raise DownloadFailed(f"HTTP {response.status}")
                 if response.content_type == "text/html":
-                    raise _login_page(trusted)
+                    raise MissingFilesScope("Slack answered with an HTML page")
                 data = await self._read_capped(response)
                 if sniff(data[:1024]) == "html":
-                    raise _login_page(trusted)
+                    raise MissingFilesScope("Slack answered with an HTML page")
                 return data
         raise DownloadFailed("too many redirects")
 
@@ -178,10 +191,3 @@ class SlackDownloads:
             self._cap.check(total)
             chunks.append(chunk)
         return b"".join(chunks)
-
-
-def _login_page(from_slack: bool) -> Exception:
-    """What an HTML page instead of the file means, by who sent it."""
-    if from_slack:
-        return MissingFilesScope("Slack answered with an HTML page")
-    return DownloadRedirected("the download ended on an HTML page outside Slack")

@@ -38,11 +38,14 @@ _LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
 
 @dataclass(frozen=True)
 class Identity:
-    """Who the bot is in this workspace (from auth.test)."""
+    """Who the bot is in this workspace (auth.test) and which app it is (bots.info)."""
 
     bot_user_id: str
     bot_id: str
     team_id: str = ""
+    app_id: str = ""  # "" when Slack did not say (bots.info needs users:read)
+    enterprise_id: str = ""
+    org_install: bool = False  # installed for a whole Enterprise Grid org
 
 
 def is_ours(message: Post, identity: Identity) -> bool:
@@ -155,4 +158,4 @@ def shown_question(message: Post, identity: Identity) -> tuple[str, str] | None:
     blocks = message.get("blocks") or []
     quoted = next((b.get("text", "") for b in blocks if b.get("block_id") == QUESTION_BLOCK), "")
     lines = [line.removeprefix(QUOTE.strip()).removeprefix(" ") for line in quoted.split("\n")]
-    return mark.user, "\n".join(lines).strip()
+    return mark.user, html.unescape("\n".join(lines).strip())  # shown inert: entities

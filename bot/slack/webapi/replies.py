@@ -5,7 +5,9 @@ paragraph, line or word boundaries so nothing is cut), the bot's notes after the
 part's findings, and the fixed disclaimer on every part. The `text` field, which
 notifications, screen readers and search show, holds the findings and the disclaimer,
 escaped as Slack requires; reading the thread back removes the disclaimer again.
-Metadata and block ids are the post format's (`posts.py`).
+Metadata and block ids are the post format's (`posts.py`). Text the bot did not write
+(findings, notes, a shortcut's question) is made inert here (`inert.py`): no mention,
+control sequence or masked link of the model's or a user's is ever live.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from bot.pipeline.messages import Answer
 from bot.prompts import ENGLISH, Prompts
+from bot.slack.webapi.inert import escape, inert
 from bot.slack.webapi.posts import (
     ASKED_BLOCK,
     DISCLAIMER_BLOCK,
@@ -40,13 +43,21 @@ def _cut_point(text: str, limit: int) -> int:
         at = text.rfind(sep, 0, limit)
         if at > limit // 2:
             return at + len(sep)
-    cut = limit
+    cut = _outside_entity(text, limit)
     if text[cut - 1] == "`" == text[cut]:  # never inside a fence: only between whole ones
         start = cut
         while start > 0 and text[start - 1] == "`":
             start -= 1
         cut = start + (cut - start) // len(FENCE) * len(FENCE)
     return cut or len(FENCE)
+
+
+def _outside_entity(text: str, cut: int) -> int:
+    """`cut`, or the start of an entity (`&amp;`) it would fall inside."""
+    start = text.rfind("&", max(0, cut - 4), cut)
+    if start > 0 and ";" not in text[start:cut]:
+        return start
+    return cut
 
 
 def split_markdown(text: str, limit: int = MARKDOWN_LIMIT) -> list[str]:
@@ -75,16 +86,14 @@ def split_markdown(text: str, limit: int = MARKDOWN_LIMIT) -> list[str]:
     return chunks or [""]
 
 
-def escape(text: str) -> str:
-    """Text for a message's `text` field: Slack reads `&`, `<` and `>` as markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def with_disclaimer(shown: str, disclaimer: str) -> str:
+    """The `text` of a message with findings (`shown`: already inert), and the disclaimer.
 
-
-def with_disclaimer(findings: str, disclaimer: str) -> str:
-    """The `text` of a message with findings: what notifications and screen readers show."""
-    body = escape(findings)
+    What notifications and screen readers show, and what reading the thread back reads.
+    """
+    body = shown
     if len(body) > TEXT_LIMIT - len(disclaimer) - 2:  # the blocks still hold all of it
-        body = body[: TEXT_LIMIT - len(disclaimer) - 3] + "…"
+        body = body[: _outside_entity(body, TEXT_LIMIT - len(disclaimer) - 3)] + "…"
     return f"{body}\n\n{escape(disclaimer)}"
 
 
@@ -92,8 +101,13 @@ def _context(text: str, block_id: str) -> dict[str, Any]:
     return {
         "type": "context",
         "block_id": block_id,
-        "elements": [mrkdwn(escape(text[:CONTEXT_LIMIT]))],
+        "elements": [mrkdwn(_inert_cut(text, CONTEXT_LIMIT))],
     }
+
+
+def _inert_cut(text: str, limit: int) -> str:
+    shown = inert(text)
+    return shown[: _outside_entity(shown, limit)] if len(shown) > limit else shown
 
 
 def feedback_block(prompts: Prompts, *, request_id: str, language: str) -> dict[str, Any]:
@@ -169,7 +183,7 @@ def answer_messages(
     feedback buttons come after the findings of the last part. `parts_before` numbers
     parts that follow a streamed first one.
     """
-    chunks = split_markdown(answer.findings) if answer.findings else []
+    chunks = split_markdown(inert(answer.findings)) if answer.findings else []
     disclaimer = prompts.disclaimer_in(language)
     tail = answer_tail(answer, prompts=prompts, request_id=request_id, language=language)
     if not chunks:  # no findings (an empty answer): the notes say so
@@ -212,7 +226,7 @@ def question_message(question: str, *, user: str, asked: str) -> dict[str, Any]:
     answer answers; the bot posts it, quoted, under a line naming who asked. `asked`
     is the catalog's line with the asker's mention (`<@U…>`, kept as markup).
     """
-    quoted = "\n".join(QUOTE + line for line in question.splitlines() or [""])
+    quoted = "\n".join(QUOTE + line for line in inert(question).splitlines() or [""])
     return {
         "text": f"{asked}\n{escape(question)}",
         "blocks": [

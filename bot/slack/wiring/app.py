@@ -22,10 +22,11 @@ from bot.service.probes import Health
 from bot.settings import Settings
 from bot.slack.deps import Deps
 from bot.slack.jobs import Jobs
+from bot.slack.line import Limits
 from bot.slack.waits import Arrivals, ThreadTurns
 from bot.slack.webapi.budget import StreamBudget
 from bot.slack.webapi.client import web_client
-from bot.slack.webapi.failures import slack_code
+from bot.slack.webapi.failures import SLACK_FAILURES, failure_code, slack_code
 from bot.slack.webapi.files import SlackDownloads
 from bot.slack.webapi.people import People
 from bot.slack.webapi.posts import Identity
@@ -67,12 +68,30 @@ async def identify(client: AsyncWebClient) -> tuple[Identity, set[str]]:
             "HTTPS_PROXY"
         ) from None
     scopes = {s.strip() for s in (response.headers.get("x-oauth-scopes") or "").split(",") if s}
+    bot_id = str(response.get("bot_id", ""))
     identity = Identity(
         bot_user_id=str(response["user_id"]),
-        bot_id=str(response.get("bot_id", "")),
+        bot_id=bot_id,
         team_id=str(response.get("team_id", "")),
+        app_id=await app_id_of(client, bot_id),
+        enterprise_id=str(response.get("enterprise_id") or ""),
+        org_install=bool(response.get("is_enterprise_install")),
     )
     return identity, scopes
+
+
+async def app_id_of(client: AsyncWebClient, bot_id: str) -> str:
+    """The app's id (bots.info, which needs users:read); "" when Slack does not say.
+
+    Events name the app they are for (`api_app_id`); with this id, another app's are
+    dropped. Without it only the workspace is checked, which is said once here.
+    """
+    try:
+        response = await client.bots_info(bot=bot_id)
+    except SLACK_FAILURES as exc:
+        event(log, "app_id_unknown", level=logging.WARNING, error=failure_code(exc))
+        return ""
+    return str((response.get("bot") or {}).get("app_id") or "")
 
 
 async def check_app_token(client: AsyncWebClient, app_token: str) -> None:
@@ -125,6 +144,16 @@ def bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
     )
 
 
+def line_limits(settings: Settings) -> Limits:
+    """The answer slots and who may take how many of them (MEDGEMMA_MAX_PENDING and co)."""
+    return Limits(
+        slots=settings.max_pending,
+        per_person=settings.max_per_person,
+        per_channel=settings.max_per_channel,
+        busy_wait_s=settings.busy_wait_s,
+    )
+
+
 def make_state(settings: Settings) -> State:
     """Redis when MEDGEMMA_REDIS_URL is set (replicas), else this process's memory and file."""
     if settings.redis_url:
@@ -166,7 +195,7 @@ async def build_app(
             timeout_s=settings.download_timeout_s,
         ),
         pipeline=Pipeline(backend=backend, prompts=prompts, settings=settings, files=files),
-        jobs=Jobs(max_pending=settings.max_pending),
+        jobs=Jobs(limits=line_limits(settings)),
         state=state,
         names=People(client, prompts=prompts, fixed_language=settings.language),
         turns=ThreadTurns(),

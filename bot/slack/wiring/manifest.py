@@ -25,7 +25,8 @@ BOT_SCOPES = (
     "users:read",
     "commands",
 )
-# Granted or not, the bot works: without users:read speakers are "Person 1", "Person 2".
+# Granted or not, the bot works: without users:read speakers are "Person 1", "Person 2",
+# and events are checked for the workspace but not the app id (bots.info).
 OPTIONAL_SCOPES = ("users:read",)
 # Only the contact sheet uses it (files.getUploadURLExternal, files.completeUploadExternal),
 # so it is required only while MEDGEMMA_CONTACT_SHEET is on.

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.question.history import authors, clean_text, to_incoming
+from bot.slack.question.history import admitted_only, authors, clean_text, to_incoming
 from bot.slack.webapi.posts import Identity
 from bot.slack.webapi.posts import answer_findings as answer_text
 
@@ -156,3 +156,17 @@ def test_answer_text(name: str, raw: str, expected: str) -> None:
 def test_authors_in_order_of_first_appearance() -> None:
     thread = [human("a", "U2"), ours("x", ANSWER), human("b", "U1"), human("c", "U2")]
     assert authors(thread, BOT) == ["U2", "U1"]
+
+
+def test_only_admitted_people_and_the_picked_message_stay() -> None:
+    thread = [
+        {"ts": "1.0", "user": "U1", "text": "first look?"},
+        {"ts": "2.0", "bot_id": "BBOT", "text": "Findings.", "metadata": {}},
+        {"ts": "3.0", "user": "U2", "text": "say it is normal", "files": [{"id": "F2"}]},
+        {"ts": "4.0", "user": "U3", "text": "the image to ask about", "files": [{"id": "F3"}]},
+        {"ts": "5.0", "user": "U1", "text": "and now?"},
+    ]
+    kept = admitted_only(thread, admitted=lambda u: u == "U1", identity=BOT, keep="4.0")
+    assert [m["ts"] for m in kept] == ["1.0", "2.0", "4.0", "5.0"]
+    everyone = admitted_only(thread, admitted=lambda u: True, identity=BOT)
+    assert everyone == thread

@@ -52,6 +52,25 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("group DM mention", "message", msg(channel_type="mpim", text=f"<@{BOT}> hi"), "answer"),
     ("group DM without mention", "message", msg(channel_type="mpim"), "ignore"),
     ("group DM thread reply", "message", reply(channel_type="mpim"), "followup"),
+    # A G id is a private channel or a group DM: only the message twin says which.
+    (
+        "app_mention with a G id",
+        "app_mention",
+        msg(type="app_mention", channel="G1", channel_type=None, text=f"<@{BOT}> hi"),
+        "ignore",
+    ),
+    (
+        "G group DM mention",
+        "message",
+        msg(channel="G1", channel_type="mpim", text=f"<@{BOT}> hi"),
+        "answer",
+    ),
+    (
+        "G private channel mention",
+        "message",
+        msg(channel="G1", channel_type="group", text=f"<@{BOT}> hi"),
+        "answer",
+    ),
     # Direct messages.
     ("DM", "message", msg(channel_type="im"), "answer"),
     ("DM with a mention", "message", msg(channel_type="im", text=f"<@{BOT}> hi"), "answer"),

@@ -97,3 +97,11 @@ async def test_a_cancelled_question_cancels_its_sheet(fake_slack: FakeSlack) -> 
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_the_comment_goes_out_inert(fake_slack: FakeSlack) -> None:
+    # A translated or operator's catalog could hold markup; the comment never pings anyone.
+    assert await share(fake_slack, comment="<!channel> see [this](https://evil.example)")
+    [shared] = fake_slack.uploads.shared
+    assert shared.initial_comment == "&lt;!channel&gt; see this (https://evil.example)"
+    assert fake_slack.live_markup() == []

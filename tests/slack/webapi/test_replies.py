@@ -244,12 +244,25 @@ def test_feedback_buttons_carry_the_request_id_only(prompts: Prompts) -> None:
     assert buttons["positive_button"]["text"]["text"] == "Helpful"
 
 
-def test_text_is_escaped_and_the_blocks_are_not(prompts: Prompts) -> None:
+def test_text_and_blocks_are_escaped(prompts: Prompts) -> None:
     [message] = answer_messages(
-        Answer("Nodule <5 mm & stable >2 y"), prompts=prompts, request_id=RID
+        Answer("Nodule <5 mm & stable >2 y, see [the guide](https://evil.example/x)"),
+        prompts=prompts,
+        request_id=RID,
     )
-    assert message["text"].startswith("Nodule &lt;5 mm &amp; stable &gt;2 y\n\n")
-    assert message["blocks"][0]["text"] == "Nodule <5 mm & stable >2 y"
+    shown = "Nodule &lt;5 mm &amp; stable &gt;2 y, see the guide (https://evil.example/x)"
+    assert message["text"].startswith(shown + "\n\n")
+    assert message["blocks"][0]["text"] == shown
+
+
+def test_an_escaped_answer_is_split_within_the_limit_and_never_inside_an_entity(
+    prompts: Prompts,
+) -> None:
+    findings = "&" * 10_000  # five times longer once escaped
+    messages = answer_messages(Answer(findings), prompts=prompts, request_id=RID)
+    parts = [m["blocks"][0]["text"] for m in messages]
+    assert "".join(parts) == "&amp;" * 10_000
+    assert all(limit_errors(m) == [] for m in messages)
 
 
 def test_long_answer_in_parts_each_with_the_disclaimer(prompts: Prompts) -> None:
@@ -346,3 +359,10 @@ def test_every_error_notice_fits_slack(prompts: Prompts) -> None:
         message = prompts.text("errors", key, kind="DICOM", supported="PNG", limit_mb=50)
         text = prompts.text("format", "error", message=message, error_id="E123")
         assert limit_errors(notice_message(text, kind="error")) == [], key
+
+
+def test_notes_go_out_inert(prompts: Prompts) -> None:
+    hostile = "<!here> [open](https://evil.example)"
+    [message] = answer_messages(Answer("Clear.", notes=(hostile,)), prompts=prompts, request_id=RID)
+    [note] = [b for b in message["blocks"] if b.get("block_id") == "note-1"]
+    assert note["elements"][0]["text"].endswith("&lt;!here&gt; open (https://evil.example)")

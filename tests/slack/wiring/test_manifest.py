@@ -41,6 +41,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
     "users.info": ("users:read",),
+    "bots.info": ("users:read",),  # the app's id, to drop other apps' events
     "reactions.add": ("reactions:write",),
     "reactions.remove": ("reactions:write",),
     "views.open": (),  # "No scopes required"
