@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from bot.errors import DecodeBudgetExceeded, ImagingError
 from bot.imaging.budget import DecodeBudget
 from bot.imaging.types import DecodedFile, ImagingOptions
+from bot.pipeline import decode_process
 from bot.pipeline.decode_jobs import Job, Ticket
 from bot.pipeline.decode_process import (
     BOOT_TIMEOUT_S,
@@ -44,6 +46,8 @@ class DecodePool:
     def __init__(self, *, budget: DecodeBudget, command: Sequence[str] = WORKER_COMMAND) -> None:
         self._budget = budget
         self._command = tuple(command)
+        # Read once, at start-up, like every setting.
+        self._environment = decode_process.worker_environment(os.environ)
         self._idle: list[DecodeProcess] = []
         self._running: dict[DecodeProcess, Job] = {}
         self._retired: set[DecodeProcess] = set()  # killed, being reaped
@@ -151,7 +155,11 @@ class DecodePool:
         if self._idle:
             return self._idle.pop()
         if len(self._running) < self._budget.workers:
-            return DecodeProcess(memory_bytes=self._budget.worker_memory, command=self._command)
+            return DecodeProcess(
+                memory_bytes=self._budget.worker_memory,
+                command=self._command,
+                environment=self._environment,
+            )
         return None
 
     def _begin(self, process: DecodeProcess, job: Job) -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import io
 import pickle
+import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,8 @@ BOOT_TIMEOUT_S = 120.0  # importing the imaging libraries on a loaded machine
 MAX_REPLY_BYTES = 2**30
 
 Outcome = tuple[DecodedFile | ImagingError, int]  # the file or its error; pixels decoded
+# Names of settings that hold credentials (tokens, secrets, keys, URLs with passwords).
+_SECRET = re.compile(r"TOKEN|SECRET|KEY|PASSWORD|REDIS_URL", re.IGNORECASE)
 
 _ALLOWED = frozenset(
     {
@@ -68,16 +71,28 @@ class _Unpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+def worker_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """The bot's environment less its credentials: a process reading hostile bytes needs none."""
+    return {name: value for name, value in environment.items() if not _SECRET.search(name)}
+
+
 class DecodeProcess:
     """A started decoding process; `exchange` blocks, so callers run it in a thread."""
 
-    def __init__(self, *, memory_bytes: int, command: Sequence[str] = WORKER_COMMAND) -> None:
+    def __init__(
+        self,
+        *,
+        memory_bytes: int,
+        command: Sequence[str] = WORKER_COMMAND,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
         self.process = subprocess.Popen(
             [*command, str(memory_bytes)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            env=environment,
         )
         self.ready = False
 

@@ -92,7 +92,7 @@ async def test_a_file_past_its_deadline_is_killed_and_refused(tmp_path: Path) ->
 
 
 async def test_a_deleted_question_stops_its_decoding_process(tmp_path: Path) -> None:
-    async with pool_of(tmp_path) as pool:
+    async with pool_of(tmp_path, file_seconds=120.0) as pool:  # no deadline in the way
         stuck = asyncio.ensure_future(pool.decode(b"sleep", options=DEFAULT, ticket=ticket()))
         await until(lambda: pool.decoding == 1)
         [pid] = pool.pids
@@ -170,3 +170,22 @@ def test_a_reply_may_only_name_the_types_of_a_decoded_file() -> None:
         decode_process.outcome(("ok", bare, [np.zeros((2, 2))], [None], 0))  # not RGB
     refused = decode_process.outcome(("error", ("ImageTooLarge", "x", {}), 7))
     assert type(refused[0]).__name__ == "ImageTooLarge" and refused[1] == 7
+
+
+def test_decoding_processes_get_no_credentials() -> None:
+    environment = {
+        "PATH": "/usr/bin",
+        "PYTHONPATH": "/app",
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_APP_TOKEN": "xapp-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "MEDGEMMA_API_KEY": "k",
+        "HF_TOKEN": "hf_1",
+        "MEDGEMMA_REDIS_URL": "redis://:pw@redis",
+        "MEDGEMMA_MAX_PIXELS": "1000000",
+    }
+    assert decode_process.worker_environment(environment) == {
+        "PATH": "/usr/bin",
+        "PYTHONPATH": "/app",
+        "MEDGEMMA_MAX_PIXELS": "1000000",
+    }
