@@ -1,12 +1,13 @@
-"""Decoding files one at a time versus through the file loader's decoding threads.
+"""Decoding files one at a time versus through the file loader's decoding processes.
 
     .venv/bin/python bench/decode_threads.py [--files 16] [--rounds 3]
 
 Decodes `--files` copies of a fundus photo (scikit-image's retina, as PNG) and of a CT
 slice (pydicom's CT_small.dcm), first one after another on one thread, then all at once
-through FileLoader (its DECODE_THREADS threads, no cache hits: each copy has its own
-key). Prints the best wall time of `--rounds` for each and the ratio. Decoding holds no
-lock, so with two free cores the loader should take clearly less than the serial time.
+through FileLoader (its MEDGEMMA_DECODE_WORKERS processes, started and warmed before the
+clock starts; no cache hits: each copy has its own key). Prints the best wall time of
+`--rounds` for each and the ratio. With two free cores the loader should take clearly
+less than the serial time.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from PIL import Image
 from skimage import data as skimage_data
 
 from bot import imaging
-from bot.pipeline.file_loader import DECODE_THREADS, FileLoader, imaging_options
+from bot.pipeline.file_loader import FileLoader, imaging_options
 from bot.pipeline.messages import Message
 from bot.settings import Settings
 from tests.imaging.helpers import sample
@@ -67,6 +68,8 @@ def serial(blobs: list[bytes], settings: Settings) -> float:
 async def threaded(blobs: list[bytes], settings: Settings, round_: int) -> float:
     loader = FileLoader(settings=settings)
     shared = tuple(MemoryFile(f"r{round_}-f{n}", blob) for n, blob in enumerate(blobs))
+    warm = [MemoryFile(f"r{round_}-warm{n}", blobs[0]) for n in range(settings.decode_workers)]
+    await loader.decode_thread([Message("user", "q", files=tuple(warm))])  # processes started
     started = time.perf_counter()
     try:
         # One message per file: the assembly of DICOM slices into a series stays out.
@@ -85,9 +88,10 @@ def main() -> None:
     blobs = files(args.files)
     one = min(serial(blobs, settings) for _ in range(args.rounds))
     pool = min(asyncio.run(threaded(blobs, settings, r)) for r in range(args.rounds))
-    print(f"{args.files} files, {os.cpu_count()} CPUs, {DECODE_THREADS} decoding threads")
+    workers = settings.decode_workers
+    print(f"{args.files} files, {os.cpu_count()} CPUs, {workers} decoding processes")
     print(f"one at a time:      {one:.3f} s")
-    print(f"decoding threads:   {pool:.3f} s  ({one / pool:.2f}x)")
+    print(f"decoding processes: {pool:.3f} s  ({one / pool:.2f}x)")
 
 
 if __name__ == "__main__":

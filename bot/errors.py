@@ -10,7 +10,9 @@
     │   │   └── ImagingError    bytes that do not become images
     │   │       ├── UnsupportedFileType, ImageTooLarge, CorruptImage
     │   │       ├── DicomNoPixelData, DicomUnsupportedSyntax
-    │   │       └── UnsafeArchive
+    │   │       ├── UnsafeArchive
+    │   │       └── DecodeBudgetExceeded  more pixels, inflated bytes, memory or time
+    │   │                                 than one file or question may take
     │   ├── TooMuchText         the newest question alone does not fit the context
     │   ├── NothingToAnswer     no question and no image anywhere in the thread
     │   ├── ImagesLeftBehind    a follow-up whose earlier images no longer fit
@@ -142,6 +144,12 @@ class UnsafeArchive(ImagingError):
     """A zip that breaks our limits (entries, size, nesting, paths)."""
 
     message_key = "unsafe_archive"
+
+
+class DecodeBudgetExceeded(ImagingError):
+    """Decoding would take more than its budget (pixels, inflated bytes, memory or time)."""
+
+    message_key = "decode_budget_exceeded"
 
 
 class TooMuchText(UserError):

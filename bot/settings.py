@@ -152,6 +152,9 @@ class Settings:
     prompts_dir: Path = setting("MEDGEMMA_PROMPTS_DIR", DEFAULT_PROMPTS)
     image_cache_mb: int = setting("MEDGEMMA_IMAGE_CACHE_MB", 512, minimum=0)
     image_cache_ttl_s: float = setting("MEDGEMMA_IMAGE_CACHE_TTL_S", 3600.0, minimum=0)
+    decode_workers: int = setting("MEDGEMMA_DECODE_WORKERS", 2, minimum=1)
+    decode_timeout_s: float = setting("MEDGEMMA_DECODE_TIMEOUT_S", 20.0, minimum=1)
+    decode_memory_mb: int = setting("MEDGEMMA_DECODE_MEMORY_MB", 1536, minimum=512)
     # Front
     max_pending: int = setting("MEDGEMMA_MAX_PENDING", 64, minimum=1)
     max_per_person: int = setting("MEDGEMMA_MAX_PER_PERSON", 16, minimum=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -9,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from bot.imaging.budget import DecodeBudget
 from bot.specialty import Specialty
 
 __all__ = [
@@ -65,6 +67,11 @@ class ImagingOptions:
     model_side: int = 896  # MedGemma's input side; larger images are downsampled to it
     zip_max_entries: int = 2000
     zip_max_total_bytes: int = 1_000_000_000
+    # What one file may cost; the file loader's comes from settings.
+    budget: DecodeBudget = field(default_factory=DecodeBudget)
+    # Keys the opaque DICOM grouping keys: files decoded with the same options (in any
+    # process) group together; a fresh secret per options makes them useless outside.
+    key_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,9 +1,9 @@
 """Shared files -> decoded images, for a whole thread at once.
 
 The loader owns what reading files costs: the decoded-image cache (a follow-up reads
-nothing again), a limit on parallel downloads, the pool of decoding threads (decoding
-is CPU work and never runs on the event loop) and the assembly of single DICOM slices
-into series.
+nothing again), a limit on parallel downloads, the decoding processes (decoding is CPU
+work, never on the event loop, and bounded: `bot.pipeline.decode_pool`), each
+question's decoding budget, and the assembly of single DICOM slices into series.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from bot import imaging
 from bot.errors import FileError
+from bot.imaging.budget import MIB, DecodeBudget
 from bot.imaging.types import DecodedFile, ImagingOptions
 from bot.logs import event
 from bot.pipeline.cache import ImageCache
+from bot.pipeline.decode_jobs import Ticket
+from bot.pipeline.decode_pool import DecodePool
 from bot.pipeline.limits import SizeCap
 from bot.pipeline.messages import DecodedMessage, DecodedThread, SharedFile, UndecodedMessage
 from bot.settings import Settings
@@ -26,7 +28,23 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 PARALLEL_DOWNLOADS = 8
-DECODE_THREADS = 2
+# A file may decode this many frames' worth of the pixel cap; a question, this many files'
+# worth of time and pixels.
+FILE_FRAMES_OF_CAP = 2
+QUESTION_FILES = 3
+
+
+def decode_budget(settings: Settings) -> DecodeBudget:
+    """Every decoding limit, from the settings (README, "Supported files")."""
+    file_pixels = FILE_FRAMES_OF_CAP * settings.max_pixels
+    return DecodeBudget(
+        file_pixels=file_pixels,
+        question_pixels=QUESTION_FILES * file_pixels,
+        file_seconds=settings.decode_timeout_s,
+        question_seconds=QUESTION_FILES * settings.decode_timeout_s,
+        worker_memory=settings.decode_memory_mb * MIB,
+        workers=settings.decode_workers,
+    )
 
 
 def imaging_options(settings: Settings) -> ImagingOptions:
@@ -37,6 +55,7 @@ def imaging_options(settings: Settings) -> ImagingOptions:
         max_slices=settings.max_slices,
         pathology_tiles=settings.pathology_tiles,
         pathology_patches=settings.pathology_patches,
+        budget=decode_budget(settings),
     )
 
 
@@ -54,12 +73,12 @@ class FileLoader:
         self._cache = ImageCache(
             max_bytes=settings.image_cache_mb * 2**20, ttl_s=settings.image_cache_ttl_s
         )
-        self._decoders = ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="decode")
+        self.decoders = DecodePool(budget=self._options.budget)
         self._downloads = asyncio.Semaphore(PARALLEL_DOWNLOADS)
 
     def close(self) -> None:
-        """Stop the decoding threads."""
-        self._decoders.shutdown(wait=False, cancel_futures=True)
+        """Stop the decoding processes."""
+        self.decoders.close()
 
     async def decode_thread(self, thread: Sequence[UndecodedMessage]) -> DecodedThread:
         """Decode every message's files, leaving out those that cannot be read.
@@ -69,8 +88,12 @@ class FileLoader:
         is about those and names the others.
         """
         newest = len(thread) - 1
+        ticket = Ticket.of(self._options.budget)  # this question's share of decoding
         results = await asyncio.gather(
-            *(self._decode_message(m, newest=i == newest) for i, m in enumerate(thread))
+            *(
+                self._decode_message(m, newest=i == newest, ticket=ticket)
+                for i, m in enumerate(thread)
+            )
         )
         earlier = [failed for _, failed in results[:-1]]
         return DecodedThread(
@@ -81,11 +104,12 @@ class FileLoader:
         )
 
     async def _decode_message(
-        self, message: UndecodedMessage, *, newest: bool
+        self, message: UndecodedMessage, *, newest: bool, ticket: Ticket
     ) -> tuple[DecodedMessage, list[int]]:
         """The message with the files that decoded; the 1-based positions of the rest."""
         results = await asyncio.gather(
-            *(self._decode(file) for file in message.files), return_exceptions=True
+            *(self._decode(file, ticket=ticket) for file in message.files),
+            return_exceptions=True,
         )
         files = [r for r in results if not isinstance(r, BaseException)]
         failures = [(n, r) for n, r in enumerate(results, 1) if isinstance(r, BaseException)]
@@ -98,18 +122,15 @@ class FileLoader:
         decoded = DecodedMessage(message.role, message.text, message.author, assembled)
         return decoded, [n for n, _ in failures]
 
-    async def _decode(self, file: SharedFile) -> DecodedFile:
-        return await self._cache.get_or_load(file.key, lambda: self._load(file))
+    async def _decode(self, file: SharedFile, *, ticket: Ticket) -> DecodedFile:
+        return await self._cache.get_or_load(file.key, lambda: self._load(file, ticket=ticket))
 
-    async def _load(self, file: SharedFile) -> DecodedFile:
+    async def _load(self, file: SharedFile, *, ticket: Ticket) -> DecodedFile:
         self.size_cap.check(file.size)
         async with self._downloads:
             data = await file.read()
         started = time.monotonic()
-        loop = asyncio.get_running_loop()
-        decoded = await loop.run_in_executor(
-            self._decoders, lambda: imaging.decode(data, options=self._options)
-        )
+        decoded = await self.decoders.decode(data, options=self._options, ticket=ticket)
         event(
             log,
             "file_decoded",

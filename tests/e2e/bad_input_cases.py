@@ -1,6 +1,9 @@
 """Forty-odd kinds of bad or awkward input, as an attacker or a tired resident sends them.
 
-Shared by tests/e2e/test_bad_input_kinds.py and bench/bad_input_memory.py.
+`CASES` are the kinds; `ATTACKS` the files of issue 18 that cost a decoder dearly (a
+deflate bomb, also in a zip; a 16-bit PNG just under the pixel cap; JPEG 2000 frame
+bombs), each to be held to its decode budget. Shared by tests/e2e/test_bad_input_kinds.py
+and bench/bad_input_memory.py.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pydicom.uid import UID
 
 from tests.e2e.harness import Harness, is_sheet, png_bytes
 from tests.fakes.slack import FakeSlack
+from tests.imaging import attacks
 from tests.imaging.helpers import ct_slices, dicom_bytes, encode, sample, sample_dataset
 
 
@@ -101,6 +105,7 @@ class Case:
     images: int | None = None  # images the model saw (answers)
     note: str | None = None  # a note the answer carries
     host: Callable[[FakeSlack, dict[str, Any]], None] | None = None  # changes the file host
+    env: dict[str, str] = field(default_factory=dict)  # settings of the bot for this case
 
 
 def lie(size: int) -> Callable[[FakeSlack, dict[str, Any]], None]:
@@ -129,6 +134,7 @@ CORRUPT = "damaged or incomplete"
 UNSUPPORTED = "I can't read"
 UNSAFE = "can't open this zip file safely"
 TOO_BIG = "too many pixels"
+BUDGET = "more memory or time than I allow"
 DRIVE = {"id": "F0DRIVE", "mode": "external", "external_type": "gdrive", "name": "scan"}
 
 CASES = [
@@ -206,6 +212,21 @@ CASES = [
         [*ct_slices(3)[:2], b"DICM broken"],
         images=2,
         note="file(s) 3 could not be read",
+    ),
+]
+
+
+ATTACKS = [
+    Case("deflate bomb dicom", [attacks.deflate_bomb()], says=BUDGET),
+    Case("deflate bomb dicom stored in a zip", [attacks.deflate_bomb_zip()], says=BUDGET),
+    Case("16-bit png just under the pixel cap", [attacks.deep_png()], images=1),
+    # Within the shipped 200 MP a bomb decodes 5 of its 300 frames, some seconds of work:
+    # a 2 s deadline makes the refusal certain and quick.
+    Case(
+        "two jpeg 2000 frame bombs",
+        [attacks.frame_bomb(), attacks.frame_bomb()],
+        says=BUDGET,
+        env={"MEDGEMMA_DECODE_TIMEOUT_S": "2"},
     ),
 ]
 

@@ -1,7 +1,8 @@
 """Forty-odd kinds of bad or awkward input, as an attacker or a tired resident sends them.
 
 Each gets exactly one reply; bytes that are not a readable image never reach the
-model; a valid-but-awkward file gets an answer; a message with some unreadable files is
+model; the attack files (bad_input_cases.ATTACKS) are held to their decode budgets; a
+valid-but-awkward file gets an answer; a message with some unreadable files is
 answered about the others and names them; the bot keeps serving. The cases live in
 bad_input_cases.py (bench/bad_input_memory.py runs them for memory figures).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.bad_input_cases import CASES, GOOD, Case, ask_case, upload
+from tests.e2e.bad_input_cases import ATTACKS, CASES, GOOD, Case, ask_case, upload
 from tests.e2e.harness import findings, running_bot
 from tests.fakes.backend import FakeBackend
 from tests.fakes.slack import FakeSlack
@@ -20,12 +21,12 @@ def test_there_are_at_least_35_kinds() -> None:
     assert len({c.name for c in CASES}) == len(CASES) >= 35
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", CASES + ATTACKS, ids=[c.name for c in CASES + ATTACKS])
 async def test_one_clear_reply_and_no_bad_bytes_reach_the_model(
     fake_slack: FakeSlack, case: Case
 ) -> None:
     backend = FakeBackend()
-    env = {"SLACK_DOWNLOAD_TIMEOUT_S": "2", "MEDGEMMA_MAX_FILE_MB": "50"}
+    env = {"SLACK_DOWNLOAD_TIMEOUT_S": "2", "MEDGEMMA_MAX_FILE_MB": "50", **case.env}
     async with running_bot(fake_slack, backend, **env) as h:
         reply = await ask_case(h, case)
         if case.says is not None:

@@ -1,26 +1,26 @@
-"""bot.pipeline.file_loader: the imaging set-up, the size cap, and decoding threads in parallel."""
+"""bot.pipeline.file_loader: the imaging set-up, the size cap, decoding processes in parallel."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from bot.errors import FileTooLarge
-from bot.imaging import DecodedFile, ImagingOptions
 from bot.imaging.setup import SILENT
-from bot.pipeline.file_loader import DECODE_THREADS, FileLoader
+from bot.pipeline.decode_pool import DecodePool
+from bot.pipeline.file_loader import FileLoader, decode_budget
 from bot.pipeline.messages import Message, SharedFile
 from bot.settings import Settings
 from tests.imaging.helpers import encode
 
-# The module, not the function `bot.imaging.decode` its package exports under that name.
-DECODE_MODULE = sys.modules["bot.imaging.decode"]
+FAKE_WORKER = str(Path(__file__).with_name("fake_worker.py"))
 
 
 @dataclass
@@ -56,26 +56,37 @@ def png(shade: int) -> bytes:
     return encode(Image.new("RGB", (64, 48), (shade, shade, shade)), "PNG")
 
 
-async def test_two_decodes_run_at_the_same_time(
-    loader: FileLoader, monkeypatch: pytest.MonkeyPatch
+async def test_two_files_decode_at_the_same_time_outside_the_bot(
+    loader: FileLoader, tmp_path: Path
 ) -> None:
-    """Each decode waits inside the decoder until the other is inside too.
+    """Each file waits inside its decoding process until the other is inside too.
 
-    Under a decoding lock (or one thread) the first would wait alone and time out.
+    One process at a time (or a lock) would leave the first waiting alone, and it would fail.
     """
-    assert DECODE_THREADS >= 2
-    both_inside = threading.Barrier(2, timeout=10)
-    decode_raster = DECODE_MODULE.decode_raster
-
-    def meeting_decoder(data: bytes, *, kind: str, options: ImagingOptions) -> DecodedFile:
-        both_inside.wait()  # raises BrokenBarrierError (the file is left out) on time-out
-        return decode_raster(data, kind=kind, options=options)
-
-    monkeypatch.setattr(DECODE_MODULE, "decode_raster", meeting_decoder)
-    thread = [message(BytesFile("F1", png(0)), BytesFile("F2", png(60)))]
+    loader.decoders.close()
+    loader.decoders = DecodePool(
+        budget=decode_budget(Settings()), command=(sys.executable, FAKE_WORKER, str(tmp_path))
+    )
+    thread = [message(BytesFile("F1", b"meet 1"), BytesFile("F2", b"meet 2"))]
     decoded = await loader.decode_thread(thread)
     assert decoded.skipped == ()
     assert [f.kind for f in decoded.messages[0].files] == ["photo", "photo"]
+    assert len(loader.decoders.pids) == 2 and os.getpid() not in loader.decoders.pids
+
+
+async def test_the_files_of_one_question_share_its_pixel_budget() -> None:
+    # A 1 MP pixel cap: one question's files decode at most 6 MP together (3 files of 2 MP).
+    files = FileLoader(settings=Settings(max_pixels=1_000_000))
+    try:
+        frame = encode(Image.new("L", (1000, 1000)), "PNG")
+        seven = [BytesFile(f"F{n}", frame) for n in range(7)]
+        decoded = await files.decode_thread([message(*seven)])
+        assert len(decoded.messages[0].files) == 6 and len(decoded.skipped) == 1
+        # The next question has a budget of its own.
+        again = await files.decode_thread([message(BytesFile("G", frame))])
+        assert len(again.messages[0].files) == 1
+    finally:
+        files.close()
 
 
 async def test_a_file_declared_over_the_cap_is_refused_unread(loader: FileLoader) -> None:

@@ -13,6 +13,7 @@ from pydicom.pixels.utils import pixel_array
 from bot.errors import CorruptImage, DicomUnsupportedSyntax, ImageTooLarge
 from bot.imaging.dicom import codecs as dicom_codecs
 from bot.imaging.dicom import groups, values, windows
+from bot.imaging.dicom.plane import GreyPlane, by_rows
 from bot.imaging.dicom.windows import AnyArray, ByteArray, FloatArray
 from bot.imaging.types import Intensity
 
@@ -26,15 +27,18 @@ _VOI_ERRORS = (ValueError, TypeError, IndexError, KeyError, AttributeError, NotI
 
 @dataclass(frozen=True, eq=False)
 class Frame:
-    """One decoded frame: RGB when the file stores colour, else grey values after the rescale."""
+    """One decoded frame: RGB when the file stores colour, else grey values and their rescale."""
 
     rgb: ByteArray | None = None
-    grey: FloatArray | None = None
+    grey: GreyPlane | None = None
     monochrome1: bool = False
 
 
-def check_decodable(dataset: Dataset, *, cap: int) -> None:
-    """Refuse early: transfer syntax without an installed decoder, or too many pixels."""
+def check_decodable(dataset: Dataset, *, cap: int) -> int:
+    """Refuse early: transfer syntax without an installed decoder, or too many pixels.
+
+    Returns the frame's pixels (rows x columns), for the decode's allowance.
+    """
     uid = dataset.file_meta.get("TransferSyntaxUID")
     if uid is not None:
         try:
@@ -49,6 +53,7 @@ def check_decodable(dataset: Dataset, *, cap: int) -> None:
         raise CorruptImage(detail="DICOM image without readable Rows/Columns") from exc
     if pixels > cap:
         raise ImageTooLarge(detail="DICOM frame exceeds the pixel cap")
+    return pixels
 
 
 def intensity_for(dataset: Dataset, *, modality: str | None) -> Intensity:
@@ -84,26 +89,29 @@ def read_frame(dataset: Dataset, *, index: int) -> Frame:
         raise CorruptImage(detail="DICOM pixel values could not be mapped") from exc
 
 
-def to_rgb(
+def to_pixels(
     frame: Frame,
     dataset: Dataset,
     *,
     index: int,
     intensity: Intensity,
-    shared: tuple[float, float] | None = None,
 ) -> ByteArray:
-    """Map a frame to 8-bit RGB; `shared` is the acquisition's range for a min-max."""
+    """Map a frame to 8 bits: RGB (rows, columns, 3), or one grey band (rows, columns).
+
+    Grey stays one band until the image is shrunk (`geometry.fit` makes it RGB then):
+    a third of the memory of three equal bands, and the same pixels in the end.
+    """
     if frame.rgb is not None:
         return frame.rgb
     if frame.grey is None:
         raise CorruptImage(detail="DICOM frame without pixel values")
     if intensity is Intensity.CT_WINDOWS:
         # CT values are Hounsfield units after the rescale; the windows are absolute.
-        return windows.ct_rgb(frame.grey)
-    grey = _grey(frame.grey, dataset, index=index, intensity=intensity, shared=shared)
+        return frame.grey.map(windows.ct_rgb, channels=3)
+    grey = _grey(frame.grey, dataset, index=index, intensity=intensity)
     if frame.monochrome1:
-        grey = (255 - grey).astype(np.uint8)  # MONOCHROME1 stores low values as white
-    return windows.grey_to_rgb(grey)
+        np.subtract(255, grey, out=grey)  # MONOCHROME1 stores low values as white
+    return grey
 
 
 def _frame(raw: AnyArray, dataset: Dataset, *, index: int) -> Frame:
@@ -112,45 +120,59 @@ def _frame(raw: AnyArray, dataset: Dataset, *, index: int) -> Frame:
     if photometric == "PALETTE COLOR" and raw.ndim == 2:
         return Frame(rgb=_palette(raw, dataset))
     if raw.ndim == 3 and raw.shape[-1] == 3 and photometric in _COLOUR:
-        return Frame(rgb=windows.to_8bit(raw, bits=_bits_stored(dataset, raw)))
+        bits = _bits_stored(dataset, raw)
+        return Frame(rgb=by_rows(raw, lambda part: windows.to_8bit(part, bits=bits)))
     if raw.ndim != 2:
         raise CorruptImage(detail="unexpected DICOM pixel layout")
     return Frame(
-        grey=modality_values(raw, dataset, index=index), monochrome1=photometric == "MONOCHROME1"
+        grey=modality_plane(raw, dataset, index=index), monochrome1=photometric == "MONOCHROME1"
     )
 
 
-def modality_values(raw: AnyArray, dataset: Dataset, *, index: int) -> FloatArray:
-    """Stored values through the modality LUT: the frame's functional group, else the top level."""
+def modality_plane(raw: AnyArray, dataset: Dataset, *, index: int) -> GreyPlane:
+    """Stored values and the modality rescale: the frame's functional group, else the top level.
+
+    The same values as pydicom's `apply_modality_lut`, computed later strip by strip;
+    a Modality LUT (a table, not a rescale) is looked up at once, in its integer type.
+    """
     rescale = groups.rescale(dataset, index)
     if rescale is not None:
-        slope, intercept = rescale
-        return raw.astype(np.float64) * slope + intercept
-    return np.asarray(apply_modality_lut(raw, dataset), dtype=np.float64)
+        return GreyPlane(raw, slope=rescale[0], intercept=rescale[1])
+    if dataset.get("ModalityLUTSequence"):
+        return GreyPlane(np.asarray(apply_modality_lut(raw, dataset)))
+    if "RescaleSlope" in dataset and "RescaleIntercept" in dataset:
+        slope, intercept = float(dataset.RescaleSlope), float(dataset.RescaleIntercept)
+        return GreyPlane(raw, slope=slope, intercept=intercept)
+    return GreyPlane(raw)
 
 
-def _grey(
-    values_: FloatArray,
-    dataset: Dataset,
-    *,
-    index: int,
-    intensity: Intensity,
-    shared: tuple[float, float] | None,
-) -> ByteArray:
-    """The file's window (Google's window_accurate), its VOI LUT, or a min-max."""
+def _grey(plane: GreyPlane, dataset: Dataset, *, index: int, intensity: Intensity) -> ByteArray:
+    """The file's window (Google's window_accurate), its VOI LUT, or the frame's own min-max."""
     if intensity is Intensity.FILE_WINDOW:
         window = groups.window(dataset, index)
         if window is not None:
-            return windows.window_accurate(values_, center=window[0], width=window[1])
+            center, width = window
+            return plane.map(lambda v: windows.window_accurate(v, center=center, width=width))
     if intensity is Intensity.FILE_LUT:
         try:
-            return windows.min_max(
-                np.asarray(apply_voi_lut(values_, dataset, index=0), dtype=np.float64)
-            )
+            return _voi_lut(plane, dataset)
         except _VOI_ERRORS:
             pass
-    low, high = shared if shared is not None else windows.value_range(values_)
-    return windows.min_max(values_, low=low, high=high)
+    low, high = plane.value_range()
+    return plane.map(lambda v: windows.min_max(v, low=low, high=high))
+
+
+def _voi_lut(plane: GreyPlane, dataset: Dataset) -> ByteArray:
+    """The file's VOI LUT, its output stretched over its own range (two passes of strips)."""
+
+    def lut(values_: FloatArray) -> FloatArray:
+        return np.asarray(apply_voi_lut(values_, dataset, index=0), dtype=np.float64)
+
+    low, high = np.inf, -np.inf
+    for _, values_ in plane.strips():
+        part_low, part_high = windows.value_range(lut(values_))
+        low, high = min(low, part_low), max(high, part_high)
+    return plane.map(lambda v: windows.min_max(lut(v), low=low, high=high))
 
 
 def _palette(raw: AnyArray, dataset: Dataset) -> ByteArray:

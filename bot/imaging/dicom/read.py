@@ -5,15 +5,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
-import secrets
 from dataclasses import dataclass, field
 
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.dataset import Dataset, FileDataset
+from pydicom.filereader import _read_file_meta_info, read_preamble
+from pydicom.filereader import read_dataset as read_elements
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 
-from bot.errors import CorruptImage
+from bot.errors import CorruptImage, ImagingError
+from bot.imaging.budget import Allowance
 from bot.imaging.dicom import groups, values
 from bot.imaging.dicom import modality as modalities
 from bot.imaging.dicom.values import MISSING
@@ -23,9 +30,6 @@ _IDENTIFIERS = ("PatientName", "PatientID", "PatientBirthDate")
 # When the image was taken, to tell a prior film from a current one (never logged or shown).
 _DATES = ("StudyDate", "AcquisitionDate")
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
-# Keys only need to match within this process; a per-process secret makes them useless for
-# looking up or guessing the UIDs they came from.
-_KEY_SECRET = secrets.token_bytes(32)
 # What Google's DICOM server compares to tell one acquisition from the next
 # (generic_dicom_handler.py, _DICOM_TAG_KEYWORDS_EQUAL_VALUE_FOR_INSTANCES_IN_SAME_ACQUISITION),
 # less AcquisitionNumber (see acquisition_key) and the acquisition date and time: scanners
@@ -55,19 +59,41 @@ class DicomHeader:
     sort_key: tuple[float, float]
     frames: int
     has_pixels: bool
+    frame_pixels: int  # rows x columns, 0 when unreadable
     # YYYYMMDD of the study (or acquisition): kept in memory to order films, never logged.
     taken: str | None = field(default=None, repr=False)
 
 
-def read_dataset(data: bytes) -> Dataset:
+def read_dataset(data: bytes, *, allowance: Allowance) -> Dataset:
     """Parse DICOM bytes (with or without the 128-byte preamble) into a data set."""
-    with_preamble = data[128:132] == b"DICM"
     try:
-        dataset = pydicom.dcmread(io.BytesIO(data), force=not with_preamble)
+        dataset = _parse(data, allowance=allowance)
+    except ImagingError:
+        raise
     except Exception as exc:
         # pydicom raises many types on malformed input; they all mean "not readable".
         raise CorruptImage(detail="pydicom could not parse the data set") from exc
     _ensure_transfer_syntax(dataset)
+    return dataset
+
+
+def _parse(data: bytes, *, allowance: Allowance) -> Dataset:
+    """pydicom's reading, but a Deflated data set is inflated here, under the allowance.
+
+    pydicom inflates a Deflated Explicit VR Little Endian data set whole, without a
+    limit, inside `dcmread` (1 MB can become 1 GiB). The file meta is read with the
+    function `dcmread` itself uses, so both see the same transfer syntax.
+    """
+    with_preamble = data[128:132] == b"DICM"
+    stream = io.BytesIO(data)
+    preamble = read_preamble(stream, force=True)
+    meta = _read_file_meta_info(stream)
+    if meta.get("TransferSyntaxUID") != DeflatedExplicitVRLittleEndian:
+        return pydicom.dcmread(io.BytesIO(data), force=not with_preamble)
+    inflated = io.BytesIO(allowance.inflate(stream.read()))
+    body = read_elements(inflated, False, True)  # explicit VR, little endian (PS3.5 A.5)
+    dataset = FileDataset("", body, preamble, meta, False, True)
+    dataset.set_original_encoding(False, True, body._character_set)
     return dataset
 
 
@@ -86,20 +112,26 @@ def _ensure_transfer_syntax(dataset: Dataset) -> None:
         )
 
 
-def describe(dataset: Dataset) -> DicomHeader:
-    """The safe description of a data set: codes, flags, opaque keys and counts."""
+def describe(dataset: Dataset, *, secret: bytes) -> DicomHeader:
+    """The safe description of a data set: codes, flags, opaque keys and counts.
+
+    Keys are keyed hashes: they match between files described with the same `secret`
+    (one per file loader, shared by its decoding processes) and are useless for looking
+    up or guessing the UIDs they came from.
+    """
     modality = modalities.normalise(values.text(dataset, "Modality"))
-    stack = series_key(dataset)
+    stack = series_key(dataset, secret=secret)
     return DicomHeader(
         modality=modality,
         kind=modalities.kind_for(modality),
         specialty=modalities.specialty_for(modality),
         privacy_flags=privacy_flags(dataset),
         series_key=stack,
-        acquisition_key=acquisition_key(dataset, stack=stack),
+        acquisition_key=acquisition_key(dataset, stack=stack, secret=secret),
         sort_key=sort_key(dataset),
         frames=frame_count(dataset),
         has_pixels=any(keyword in dataset for keyword in _PIXEL_KEYWORDS),
+        frame_pixels=frame_pixels(dataset),
         taken=taken(dataset),
     )
 
@@ -123,7 +155,7 @@ def taken(dataset: Dataset) -> str | None:
     return None
 
 
-def series_key(dataset: Dataset) -> str | None:
+def series_key(dataset: Dataset, *, secret: bytes) -> str | None:
     """An opaque key shared by the files of one stack; None when no series identifies it.
 
     A stack is one series, SOP class, image type, modality and plane orientation, so a
@@ -137,14 +169,14 @@ def series_key(dataset: Dataset) -> str | None:
     if not uid:
         parts.append(values.text(dataset, "SeriesNumber"))
     parts.append(_orientation(dataset))
-    return _digest("stack", parts)
+    return _digest("stack", parts, secret=secret)
 
 
-def acquisition_key(dataset: Dataset, *, stack: str | None) -> str | None:
+def acquisition_key(dataset: Dataset, *, stack: str | None, secret: bytes) -> str | None:
     """The stack key with AcquisitionNumber: tells repeated acquisitions of one stack apart."""
     if stack is None:
         return None
-    return _digest("acquisition", [stack, values.text(dataset, "AcquisitionNumber")])
+    return _digest("acquisition", [stack, values.text(dataset, "AcquisitionNumber")], secret=secret)
 
 
 def sort_key(dataset: Dataset) -> tuple[float, float]:
@@ -162,6 +194,14 @@ def frame_count(dataset: Dataset) -> int:
     return int(frames) if frames != MISSING and frames >= 1 else 1
 
 
+def frame_pixels(dataset: Dataset) -> int:
+    """Rows x Columns, 0 when either is absent or unreadable."""
+    rows, columns = values.number(dataset, "Rows"), values.number(dataset, "Columns")
+    if rows == MISSING or columns == MISSING or rows < 1 or columns < 1:
+        return 0
+    return int(rows) * int(columns)
+
+
 def _orientation(dataset: Dataset) -> str:
     """The slice normal, rounded so that float noise in the header does not split a stack."""
     orientation = values.vector(dataset, "ImageOrientationPatient", length=6)
@@ -175,7 +215,7 @@ def _orientation(dataset: Dataset) -> str:
     return ",".join(f"{v:.2f}" for v in rounded)
 
 
-def _digest(kind: str, parts: list[str]) -> str:
+def _digest(kind: str, parts: list[str], *, secret: bytes) -> str:
     """A keyed hash of `parts`, 24 hex digits."""
     material = "\x00".join([kind, *parts]).encode("utf-8", "backslashreplace")
-    return hmac.new(_KEY_SECRET, material, hashlib.sha256).hexdigest()[:24]
+    return hmac.new(secret, material, hashlib.sha256).hexdigest()[:24]

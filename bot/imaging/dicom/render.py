@@ -11,6 +11,7 @@ from pydicom.dataset import Dataset
 
 from bot.errors import DicomNoPixelData
 from bot.imaging import geometry
+from bot.imaging.budget import Allowance
 from bot.imaging.dicom import pixels as dicom_pixels
 from bot.imaging.dicom import windows
 from bot.imaging.dicom.pixels import Frame
@@ -33,38 +34,54 @@ def render_set(
     *,
     intensity: Intensity,
     options: ImagingOptions,
+    allowance: Allowance,
 ) -> list[Image.Image]:
-    """Model images of the `chosen` sources; a min-max spans every source, as Google's MR does."""
-    shared = acquisition_range(sources, options=options) if intensity is Intensity.MIN_MAX else None
+    """Model images of the `chosen` sources, each decoded once; only those are decoded.
+
+    A min-max spans the chosen frames, as Google's MR does over the images it is given:
+    each frame is kept shrunk (as `grey_values`) until the shared range is known.
+    """
+    if intensity is Intensity.MIN_MAX:
+        return _min_max_set([sources[p] for p in chosen], options=options, allowance=allowance)
     images = []
     for position in chosen:
-        dataset, frame = read(sources[position], options=options)
-        rgb = dicom_pixels.to_rgb(
-            frame, dataset, index=sources[position].index, intensity=intensity, shared=shared
+        dataset, frame = read(sources[position], options=options, allowance=allowance)
+        mapped = dicom_pixels.to_pixels(
+            frame, dataset, index=sources[position].index, intensity=intensity
         )
-        images.append(geometry.fit(Image.fromarray(rgb), options=options))
+        images.append(geometry.fit(Image.fromarray(mapped), options=options))
     return images
 
 
-def acquisition_range(sources: Sequence[Source], *, options: ImagingOptions) -> tuple[float, float]:
-    """The lowest and highest grey value over all sources, decoding one frame at a time."""
-    low, high = np.inf, -np.inf
+def _min_max_set(
+    sources: Sequence[Source], *, options: ImagingOptions, allowance: Allowance
+) -> list[Image.Image]:
+    """Grey frames on one range, the lowest to the highest value of all of them."""
+    kept: list[GreyValues | Image.Image] = []
     for source in sources:
-        _, frame = read(source, options=options)
-        if frame.grey is not None:
-            frame_low, frame_high = windows.value_range(frame.grey)
-            low, high = min(low, frame_low), max(high, frame_high)
-    return (float(low), float(high)) if low <= high else (0.0, 0.0)
+        _, frame = read(source, options=options, allowance=allowance)
+        grey = grey_values(frame, options=options)
+        if grey is None and frame.rgb is not None:  # colour where grey was expected
+            kept.append(geometry.fit(Image.fromarray(frame.rgb), options=options))
+        elif grey is not None:
+            kept.append(grey)
+    greys = [item for item in kept if isinstance(item, GreyValues)]
+    shared = (min(g.low for g in greys), max(g.high for g in greys)) if greys else (0.0, 0.0)
+    return [
+        from_grey(item, shared=shared, options=options) if isinstance(item, GreyValues) else item
+        for item in kept
+    ]
 
 
-def read(source: Source, *, options: ImagingOptions) -> tuple[Dataset, Frame]:
-    """Load and decode one frame, after the decoder and pixel-cap checks."""
+def read(source: Source, *, options: ImagingOptions, allowance: Allowance) -> tuple[Dataset, Frame]:
+    """Load and decode one frame, after the decoder, pixel-cap and budget checks."""
     dataset = source.load()
     if not any(
         keyword in dataset for keyword in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
     ):
         raise DicomNoPixelData(detail="DICOM data set without pixel data")
-    dicom_pixels.check_decodable(dataset, cap=geometry.pixel_cap(options))
+    pixels = dicom_pixels.check_decodable(dataset, cap=geometry.pixel_cap(options))
+    allowance.spend(pixels)
     return dataset, dicom_pixels.read_frame(dataset, index=source.index)
 
 
@@ -72,9 +89,8 @@ def grey_values(frame: Frame, *, options: ImagingOptions) -> GreyValues | None:
     """A grey frame's values shrunk like its model image, to be re-mapped with a series."""
     if frame.grey is None:
         return None
-    low, high = windows.value_range(frame.grey)
-    finite = np.nan_to_num(frame.grey, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
-    shrunk = geometry.downsample(Image.fromarray(finite), side=options.model_side)
+    low, high = frame.grey.value_range()
+    shrunk = geometry.downsample(Image.fromarray(frame.grey.float32()), side=options.model_side)
     return GreyValues(
         values=np.asarray(shrunk, dtype=np.float32),
         low=low,
@@ -89,5 +105,5 @@ def from_grey(
     """A model image from kept grey values and a range shared with the rest of its series."""
     mapped = windows.min_max(grey.values, low=shared[0], high=shared[1])
     if grey.monochrome1:
-        mapped = (255 - mapped).astype(np.uint8)
-    return geometry.fit(Image.fromarray(windows.grey_to_rgb(mapped)), options=options)
+        np.subtract(255, mapped, out=mapped)
+    return geometry.fit(Image.fromarray(mapped), options=options)

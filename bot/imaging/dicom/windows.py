@@ -27,10 +27,10 @@ def ct_rgb(hounsfield: FloatArray) -> ByteArray:
 
 def value_range(values: AnyArray) -> tuple[float, float]:
     """The finite minimum and maximum (0, 0 when nothing is finite)."""
-    finite = _finite(values)
-    if finite.size == 0:
+    clean = finite(values)
+    if clean.size == 0:
         return (0.0, 0.0)
-    return (float(finite.min()), float(finite.max()))
+    return (float(clean.min()), float(clean.max()))
 
 
 def min_max(values: AnyArray, *, low: float | None = None, high: float | None = None) -> ByteArray:
@@ -39,30 +39,25 @@ def min_max(values: AnyArray, *, low: float | None = None, high: float | None = 
     Several slices mapped with one shared range keep their relative brightness, as Google's
     MR volume code does (`_process_buffered_mri_volume`): it also turns a flat range white.
     """
-    finite = _finite(values)
+    clean = finite(values)
     if low is None or high is None:
-        low, high = value_range(finite)
+        low, high = value_range(clean)
     if high <= low:
-        return np.full(finite.shape, 255, dtype=np.uint8)
-    return _window(finite, low=low, high=high)
+        return np.full(clean.shape, 255, dtype=np.uint8)
+    return _window(clean, low=low, high=high)
 
 
 def window_accurate(values: AnyArray, *, center: float, width: float) -> ByteArray:
     """Google's `window_accurate`: center +/- width // 2 onto 0-255, rounded, no stretch after."""
-    finite = _finite(values)
+    clean = finite(values)
     half = width // 2
     if half <= 0:
         # A one-unit window is a threshold at the centre (DICOM PS3.3 C.11.2.1.2.1).
-        return np.where(finite > center, 255, 0).astype(np.uint8)
+        return np.where(clean > center, 255, 0).astype(np.uint8)
     low, high = center - half, center + half
     # np.interp as Google writes it: the same arithmetic gives the same roundings.
-    mapped: FloatArray = np.interp(finite.clip(low, high), (low, high), (0.0, 255.0))
+    mapped: FloatArray = np.interp(clean.clip(low, high), (low, high), (0.0, 255.0))
     return np.rint(mapped).astype(np.uint8)
-
-
-def grey_to_rgb(grey: ByteArray) -> ByteArray:
-    """Replicate one grey channel into three."""
-    return np.repeat(grey[..., np.newaxis], 3, axis=-1)
 
 
 def to_8bit(values: AnyArray, *, bits: int) -> ByteArray:
@@ -82,6 +77,6 @@ def _window(values: FloatArray, *, low: float, high: float) -> ByteArray:
     return np.rint(scaled * 255.0).astype(np.uint8)
 
 
-def _finite(values: AnyArray) -> FloatArray:
+def finite(values: AnyArray) -> FloatArray:
     """As float64, with NaN and infinities replaced by 0."""
     return np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)

@@ -6,8 +6,9 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.errors import DicomNoPixelData, ImagingError, UnsupportedFileType
+from bot.errors import DecodeBudgetExceeded, DicomNoPixelData, ImagingError, UnsupportedFileType
 from bot.imaging import series
+from bot.imaging.budget import Allowance
 from bot.imaging.dicom import acquisition, archive
 from bot.imaging.dicom import pixels as dicom_pixels
 from bot.imaging.dicom import read as dicom
@@ -28,27 +29,36 @@ class _Entry:
     header: DicomHeader
 
 
-def decode_zip(data: bytes, *, options: ImagingOptions) -> DecodedFile:
+def decode_zip(data: bytes, *, options: ImagingOptions, allowance: Allowance) -> DecodedFile:
     """Decode the largest acquisition in a zip; `skipped_series` counts the other groups."""
     payloads = archive.dicom_entries(data, options=options)
     if not payloads:
         raise UnsupportedFileType(detail="zip without DICOM entries", kind="zip")
-    groups = _group(_usable_entries(payloads))
+    groups = _group(_usable_entries(payloads, secret=options.key_secret, allowance=allowance))
     chosen = max(groups, key=_slice_count)  # max() keeps the first of equal groups
     skipped = len(groups) - 1
     if len(chosen) == 1:
-        single = decode_dicom(chosen[0].data, options=options)
+        single = decode_dicom(chosen[0].data, options=options, allowance=allowance)
         return dataclasses.replace(single, source_format="zip", skipped_series=skipped)
-    return dataclasses.replace(_decode_group(chosen, options=options), skipped_series=skipped)
+    decoded = _decode_group(chosen, options=options, allowance=allowance)
+    return dataclasses.replace(decoded, skipped_series=skipped)
 
 
-def _usable_entries(payloads: Sequence[bytes]) -> list[_Entry]:
-    """Entries that parse and hold pixels; raise the first problem when none does."""
+def _usable_entries(
+    payloads: Sequence[bytes], *, secret: bytes, allowance: Allowance
+) -> list[_Entry]:
+    """Entries that parse and hold pixels; raise the first problem when none does.
+
+    A budget spent (a Deflated entry that inflates too far) ends the whole file.
+    """
     entries: list[_Entry] = []
     first_error: ImagingError | None = None
     for payload in payloads:
         try:
-            header = dicom.describe(dicom.read_dataset(payload))
+            dataset = dicom.read_dataset(payload, allowance=allowance)
+            header = dicom.describe(dataset, secret=secret)
+        except DecodeBudgetExceeded:
+            raise
         except ImagingError as exc:
             first_error = first_error or exc
             continue
@@ -79,15 +89,21 @@ def _slice_count(group: Sequence[_Entry]) -> int:
     return sum(entry.header.frames for entry in group)
 
 
-def _decode_group(group: Sequence[_Entry], *, options: ImagingOptions) -> DecodedFile:
-    """Sort one acquisition, sample it, decode the sampled files (all of them for a min-max)."""
+def _decode_group(
+    group: Sequence[_Entry], *, options: ImagingOptions, allowance: Allowance
+) -> DecodedFile:
+    """Sort one acquisition, sample it within the pixel budget, decode only the sampled files."""
     ordered = sorted(group, key=lambda entry: entry.header.sort_key)
-    chosen = series.sample_indices(len(ordered), options.max_slices)
-    first = dicom.read_dataset(ordered[0].data)
+    largest = max(entry.header.frame_pixels for entry in ordered)
+    wanted = allowance.frames(min(len(ordered), options.max_slices), frame_pixels=largest)
+    chosen = series.sample_indices(len(ordered), wanted)
+    first = dicom.read_dataset(ordered[chosen[0]].data, allowance=allowance)
     modality = series.common_modality([entry.header.modality for entry in group])
     intensity = dicom_pixels.intensity_for(first, modality=modality)
-    sources = [Source(load=_loader(entry)) for entry in ordered]
-    images = dicom_render.render_set(sources, chosen, intensity=intensity, options=options)
+    sources = [Source(load=_loader(entry, allowance=allowance)) for entry in ordered]
+    images = dicom_render.render_set(
+        sources, chosen, intensity=intensity, options=options, allowance=allowance
+    )
     flags: frozenset[PrivacyFlag] = frozenset().union(*(e.header.privacy_flags for e in group))
     return series.make_set(
         images,
@@ -101,6 +117,6 @@ def _decode_group(group: Sequence[_Entry], *, options: ImagingOptions) -> Decode
     )
 
 
-def _loader(entry: _Entry) -> dicom_render.Loader:
+def _loader(entry: _Entry, *, allowance: Allowance) -> dicom_render.Loader:
     """Parse an entry again when its pixels are needed (headers alone are kept)."""
-    return lambda: dicom.read_dataset(entry.data)
+    return lambda: dicom.read_dataset(entry.data, allowance=allowance)

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from bot.imaging import geometry
+from bot.imaging.budget import Allowance
 from bot.imaging.dicom.windows import ByteArray
 from bot.imaging.slides import tiff as slide_tiff
 from bot.imaging.slides.tiff import Level, Slide
@@ -51,7 +52,9 @@ class _Plan:
     mask: Level
 
 
-def slide_patches(data: bytes, *, options: ImagingOptions) -> DecodedFile | None:
+def slide_patches(
+    data: bytes, *, options: ImagingOptions, allowance: Allowance
+) -> DecodedFile | None:
     """Up to `pathology_patches` tissue patches, or None when the file is no slide for them."""
     if options.pathology_patches <= 0:
         return None
@@ -63,12 +66,14 @@ def slide_patches(data: bytes, *, options: ImagingOptions) -> DecodedFile | None
         return None
     cap = geometry.pixel_cap(options)
     whole = (0, 0, plan.mask.width, plan.mask.height)
+    allowance.spend(plan.mask.width * plan.mask.height)
     mask = _tissue(slide_tiff.read_region(data, plan.mask, whole, cap=cap))
     cells = _candidates(mask, base=slide.levels[0], cell=plan.cell)
     if not cells:
         return None
     seed = int.from_bytes(hashlib.sha256(data).digest()[:8], "big")
     chosen = random.Random(seed).sample(cells, min(options.pathology_patches, len(cells)))
+    allowance.spend(len(chosen) * math.ceil(plan.read_cell) ** 2)
     images = tuple(
         ModelImage(image=_patch(data, plan, cell=cell, options=options, cap=cap)) for cell in chosen
     )

@@ -11,6 +11,7 @@ from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
 from bot.imaging import Intensity, Layout, Specialty, decode
+from bot.imaging.dicom import pixels as pixels_module
 from bot.imaging.dicom.layout import frame_order, layout_of
 from tests.imaging import google_recipe as google
 from tests.imaging.helpers import NATIVE, dicom_bytes, options, sample, sample_dataset
@@ -91,14 +92,27 @@ def test_enhanced_mr_one_min_max_over_all_frames() -> None:
         assert np.array_equal(ours[..., 0], theirs)
 
 
-def test_sampled_frames_keep_the_range_of_all_frames() -> None:
+def test_only_the_sampled_frames_are_decoded_and_share_their_range(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Frames are sampled before the range is computed: a 300-frame file costs what the
+    # model gets, not 300 decodes for a range and the chosen ones again.
+    decoded_frames: list[int] = []
+    real = pixels_module.pixel_array
+
+    def counting(dataset: Dataset, *, index: int) -> np.ndarray:
+        decoded_frames.append(index)
+        return real(dataset, index=index)
+
+    monkeypatch.setattr(pixels_module, "pixel_array", counting)
     ds = sample_dataset("emri_small.dcm")
-    expected = google.mr_volume(list(ds.pixel_array))
+    expected = google.mr_volume([ds.pixel_array[i] for i in (0, 3, 6, 9)])
     decoded = decode(sample("emri_small.dcm"), options=options(max_slices=4, model_side=4096))
     assert decoded.total_slices == 10 and len(decoded.images) == 4
     assert [image.label for image in decoded.images] == ["SLICE 1", "SLICE 2", "SLICE 3", "SLICE 4"]
-    for ours, frame_index in zip(_rgb(decoded), [0, 3, 6, 9], strict=True):
-        assert np.array_equal(ours[..., 0], expected[frame_index])
+    assert sorted(decoded_frames) == [0, 3, 6, 9]
+    for ours, theirs in zip(_rgb(decoded), expected, strict=True):
+        assert np.array_equal(ours[..., 0], theirs)
 
 
 def test_multi_frame_compressed_matches_uncompressed() -> None:
