@@ -4,7 +4,7 @@ limits read again after a restart, and the server's own token counts."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -23,18 +23,33 @@ from tests.backends.test_openai_compat import SECRET, collect, question
 from tests.fakes.openai_server import DEFAULT_MODEL, FakeOpenAIServer, echo_answer
 from tests.fakes.vllm import answer_refusal, context_refusal, image_refusal
 
+Make = Callable[..., OpenAIBackend]
 
-def backend_for(server: FakeOpenAIServer, *, max_images: int = 8) -> OpenAIBackend:
-    """A backend for these tests; `max_retries=1` shows that refusals are not retried."""
-    return OpenAIBackend(
-        base_url=server.base_url,
-        api_key="",
-        model=DEFAULT_MODEL,
-        timeout_s=5.0,
-        max_retries=1,
-        context_tokens=32768,
-        max_images=max_images,
-    )
+
+@pytest.fixture
+async def backend_for() -> AsyncIterator[Make]:
+    """Backends for these tests, closed at the end even when a test fails.
+
+    `max_retries=1` shows that refusals are not retried.
+    """
+    made: list[OpenAIBackend] = []
+
+    def make(server: FakeOpenAIServer, *, max_images: int = 8) -> OpenAIBackend:
+        backend = OpenAIBackend(
+            base_url=server.base_url,
+            api_key="",
+            model=DEFAULT_MODEL,
+            timeout_s=5.0,
+            max_retries=1,
+            context_tokens=32768,
+            max_images=max_images,
+        )
+        made.append(backend)
+        return backend
+
+    yield make
+    for backend in made:
+        await backend.aclose()
 
 
 @pytest.fixture
@@ -114,6 +129,7 @@ REFUSALS: list[tuple[str, dict[str, Any], type[BackendError], str]] = [
     ("name", "sent", "error", "says"), REFUSALS, ids=[case[0] for case in REFUSALS]
 )
 async def test_refusals_become_their_own_errors_asked_once(
+    backend_for: Make,
     fake_openai: FakeOpenAIServer,
     caplog: pytest.LogCaptureFixture,
     name: str,
@@ -124,10 +140,10 @@ async def test_refusals_become_their_own_errors_asked_once(
     caplog.set_level(logging.DEBUG, logger="bot")
     backend = backend_for(fake_openai)
     await backend.start()
-    fake_openai.fail(400, error_type="BadRequestError", code=sent.pop("code", 400), **sent)
+    fields = {"code": 400, **sent}
+    fake_openai.fail(400, error_type="BadRequestError", **fields)
     with pytest.raises(BackendError) as caught:
         await collect(backend, question(SECRET))
-    await backend.aclose()
     assert type(caught.value) is error
     assert says in caught.value.detail
     assert len(fake_openai.requests) == 1  # a refusal is not retried
@@ -148,6 +164,7 @@ PROBES: list[tuple[str, int | None, int | None, int, list[str]]] = [
     ("name", "image_limit", "context", "learnt", "refused"), PROBES, ids=[c[0] for c in PROBES]
 )
 async def test_the_image_limit_is_learnt_at_start_up(
+    backend_for: Make,
     fake_openai: FakeOpenAIServer,
     name: str,
     image_limit: int | None,
@@ -158,7 +175,6 @@ async def test_the_image_limit_is_learnt_at_start_up(
     fake_openai.image_limit, fake_openai.max_model_len = image_limit, context
     backend = backend_for(fake_openai, max_images=8)
     await backend.start()
-    await backend.aclose()
     assert backend.capabilities.max_images == learnt
     assert fake_openai.refusals == refused
     probes = fake_openai.requests
@@ -170,18 +186,19 @@ async def test_the_image_limit_is_learnt_at_start_up(
 
 
 async def test_a_failed_probe_keeps_the_setting(
-    vllm: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
+    backend_for: Make, vllm: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     vllm.fail(500)
     backend = backend_for(vllm, max_images=8)
     await backend.start()
-    await backend.aclose()
     assert backend.capabilities.max_images == 8
     assert len(vllm.requests) == 1  # the probe is not retried either
     assert "images_unprobed" in [r.msg for r in caplog.records]
 
 
-async def test_limits_are_read_again_after_the_server_restarts(vllm: FakeOpenAIServer) -> None:
+async def test_limits_are_read_again_after_the_server_restarts(
+    backend_for: Make, vllm: FakeOpenAIServer
+) -> None:
     backend = backend_for(vllm)
     await backend.start()
     assert (backend.capabilities.context_tokens, vllm.model_listings) == (8192, 1)
@@ -196,11 +213,10 @@ async def test_limits_are_read_again_after_the_server_restarts(vllm: FakeOpenAIS
     assert vllm.model_listings == 2
     await collect(backend, question("and again"))
     assert vllm.model_listings == 2  # read once after the loss, not on every request
-    await backend.aclose()
 
 
 async def test_a_refusal_for_length_reads_the_context_at_once_and_boundedly(
-    vllm: FakeOpenAIServer,
+    backend_for: Make, vllm: FakeOpenAIServer
 ) -> None:
     backend = backend_for(vllm)
     await backend.start()
@@ -212,10 +228,11 @@ async def test_a_refusal_for_length_reads_the_context_at_once_and_boundedly(
         assert backend.capabilities.context_tokens == 600
     assert vllm.model_listings == 2  # the second refusal came within REFRESH_INTERVAL_S
     assert vllm.refusals == ["input_tokens"] * 3  # two questions, and the image probe's
-    await backend.aclose()
 
 
-async def test_a_refusal_for_images_learns_the_stated_limit(vllm: FakeOpenAIServer) -> None:
+async def test_a_refusal_for_images_learns_the_stated_limit(
+    backend_for: Make, vllm: FakeOpenAIServer
+) -> None:
     backend = backend_for(vllm, max_images=8)
     await backend.start()
     assert backend.capabilities.max_images == 8
@@ -225,11 +242,10 @@ async def test_a_refusal_for_images_learns_the_stated_limit(vllm: FakeOpenAIServ
     assert backend.capabilities.max_images == 2
     assert vllm.model_listings == 1  # the refusal said it all
     assert "".join(await collect(backend, with_images(2))) == echo_answer("compare")
-    await backend.aclose()
 
 
 async def test_token_counts_come_from_the_servers_tokenizer(
-    vllm: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
+    backend_for: Make, vllm: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="bot")
     vllm.tokenizer = True  # byte-level, as the tiny Gemma 3 is: a byte a token
@@ -245,17 +261,17 @@ async def test_token_counts_come_from_the_servers_tokenizer(
     await collect(backend, question("another"))
     assert len(vllm.tokenized) == 4  # known texts are not asked about again
     assert SECRET not in caplog.text
-    await backend.aclose()
 
 
-async def test_without_a_tokenizer_the_estimate_stands(vllm: FakeOpenAIServer) -> None:
+async def test_without_a_tokenizer_the_estimate_stands(
+    backend_for: Make, vllm: FakeOpenAIServer
+) -> None:
     backend = backend_for(vllm)
     await backend.start()
     assert backend.count_text_tokens("1234567890") == 10
     await collect(backend, question("a question"))
     assert backend.count_text_tokens("1234567890") == 10
     assert vllm.tokenized == []
-    await backend.aclose()
 
 
 @pytest.mark.parametrize(
