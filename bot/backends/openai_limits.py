@@ -22,7 +22,6 @@ import dataclasses
 import io
 import logging
 import time
-from collections.abc import Callable
 
 import openai
 from openai.types.chat import ChatCompletionContentPartParam
@@ -48,13 +47,11 @@ class ServerLimits:
         capabilities: Capabilities,
         model: str,
         where: str,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.capabilities = capabilities
         self._most_images = capabilities.max_images  # the setting: never probe past it
         self._model = model
         self._where = where
-        self._clock = clock
         self._stale = False
         self._read_at = -REFRESH_INTERVAL_S  # start-up's reading does not count
         self._lock = asyncio.Lock()
@@ -92,15 +89,15 @@ class ServerLimits:
 
     async def refresh(self, client: openai.AsyncOpenAI) -> None:
         """Read the limits again if they may have changed (at most once per interval)."""
-        if not self._stale or self._clock() - self._read_at < REFRESH_INTERVAL_S:
+        if not self._stale or time.monotonic() - self._read_at < REFRESH_INTERVAL_S:
             return
         async with self._lock:
             if not self._stale:
                 return  # another request read them while this one waited
-            self._read_at = self._clock()
+            self._read_at = time.monotonic()
             try:
                 await self._read(client, first=False)
-            except openai.APIError as exc:
+            except Exception as exc:  # a failed reading must never hide the asker's message
                 event(log, "limits_unread", level=logging.WARNING, error=error_name(exc))
                 return
             self._stale = False
