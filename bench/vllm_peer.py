@@ -181,7 +181,7 @@ def data_url() -> str:
 
 async def first_phase(h: Harness, fake: FakeSlack, report: list[dict[str, Any]]) -> str:
     """vLLM as started: the limits learnt at start-up; a long thread for later."""
-    _, reply = await ask(h, "compare these", files=pngs(fake, 20, "a"))
+    _, reply = await ask(h, "what do you see in these?", files=pngs(fake, 20, "a"))
     report.append({"step": "20 images, vLLM takes 16 (learnt at start-up)", "read": reply})
     text = "Findings: no focal consolidation, effusion or pneumothorax. " * 40
     root, reply = await ask(h, f"{text}\nIs this report consistent?")
@@ -193,9 +193,9 @@ async def second_phase(
     h: Harness, fake: FakeSlack, root: str, report: list[dict[str, Any]]
 ) -> None:
     """vLLM restarted with --max-model-len 3000 and 4 images, unseen by the bot."""
-    thread, reply = await ask(h, "compare these", files=pngs(fake, 6, "b"))
+    thread, reply = await ask(h, "what do you see in these?", files=pngs(fake, 6, "b"))
     report.append({"step": "6 images, vLLM now takes 4", "read": reply})
-    _, reply = await ask(h, "compare them, then", thread_ts=thread, mention=False)
+    _, reply = await ask(h, "what do you see, then?", thread_ts=thread, mention=False)
     report.append({"step": "asked again in that thread", "read": reply})
     _, reply = await ask(h, "and the heart?", thread_ts=root, mention=False)
     report.append({"step": "follow-up on the report, vLLM now 3,000 tokens", "read": reply})
