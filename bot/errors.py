@@ -21,7 +21,9 @@
     │   ├── BackendTimeout
     │   ├── BackendBusy         the model server refuses more work for now (HTTP 429)
     │   ├── BackendOutOfMemory
-    │   └── BackendUnavailable  e.g. weights could not be fetched at start-up
+    │   ├── BackendUnavailable  e.g. weights could not be fetched at start-up
+    │   ├── ServerContextExceeded  the model server refused the request as over its context
+    │   └── ServerImageLimit    the model server refused the request's number of images
     └── Restarting              the bot shut down before the answer was ready
 
 Foreign exceptions are translated at the edge with ``raise ... from exc``. Exception
@@ -216,6 +218,23 @@ class BackendUnavailable(BackendError):
     """The backend cannot start or cannot be reached."""
 
     message_key = "backend_unavailable"
+
+
+class ServerContextExceeded(BackendError):
+    """The model server refused the request as longer than its context (HTTP 400).
+
+    A BackendError, not a UserError: the bot planned the request within the limits it
+    knew, so the server's limits changed or the estimate fell short (the operator's
+    concern); the asker still reads what to change, never "try again".
+    """
+
+    message_key = "server_context_exceeded"
+
+
+class ServerImageLimit(BackendError):
+    """The model server refused the request's images as more than it takes (HTTP 400)."""
+
+    message_key = "server_image_limit"
 
 
 class Restarting(BotError):

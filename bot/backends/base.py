@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -112,9 +113,25 @@ class Backend(Protocol):
 
 
 def estimate_text_tokens(text: str) -> int:
-    """A cautious estimate for backends without a tokenizer at hand.
+    """A cautious count for backends without the model's tokenizer at hand.
 
-    Gemma's tokenizer averages about 4 characters a token in English and fewer in other
-    scripts; counting UTF-8 bytes / 3 errs on the side of fitting.
+    Gemma's tokenizer (SentencePiece with byte fallback) gives every digit a token of
+    its own, and at most one to each punctuation mark, symbol, whitespace character
+    and common CJK character: those count one each (two for a character beyond the
+    Basic Multilingual Plane, an emoji), which holds for lab values, tables and
+    Japanese or Chinese text. A run of letters counts one token per three UTF-8 bytes
+    (Gemma averages about four characters a token in English, fewer in other
+    scripts), with the single space before it free, since the word's piece holds it.
     """
-    return math.ceil(len(text.encode("utf-8")) / 3)
+    tokens = 0
+    for piece in _PIECES.finditer(text):
+        if (letters := piece.group("letters")) is not None:
+            tokens += math.ceil(len(letters.lstrip(" ").encode("utf-8")) / 3)
+        else:
+            tokens += 1 if ord(piece.group()) < 0x10000 else 2
+    return tokens
+
+
+# Han, kana, Hangul, CJK symbols and full-width forms: one token each at most.
+_CJK = "\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+_PIECES = re.compile(rf"(?P<letters> ?(?:(?![{_CJK}])[^\W\d_])+)|.", re.DOTALL)

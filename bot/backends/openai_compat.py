@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import dataclasses
 import io
 import logging
-import re
 from collections.abc import AsyncGenerator, Sequence
 from urllib.parse import urlsplit
 
@@ -25,19 +23,18 @@ from bot.backends.base import (
     GenerationRequest,
     ImagePart,
     Part,
-    estimate_text_tokens,
     joined_texts,
 )
+from bot.backends.openai_errors import refusal, translate, transport_error
+from bot.backends.openai_limits import ServerLimits
+from bot.backends.openai_tokens import ServerTokenCounts
 from bot.backends.thinking import ThinkingFilter
-from bot.errors import BackendBusy, BackendError, BackendTimeout, BackendUnavailable
+from bot.errors import BackendError, BackendUnavailable
 from bot.logs import event
 
 log = logging.getLogger(__name__)
 
 API_KEY_PLACEHOLDER = "none"  # the SDK refuses an empty key; keyless servers ignore it
-# Error `type`/`code` values are echoed into operator details only when they look like
-# identifiers: a server could put anything there, user text included.
-_SAFE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 class OpenAIBackend:
@@ -63,11 +60,8 @@ class OpenAIBackend:
         max_retries: int = 1,
         tokens_per_image: int = 256,
     ) -> None:
-        # `context_tokens` and `max_images` are the server's limits; a server that reports
-        # its context (vLLM's `max_model_len` in /v1/models) replaces the first at start().
-        self.capabilities = Capabilities(
-            context_tokens=context_tokens, tokens_per_image=tokens_per_image, max_images=max_images
-        )
+        # `context_tokens` and `max_images` are the server's limits as configured; the
+        # server's own replace them at start() and later (see openai_limits).
         self._base_url = base_url
         self._api_key = api_key or API_KEY_PLACEHOLDER
         self._model = model
@@ -75,14 +69,22 @@ class OpenAIBackend:
         self._max_retries = max_retries
         self._where = f"the server at {server_host(base_url)}"  # no credentials, no path
         self._client: openai.AsyncOpenAI | None = None
+        self._limits = ServerLimits(
+            capabilities=Capabilities(
+                context_tokens=context_tokens,
+                tokens_per_image=tokens_per_image,
+                max_images=max_images,
+            ),
+            model=model,
+            where=self._where,
+        )
+        self._tokens = ServerTokenCounts(base_url=base_url, model=model)
 
     async def start(self) -> None:
-        """Connect and list the server's models once.
+        """Connect, and learn the server's limits and whether it tokenizes.
 
         Raises BackendUnavailable when the server cannot be reached or refuses the API
-        key: both are settings or deployment problems an operator must fix before the
-        bot answers anyone. A server that cannot list models, or does not list ours, is
-        only logged: some proxies route models they do not list.
+        key (see ServerLimits.start).
         """
         if self._client is None:
             self._client = openai.AsyncOpenAI(
@@ -92,43 +94,25 @@ class OpenAIBackend:
                 max_retries=self._max_retries,
             )
         try:
-            models = [model async for model in self._client.models.list()]
-        except openai.APIConnectionError as exc:
+            await self._limits.start(self._client)
+        except BackendUnavailable:
             await self.aclose()
-            raise BackendUnavailable(f"cannot reach {self._where}") from exc
-        except openai.APIStatusError as exc:
-            if exc.status_code in (401, 403):
-                await self.aclose()
-                detail = f"{self._where} refused the API key (HTTP {exc.status_code})"
-                raise BackendUnavailable(detail) from exc
-            event(
-                log,
-                "models_unlisted",
-                level=logging.WARNING,
-                server=self._where,
-                status=exc.status_code,
-            )
-            return
-        listed = [model.id for model in models]
-        ours = next((m for m in models if m.id == self._model), None)
-        reported = (ours.model_extra or {}).get("max_model_len") if ours is not None else None
-        if isinstance(reported, int) and reported > 0:
-            self.capabilities = dataclasses.replace(self.capabilities, context_tokens=reported)
-        event(
-            log,
-            "openai_server",
-            level=logging.INFO if ours is not None else logging.WARNING,
-            server=self._where,
-            model=self._model,
-            model_listed=ours is not None,
-            models=listed[:20],
-            context_tokens=self.capabilities.context_tokens,
-            context_reported=isinstance(reported, int),
-        )
+            raise
+        await self._tokens.start(self._client)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the server takes, as last learnt (see ServerLimits)."""
+        return self._limits.capabilities
+
+    @capabilities.setter
+    def capabilities(self, value: Capabilities) -> None:
+        self._limits.capabilities = value
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
         """Yield the answer in chunks, without any thinking trace."""
         client = self._require_client()
+        await self._before_request(client)
         # PNG encoding is CPU work: keep it off the event loop.
         messages = await asyncio.to_thread(to_openai_messages, request.messages)
         thinking = ThinkingFilter()
@@ -142,8 +126,8 @@ class OpenAIBackend:
             event(log, "ended_in_thought", level=logging.WARNING, request_id=request.request_id)
 
     def count_text_tokens(self, text: str) -> int:
-        """An upper estimate: the server's tokenizer is not at hand."""
-        return estimate_text_tokens(text)
+        """The server's count for a text it has tokenized before, else a safe estimate."""
+        return self._tokens.count(text)
 
     async def aclose(self) -> None:
         """Close the connection pool; start() may open a new one."""
@@ -175,7 +159,7 @@ class OpenAIBackend:
                 extra_headers=headers,
             )
         except Exception as exc:
-            raise self._translate(exc) from exc
+            raise await self._refused(exc) from exc
         if request.on_queue_position is not None:
             request.on_queue_position(0)  # the server queues out of sight: report "running"
         async with chunks:
@@ -197,25 +181,25 @@ class OpenAIBackend:
                     request.on_finish("length" if why == "length" else "stop")
 
     def _translate(self, exc: Exception, *, mid_stream: bool = False) -> BackendError:
-        """The BackendError for a failure; its detail never holds server or user text.
+        """The BackendError for a failure (see openai_errors.translate).
 
-        A connection lost once the answer has begun is a failed answer, not a server
-        that cannot be reached.
+        A lost connection may be a restart with other limits: they are read again.
         """
-        if isinstance(exc, openai.APITimeoutError | TimeoutError):
-            return BackendTimeout(f"{self._where} sent nothing for {self._timeout_s:g} s")
-        if mid_stream and (isinstance(exc, openai.APIConnectionError) or _transport(exc)):
-            return BackendError(f"lost the connection to {self._where} mid-answer")
-        if isinstance(exc, openai.APIConnectionError):
-            return BackendUnavailable(f"lost or could not open the connection to {self._where}")
-        if isinstance(exc, openai.RateLimitError):
-            return BackendBusy(f"{self._where} answered HTTP 429 ({error_kind(exc)})")
-        if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            return BackendError(f"{self._where} answered HTTP {status} ({error_kind(exc)})")
-        if isinstance(exc, openai.APIError):
-            return BackendError(f"{self._where} sent an error mid-stream ({error_kind(exc)})")
-        return BackendError(f"streaming from {self._where} failed: {type(exc).__name__}")
+        if isinstance(exc, openai.APIConnectionError) or transport_error(exc):
+            self._limits.lost_connection()
+        return translate(exc, where=self._where, timeout_s=self._timeout_s, mid_stream=mid_stream)
+
+    async def _refused(self, exc: Exception) -> BackendError:
+        """`_translate` for a request that did not start; a refusal for the server's limits
+        is learnt first, so that the asker's next question is planned within them."""
+        if (refused := refusal(exc)) is not None:
+            await self._limits.refused(self._require_client(), refused)
+        return self._translate(exc)
+
+    async def _before_request(self, client: openai.AsyncOpenAI) -> None:
+        """Read the limits again if they may have changed; learn the server's token counts."""
+        await self._limits.refresh(client)
+        await self._tokens.learn(client)
 
 
 def server_host(base_url: str) -> str:
@@ -224,12 +208,6 @@ def server_host(base_url: str) -> str:
     host = parts.hostname or "?"
     host = f"[{host}]" if ":" in host else host
     return f"{host}:{parts.port}" if parts.port else host
-
-
-def error_kind(exc: openai.APIError) -> str:
-    """`type/code` of an OpenAI-style error, each kept only if it looks like an identifier."""
-    values = [str(v) for v in (exc.type, exc.code) if v is not None]
-    return "/".join(v if _SAFE_ID.fullmatch(v) else "?" for v in values) or "untyped"
 
 
 def to_openai_messages(messages: Sequence[ChatMessage]) -> list[ChatCompletionMessageParam]:
@@ -266,8 +244,3 @@ def png_data_url(image: Image.Image) -> str:
     # which matters for CT series of dozens of slices, at a modest cost in size.
     rgb.save(buffer, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _transport(exc: BaseException) -> bool:
-    """An error of the HTTP library under the client (older openai releases raise them raw)."""
-    return type(exc).__module__.split(".")[0] in {"httpx", "httpcore", "httpx2", "httpcore2", "h11"}

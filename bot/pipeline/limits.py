@@ -1,7 +1,8 @@
 """The bot's limits: the size of a shared file, and what the model can take.
 
 `SizeCap` is the one download cap, checked on the size a file declares and again as its
-bytes arrive; `series_problem` checks at start-up that a full series fits the model.
+bytes arrive; `series_problem` checks at start-up that a full series fits the model
+(the openai backend has learnt the server's context and image limit by then).
 """
 
 from __future__ import annotations
@@ -45,11 +46,7 @@ def series_problem(settings: Settings, capabilities: Capabilities) -> str | None
     needed = slices * per_image + INSTRUCTION_TOKENS + settings.max_new_tokens
     cap = capabilities.max_images
     if cap is not None and slices > cap:
-        return (
-            f"a full series is {slices} slices but the model server takes {cap} images per "
-            f"request: series will be thinned to {cap} (raise vLLM's --limit-mm-per-prompt and "
-            "MEDGEMMA_SERVER_MAX_IMAGES, or lower MEDGEMMA_MAX_SLICES)"
-        )
+        return _image_cap_problem(slices, cap, learnt=cap < settings.server_max_images)
     if needed > capabilities.context_tokens:
         return (
             f"a full series of {slices} slices needs about {needed:,} tokens but the model's "
@@ -57,3 +54,18 @@ def series_problem(settings: Settings, capabilities: Capabilities) -> str | None
             "with a larger --max-model-len, or lower MEDGEMMA_MAX_SLICES)"
         )
     return None
+
+
+def _image_cap_problem(slices: int, cap: int, *, learnt: bool) -> str:
+    """Why a full series is thinned: the server's own limit, or the bot's setting."""
+    if learnt:  # the server refused more at start-up (openai_limits' probe)
+        return (
+            f"a full series is {slices} slices but the model server takes {cap} images per "
+            f"request (vLLM's --limit-mm-per-prompt): series will be thinned to {cap} (raise "
+            "--limit-mm-per-prompt, or lower MEDGEMMA_MAX_SLICES)"
+        )
+    return (
+        f"a full series is {slices} slices but MEDGEMMA_SERVER_MAX_IMAGES is {cap}: series "
+        f"will be thinned to {cap} (raise it and vLLM's --limit-mm-per-prompt, or lower "
+        "MEDGEMMA_MAX_SLICES)"
+    )

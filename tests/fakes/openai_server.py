@@ -5,6 +5,11 @@ Replies are scripted per request (a queue of `Reply`, `Fail`, `Hang`, `Drop`,
 echoes a digest of the last user text, so concurrent tests can match answers to
 questions with `echo_answer(question)`. A request without `stream: true` gets one
 `chat.completion`; `Drop` and `StreamError` then do not apply and the reply is whole.
+
+Set as vLLM is started, the fake acts on its limits as vLLM 0.32 does: `max_model_len`
+(--max-model-len, listed in /v1/models) and `image_limit` (--limit-mm-per-prompt, listed
+nowhere) refuse a request over them with HTTP 400 and vLLM's error, and `tokenizer`
+serves vLLM's POST /tokenize (tests/fakes/vllm.py).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from tests.fakes.backend import question_of
+from tests.fakes.vllm import error_body, over_limits, tokenize_reply
 
 DEFAULT_MODEL = "google/medgemma-1.5-4b-it"  # the bot's default model
 Body = dict[str, Any]
@@ -48,6 +54,8 @@ class Fail:
     code: str | int | None
     message: str
     retry_after_ms: int | None = None
+    param: str | None = None
+    flat: bool = False  # vLLM before 0.10: the fields flat beside "object": "error"
 
 
 @dataclass(frozen=True)
@@ -112,11 +120,6 @@ def split_words(text: str) -> tuple[str, ...]:
     return tuple(re.findall(r"\s*\S+\s*", text)) or (text,)
 
 
-def error_body(*, error_type: str, code: str | int | None, message: str) -> Body:
-    """An OpenAI-style error object."""
-    return {"error": {"message": message, "type": error_type, "param": None, "code": code}}
-
-
 class FakeOpenAIServer:
     """The fake server; use `async with FakeOpenAIServer() as server:`."""
 
@@ -129,6 +132,10 @@ class FakeOpenAIServer:
     ) -> None:
         self.models = list(models)
         self.max_model_len: int | None = None  # set to act as vLLM does
+        self.image_limit: int | None = None  # vLLM's --limit-mm-per-prompt: listed nowhere
+        self.tokenizer = False  # True: serve vLLM's POST /tokenize
+        self.tokenized: list[str] = []  # the texts /tokenize was asked about
+        self.refusals: list[str] = []  # the `param` of every limit refusal sent
         self.api_key = api_key  # when set, requests without this bearer token get 401
         self.default_reply = default_reply or (lambda body: echo_answer(last_user_text(body)))
         self.requests: list[Body] = []  # chat request bodies, in arrival order
@@ -160,9 +167,11 @@ class FakeOpenAIServer:
         code: str | int | None = None,
         message: str = "The server had an error.",
         retry_after_ms: int | None = None,
+        param: str | None = None,
+        flat: bool = False,
     ) -> None:
         """Queue an HTTP error reply."""
-        self.script.append(Fail(status, error_type, code, message, retry_after_ms))
+        self.script.append(Fail(status, error_type, code, message, retry_after_ms, param, flat))
 
     def hang(self, *, after_chunks: int | None = None, keepalive_s: float | None = None) -> None:
         """Queue a stall, before the headers (None) or after some chunks of the default reply.
@@ -192,17 +201,31 @@ class FakeOpenAIServer:
         self.script.append(Malformed(after_chunks))
 
     async def __aenter__(self) -> FakeOpenAIServer:
+        await self._serve(port=0)
+        return self
+
+    async def _serve(self, *, port: int) -> None:
         app = web.Application()
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/tokenize", self._tokenize)
         # Cancel handlers whose client went away, so a stalled reply ends with its client.
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.base_url = f"http://{host}:{port}/v1"
-        return self
+
+    async def stop(self) -> None:
+        """Stop listening, as a vLLM that went down (`serve_again` brings it back)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def serve_again(self) -> None:
+        """Listen again on the same port, as vLLM restarted (with other flags, say)."""
+        await self._serve(port=int(self.base_url.rsplit(":", 1)[1].split("/")[0]))
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._released.set()
@@ -236,6 +259,8 @@ class FakeOpenAIServer:
         self.headers.append(CIMultiDict(request.headers))
         if (refusal := self._unauthorized(request)) is not None:
             return refusal
+        if (refused := self._over_limits(body)) is not None:
+            return refused
         script = self.script.popleft() if self.script else None
         if isinstance(script, Fail):
             return failure(script)
@@ -249,6 +274,22 @@ class FakeOpenAIServer:
         if not body.get("stream"):
             return web.json_response(completion(body, "".join(chunks)))
         return await self._stream(request, body, chunks, script)
+
+    def _over_limits(self, body: Body) -> web.Response | None:
+        """vLLM's refusal when a request breaks one of the limits it was started with."""
+        refused = over_limits(body, image_limit=self.image_limit, max_model_len=self.max_model_len)
+        if refused is None:
+            return None
+        self.refusals.append(refused["error"]["param"])
+        return web.json_response(refused, status=400)
+
+    async def _tokenize(self, request: web.Request) -> web.Response:
+        """vLLM's POST /tokenize for a prompt: its count, the context, the token ids."""
+        if not self.tokenizer:
+            raise web.HTTPNotFound()
+        body: Body = await request.json()
+        self.tokenized.append(str(body.get("prompt", "")))
+        return web.json_response(tokenize_reply(body, max_model_len=self.max_model_len))
 
     async def _stream(
         self, request: web.Request, body: Body, chunks: Sequence[str], script: Script | None
@@ -298,7 +339,13 @@ def failure(script: Fail) -> web.Response:
     headers = (
         {} if script.retry_after_ms is None else {"retry-after-ms": str(script.retry_after_ms)}
     )
-    body = error_body(error_type=script.error_type, code=script.code, message=script.message)
+    body = error_body(
+        error_type=script.error_type,
+        code=script.code,
+        message=script.message,
+        param=script.param,
+        flat=script.flat,
+    )
     return web.json_response(body, status=script.status, headers=headers)
 
 

@@ -9,19 +9,38 @@ from bot.errors import FileTooLarge
 from bot.pipeline.limits import SizeCap, series_problem
 from bot.settings import Settings
 
-# (case id, context, image cap, words the problem must contain or None: it fits)
-CASES: list[tuple[str, int, int | None, list[str] | None]] = [
-    ("in-process 4B: 131k context, no cap", 131_072, None, None),
-    ("vLLM with the shipped flags", 40_960, 128, None),
-    ("vLLM with Google's flags: 16 images", 32_768, 16, ["16 images", "limit-mm-per-prompt"]),
-    ("the old 8k context", 8192, None, ["8,192", "--max-model-len"]),
+# (case id, context, image cap, MEDGEMMA_SERVER_MAX_IMAGES, words the problem must
+# contain or None: it fits)
+CASES: list[tuple[str, int, int | None, int, list[str] | None]] = [
+    ("in-process 4B: 131k context, no cap", 131_072, None, 128, None),
+    ("vLLM with the shipped flags", 40_960, 128, 128, None),
+    (
+        "vLLM with Google's flags: 16 images, learnt at start-up",
+        32_768,
+        16,
+        128,
+        ["16 images", "--limit-mm-per-prompt", "thinned to 16"],
+    ),
+    (
+        "the bot's own setting caps the series",
+        32_768,
+        32,
+        32,
+        ["MEDGEMMA_SERVER_MAX_IMAGES is 32", "--limit-mm-per-prompt", "thinned to 32"],
+    ),
+    ("the old 8k context", 8192, None, 128, ["8,192", "--max-model-len"]),
 ]
 
 
-@pytest.mark.parametrize(("name", "context", "cap", "words"), CASES, ids=[c[0] for c in CASES])
-def test_series_fit(name: str, context: int, cap: int | None, words: list[str] | None) -> None:
+@pytest.mark.parametrize(
+    ("name", "context", "cap", "setting", "words"), CASES, ids=[c[0] for c in CASES]
+)
+def test_series_fit(
+    name: str, context: int, cap: int | None, setting: int, words: list[str] | None
+) -> None:
     capabilities = Capabilities(context_tokens=context, tokens_per_image=256, max_images=cap)
-    problem = series_problem(Settings(max_slices=85, max_new_tokens=1024), capabilities)
+    settings = Settings(max_slices=85, max_new_tokens=1024, server_max_images=setting)
+    problem = series_problem(settings, capabilities)
     if words is None:
         assert problem is None
         return
