@@ -113,12 +113,19 @@ class TransformersBackend:
             rows=self._options.max_batch,
             slot_tokens=self._options.slot_tokens,
             pad_id=pad,
+            attn_impl=self._load_options.attention,
         )
         self.memory = self._estimate(model, text)
 
         def long_lane(tokens: int) -> Engine:
             size = -(-tokens // 1024) * 1024
-            return Engine(model=model, rows=1, slot_tokens=size, pad_id=pad)
+            return Engine(
+                model=model,
+                rows=1,
+                slot_tokens=size,
+                pad_id=pad,
+                attn_impl=self._load_options.attention,
+            )
 
         self._scheduler = Scheduler(
             engine=self.engine,

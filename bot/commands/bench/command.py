@@ -62,7 +62,7 @@ class BenchOptions:
 
 
 def _random_loader(*, tiny: bool, device: str, dtype: torch.dtype) -> Any:
-    def loader(_: LoadOptions) -> tuple[Any, Any]:
+    def loader(options: LoadOptions) -> tuple[Any, Any]:
         from transformers import Gemma3ForConditionalGeneration
 
         if tiny:
@@ -75,7 +75,6 @@ def _random_loader(*, tiny: bool, device: str, dtype: torch.dtype) -> Any:
             processor = synthetic.build_processor(
                 synthetic.MEDGEMMA_IDS, image_size=896, tokens_per_image=256
             )
-        config._attn_implementation = "sdpa"
         default = torch.get_default_dtype()
         torch.set_default_dtype(dtype)  # build in the target dtype: half the memory and time
         try:
@@ -83,6 +82,7 @@ def _random_loader(*, tiny: bool, device: str, dtype: torch.dtype) -> Any:
                 model = Gemma3ForConditionalGeneration(config)
         finally:
             torch.set_default_dtype(default)
+        model.set_attn_implementation(options.attention)
         return processor, model.eval()
 
     return loader
