@@ -175,6 +175,11 @@ class TransformersBackend:
         event(log, "memory_estimate", **fields)
         return estimate
 
+    @property
+    def wants_compile(self) -> bool:
+        """Whether decoding should run compiled (MEDGEMMA_COMPILE, auto: with a GPU)."""
+        return self._wants_compile()
+
     def _wants_compile(self) -> bool:
         if self._options.compile == "auto":
             return choose_device(self._load_options.device) == "cuda"
