@@ -141,6 +141,7 @@ class BatchScheduler(GenerationThread):
         def stopped(row: int, generated: int) -> bool:
             return row >= len(jobs) or jobs[row].done or jobs[row].cancelled.is_set()
 
+        started = time.monotonic()
         generate(
             self.model,
             batch,
@@ -149,6 +150,16 @@ class BatchScheduler(GenerationThread):
             stopped=stopped,
             compile=self._compile,
             ignore_eos=self._ignore_eos,
+        )
+        # The shapes it ran at: a new (rows, width, budget) can mean a recompile on a GPU.
+        event(
+            log,
+            "generate_batch",
+            batch=len(jobs),
+            rows=batch.rows,
+            width=batch.width,
+            budget=budget,
+            seconds=round(time.monotonic() - started, 3),
         )
 
     def _accept(self, job: Job, token: int) -> None:
