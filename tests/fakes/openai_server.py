@@ -192,7 +192,8 @@ class FakeOpenAIServer:
         self.script.append(Malformed(after_chunks))
 
     async def __aenter__(self) -> FakeOpenAIServer:
-        app = web.Application()
+        # vLLM (uvicorn) takes a body of any size; aiohttp's default would refuse 1 MiB.
+        app = web.Application(client_max_size=1 << 30)
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._chat)
         # Cancel handlers whose client went away, so a stalled reply ends with its client.
