@@ -62,6 +62,8 @@ class Engine:
             dtype=self.dtype,
         )
         attention.install(model, loaded_with=attn_impl)
+        # The forward's cache keyword: `cache` in transformers 5.2x, `past_key_values` in
+        # 5.17 (deprecated since, removed in 5.40): whichever the signature declares.
         params = inspect.signature(model.forward).parameters
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
         # Per row: the token to feed next and its position (= tokens already cached).
