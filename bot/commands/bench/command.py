@@ -21,6 +21,7 @@ import asyncio
 import dataclasses
 import functools
 import os
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -179,29 +180,45 @@ async def _measure_all(
     report: dict[str, Any],
 ) -> None:
     """Each level on every path before the next level (so a run cut short still holds
-    both paths at the levels it reached); saved after each row."""
+    both paths at the levels it reached); saved after each row. A library path that
+    fails is reported (`failed`, the traceback on stderr) and left out from then on:
+    one GPU run must still bring back the engine's figures."""
     rows: list[Row] = []
+    failed: dict[str, str] = report.setdefault("failed", {})
     serving = {"recompiles_while_serving": 0, "cudagraph_skips_while_serving": 0}
     for level in options.concurrency:
         for name, wave in _waves(options, report["static_compiled"]):
+            if name in failed:
+                continue
 
             def one(wave: Callable[..., Any] = wave, level: int = level) -> Any:
                 return wave(backend, messages, concurrency=level, new_tokens=options.new_tokens)
 
             before = dynamo_counters()
-            rows.append(await measure(name, level, one, runs=RUNS, warm_up=name == "static"))
+            try:
+                rows.append(await measure(name, level, one, runs=RUNS, warm_up=name == "static"))
+            except Exception as exc:
+                if name == "scheduler":
+                    raise
+                traceback.print_exc()
+                failed[name] = f"{type(exc).__name__} at concurrency {level}"
             if name == "scheduler":  # what compiled while the engine served, not the others
                 for key, value in _serving_counters(before).items():
                     serving[key] += value
             report["compile"].update(serving)
-            report["results"] = [dataclasses.asdict(r) for r in rows]
-            report["speedup"] = speedup(rows)
-            report["decision"] = decision(report)
-            peaks = [r.peak_memory_gib for r in rows if r.peak_memory_gib is not None]
-            report["memory"]["peak_gib"] = max(peaks) if peaks else None
-            _save(options, report)
+            _record(options, report, rows)
     assert backend.engine is not None
     report["compile"]["fallbacks"] = backend.engine.runner.stats.fallbacks
+
+
+def _record(options: BenchOptions, report: dict[str, Any], rows: list[Row]) -> None:
+    """The rows so far, their ratios, the verdict and the peak, saved."""
+    report["results"] = [dataclasses.asdict(r) for r in rows]
+    report["speedup"] = speedup(rows)
+    report["decision"] = decision(report)
+    peaks = [r.peak_memory_gib for r in rows if r.peak_memory_gib is not None]
+    report["memory"]["peak_gib"] = max(peaks) if peaks else None
+    _save(options, report)
 
 
 def _header(

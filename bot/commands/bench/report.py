@@ -98,6 +98,8 @@ def _proof(report: dict[str, Any]) -> list[str]:
         f"measured peak {_cell(memory['peak_gib'])} GiB (start-up "
         f"{_cell(memory.get('startup_peak_gib'))} GiB)",
     ]
+    for path, why in report.get("failed", {}).items():
+        lines.append(f"- {path} failed ({why}): left out from then on; see the log")
     if (rule := report.get("decision")) is not None:
         lines.append(f"- decision ({rule['rule']}): {rule['verdict']}")
     check = report.get("check")

@@ -154,3 +154,26 @@ def test_bench_paths_add_plain_generate_and_refuse_unknown_ones(
     assert set(report["speedup"]) == {"generate"}
     assert cli.main([*args, "--paths", "scheduler,vllm"]) == 2
     assert "unknown path" in capsys.readouterr().err
+
+
+def test_a_failing_library_path_leaves_the_engines_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.commands.bench import command as bench
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("cudagraph trees")
+
+    monkeypatch.setattr(bench, "static_wave", broken)
+    target = tmp_path / "bench.json"
+    args = ["bench", "--tiny", "--device", "cpu", "--concurrency", "1,2", "--new-tokens", "2"]
+    assert cli.main([*args, "--json", str(target)]) == 0
+    report = json.loads(target.read_text(encoding="utf-8"))
+    assert [(r["path"], r["concurrency"]) for r in report["results"]] == [
+        ("scheduler", 1),
+        ("scheduler", 2),
+    ]
+    assert report["failed"] == {"static": "RuntimeError at concurrency 1"}
+    captured = capsys.readouterr()
+    assert "static failed (RuntimeError at concurrency 1)" in captured.out
+    assert "cudagraph trees" in captured.err  # the traceback, for the log
