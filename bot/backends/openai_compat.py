@@ -242,7 +242,8 @@ def to_openai_messages(messages: Sequence[ChatMessage]) -> list[ChatCompletionMe
 
     Raises ValueError for an image outside a user turn: the API has no place for it.
     """
-    images = [part.image for m in messages for part in m.parts if isinstance(part, ImagePart)]
+    users = [m for m in messages if m.role == "user"]  # images elsewhere are refused below
+    images = [part.image for m in users for part in m.parts if isinstance(part, ImagePart)]
     urls = iter(encode_images(images))
     converted: list[ChatCompletionMessageParam] = []
     for message in messages:

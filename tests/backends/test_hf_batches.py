@@ -4,6 +4,7 @@ the same answers as the engine's, rows that stop when their reader goes away."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +105,28 @@ async def test_a_reader_that_goes_away_stops_its_row(
     assert all(got) and after
     # The long answer's batch ended a few steps after its reader left, not after 2000.
     assert len(steps) < 40
+
+
+async def test_out_of_memory_splits_the_batch(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = make_backend(model_dir, engine="generate")
+    await backend.start()
+    try:
+        alone = [await answer(backend, q, 6) for q in QUESTIONS[:3]]
+        sizes: list[int] = []
+        real = batches.generate
+
+        def tight(model: Any, batch: Any, **kwargs: Any) -> None:
+            sizes.append(batch.real)
+            if batch.real > 1:
+                raise torch.OutOfMemoryError("CUDA out of memory (a test)")
+            real(model, batch, **kwargs)
+
+        monkeypatch.setattr(batches, "generate", tight)
+        backend.scheduler.call(lambda: time.sleep(0.5))  # all three queue up meanwhile
+        together = await asyncio.gather(*(answer(backend, q, 6) for q in QUESTIONS[:3]))
+    finally:
+        await backend.aclose()
+    assert list(together) == alone  # each served alone in the end, none lost
+    assert sizes[0] == 3 and sizes.count(1) == 3

@@ -106,6 +106,9 @@ class BatchScheduler(GenerationThread):
                 self._finish(jobs[0], BackendOutOfMemory("generate() of one request"))
                 return
             event(log, "generate_oom_split", level=logging.WARNING, batch=len(jobs))
+            for job in [j for j in jobs if j.first_token_at is not None]:
+                # Its text has begun streaming: running it again would repeat it.
+                self._finish(job, BackendOutOfMemory("generate() batch"))
             rest = [j for j in jobs if not j.done]
             half = len(rest) // 2
             for part in (rest[:half], rest[half:]):
