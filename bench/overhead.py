@@ -1,16 +1,17 @@
 """The bot's own overhead with an instant model, and where it goes.
 
-    .venv/bin/python bench/overhead.py [--parts png,ct,prep,ack] [--runs 10]
+    .venv/bin/python bench/overhead.py [--parts png,xray,ct,prep,ack] [--runs 10]
 
 The running bot against the fake Slack and the fake OpenAI-compatible server (which
 answers at once), so every millisecond is the bot's: Slack calls, download, decode,
 resize, the encoding for the model server (PNG and base64), the request itself. Runs
 alternate between the encoding as it was before issue 21 ("before": every image an RGB
-PNG, one after another) and as it is ("after"), in the same process, so both see the
-same machine load. Three figures, each with its phases (wall time summed over the calls
+PNG) and as it is ("after": a grey image as a one-channel PNG), in the same process, so
+both see the same machine load. Three figures, each with its phases (wall time summed over the calls
 made for one question; threads overlap, so phases can add up to more than the total):
 
-- png: a 2 MB PNG posted with a question, to the answer in the thread (p50, p95);
+- png, xray: a 2 MB PNG (a colour photo; a grey radiograph) posted with a question, to
+  the answer in the thread (p50, p95);
 - ct: a zip of 120 CT slices (512 x 512), to the model request's arrival (85 images sent);
 - prep: the in-process backend's preparation (chat template, tokens, pixel values through
   the checkpoint's own processor, MedGemma's shape: 896 px, 256 tokens an image) of one
@@ -56,7 +57,7 @@ CURRENT = {"variant": "after"}
 
 
 def encode_before(images: Sequence[Image.Image]) -> list[str]:
-    """The encoding before issue 21: RGB PNG at level 1, one image after another."""
+    """The encoding before issue 21: every image an RGB PNG at level 1."""
     urls = []
     for image in images:
         buffer = io.BytesIO()
@@ -115,11 +116,15 @@ def phases(variant: str) -> Iterator[None]:
         openai_compat.encode_images = real_encode
 
 
-def two_mb_png() -> bytes:
-    """A 1280 x 1280 photo-like RGB PNG of about 2 MB."""
+def two_mb_png(*, grey: bool) -> bytes:
+    """A photo-like PNG of about 2 MB: colour (1280 px) or a grey radiograph (2048 px)."""
     rng = np.random.default_rng(0)
-    y, x = np.mgrid[0:1280, 0:1280]
-    base = np.stack([(x + y) % 256, (x * 2) % 256, (y * 3) % 256], -1).astype(np.int16)
+    if grey:
+        y, x = np.mgrid[0:2048, 0:2048]
+        base = ((x // 3 + y // 5) % 256).astype(np.int16)
+    else:
+        y, x = np.mgrid[0:1280, 0:1280]
+        base = np.stack([(x + y) % 256, (x * 2) % 256, (y * 3) % 256], -1).astype(np.int16)
     noisy = np.clip(base + rng.integers(-2, 3, base.shape), 0, 255).astype(np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(noisy).save(buffer, format="PNG")
@@ -172,8 +177,8 @@ def env_for(server: FakeOpenAIServer) -> dict[str, str]:
     }
 
 
-async def png_part(runs: int) -> None:
-    data = two_mb_png()
+async def png_part(runs: int, *, grey: bool) -> None:
+    data = two_mb_png(grey=grey)
     async with FakeSlack() as fake, FakeOpenAIServer() as server:
         env = env_for(server)
         async with running_bot(fake, create_backend(settings_for(fake, **env)), **env) as h:
@@ -190,7 +195,8 @@ async def png_part(runs: int) -> None:
                 else:
                     PHASES.clear()
                 await h.settle()
-    report(f"2 MB PNG ({len(data) / 1e6:.1f} MB), post to answer:", totals)
+    kind = "grey radiograph" if grey else "colour photo"
+    report(f"2 MB PNG, {kind} ({len(data) / 1e6:.1f} MB), post to answer:", totals)
 
 
 async def ct_part(runs: int) -> None:
@@ -275,7 +281,7 @@ async def ack_part(in_flight: int = 50, measured: int = 100) -> None:
             for n in range(measured):  # one new question every 20 ms
                 acks.append(await ask(in_flight + n))
                 await asyncio.sleep(0.02)
-            await h.settle()
+            # Posting 150 answers in one channel takes Slack minutes: stop without waiting.
     p50, p99 = statistics.median(acks) * 1000, percentile(acks, 0.99) * 1000
     print(
         f"\nSocket Mode ack with {in_flight} questions in flight (no images, so the same "
@@ -286,7 +292,9 @@ async def ack_part(in_flight: int = 50, measured: int = 100) -> None:
 async def main(args: argparse.Namespace) -> None:
     parts = args.parts.split(",")
     if "png" in parts:
-        await png_part(args.runs)
+        await png_part(args.runs, grey=False)
+    if "xray" in parts:
+        await png_part(args.runs, grey=True)
     if "ct" in parts:
         await ct_part(max(1, args.runs // 3))
     if "prep" in parts:
@@ -297,6 +305,6 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="png,ct,prep,ack")
+    parser.add_argument("--parts", default="png,xray,ct,prep,ack")
     parser.add_argument("--runs", type=int, default=10)
     asyncio.run(main(parser.parse_args()))

@@ -8,10 +8,8 @@ import contextlib
 import dataclasses
 import io
 import logging
-import os
 import re
 from collections.abc import AsyncGenerator, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -41,8 +39,6 @@ API_KEY_PLACEHOLDER = "none"  # the SDK refuses an empty key; keyless servers ig
 # Error `type`/`code` values are echoed into operator details only when they look like
 # identifiers: a server could put anything there, user text included.
 _SAFE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-# Threads that PNG-encode one request's images (a CT series sends up to 85 of them).
-ENCODE_THREADS = min(4, os.cpu_count() or 1)
 
 
 class OpenAIBackend:
@@ -267,11 +263,11 @@ def to_content_part(part: Part, urls: Iterator[str]) -> ChatCompletionContentPar
 
 
 def encode_images(images: Sequence[Image.Image]) -> list[str]:
-    """Data URLs of the images, in order, encoded in parallel (zlib releases the GIL)."""
-    if len(images) < 2:
-        return [png_data_url(image) for image in images]
-    with ThreadPoolExecutor(min(ENCODE_THREADS, len(images))) as pool:
-        return list(pool.map(png_data_url, images))
+    """Data URLs of the images, in order.
+
+    One after another: Pillow's PNG encoder holds the GIL (threads measured no faster).
+    """
+    return [png_data_url(image) for image in images]
 
 
 def png_data_url(image: Image.Image) -> str:

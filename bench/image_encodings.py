@@ -1,6 +1,6 @@
 """Lossless encodings for the model server: time and size of one 896 px image each.
 
-    .venv/bin/python bench/encodings.py
+    .venv/bin/python bench/image_encodings.py
 
 What the openai backend could send for a CT slice (three windows, colour), a fundus
 photo and a radiograph (grey), each at the model's 896 x 896: PNG at zlib levels 1 and 0,
