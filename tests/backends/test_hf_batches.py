@@ -130,3 +130,21 @@ async def test_out_of_memory_splits_the_batch(
         await backend.aclose()
     assert list(together) == alone  # each served alone in the end, none lost
     assert sizes[0] == 3 and sizes.count(1) == 3
+
+
+async def test_the_backend_says_why_an_answer_ended(model_dir: Path) -> None:
+    """ "length" when max_new_tokens ended it, "stop" when the model did."""
+    backend = make_backend(model_dir, engine="generate")
+    await backend.start()
+    try:
+        heard: list[str] = []
+        cut = GenerationRequest(messages=QUESTIONS[1], max_new_tokens=5, on_finish=heard.append)
+        assert "".join([chunk async for chunk in backend.stream(cut)])
+        scheduler = backend.scheduler
+        assert isinstance(scheduler, batches.BatchScheduler)
+        scheduler._stop = frozenset(range(1000))  # whatever the model says first ends it
+        whole = GenerationRequest(messages=QUESTIONS[1], max_new_tokens=24, on_finish=heard.append)
+        [_ async for _ in backend.stream(whole)]
+    finally:
+        await backend.aclose()
+    assert heard == ["length", "stop"]

@@ -177,6 +177,7 @@ class BatchScheduler(GenerationThread):
         if text := job.detok.push(token):
             self._outbox.emit(job, text)
         if job.generated >= job.max_new_tokens:
+            job.stopped_at_limit = True  # the answer was cut (on_finish hears "length")
             self._finish(job)
 
     def _finish(self, job: Job, item: Item = END) -> None:
