@@ -267,7 +267,8 @@ async def ack_part(in_flight: int = 50, measured: int = 100) -> None:
     async with FakeSlack() as fake, FakeOpenAIServer() as server:
         for _ in range(in_flight + measured):  # answers after 3 s: questions stay in flight
             server.reply("Nothing acute. " * 20, pause_s=3.0)
-        env = env_for(server) | {"MEDGEMMA_MAX_PENDING": "1024"}
+        wide = {"MEDGEMMA_MAX_PENDING": "1024", "MEDGEMMA_MAX_PER_PERSON": "1024"}
+        env = env_for(server) | wide | {"MEDGEMMA_MAX_PER_CHANNEL": "1024"}
         async with running_bot(fake, create_backend(settings_for(fake, **env)), **env) as h:
             mention = f"<@{fake.bot_user_id}>"
 
