@@ -58,7 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--prompt-tokens", type=int, default=331)
     bench.add_argument("--compile", choices=get_args(CompileMode), default="auto")
     bench.add_argument("--device", choices=get_args(Device), default="auto")
-    bench.add_argument("--no-baseline", action="store_true", help="skip timing model.generate()")
+    bench.add_argument(
+        "--paths",
+        default="scheduler,static",
+        help="comma-separated: scheduler (the engine), static (generate() with a static cache, "
+        "compiled on a GPU), generate (plain generate())",
+    )
+    bench.add_argument("--no-baseline", action="store_true", help="time the scheduler only")
     bench.add_argument(
         "--json", type=Path, help="also write the report here (rewritten after each row)"
     )
@@ -182,6 +188,10 @@ async def _bench(args: argparse.Namespace) -> int:
     from bot.commands.bench.report import dumps, table
 
     logs.setup(level="WARNING", fmt="text")
+    paths = ("scheduler",) if args.no_baseline else tuple(args.paths.split(","))
+    if not set(paths) <= {"scheduler", "static", "generate"}:
+        print(f"medgemma-bot: bench: unknown path in --paths {args.paths}", file=sys.stderr)
+        return 2
     options = BenchOptions(
         tiny=args.tiny,
         model=args.model,
@@ -190,7 +200,7 @@ async def _bench(args: argparse.Namespace) -> int:
         prompt_tokens=args.prompt_tokens,
         compile_mode=args.compile,
         device=args.device,
-        baseline=not args.no_baseline,
+        paths=paths,
         json_path=args.json,
     )
     try:

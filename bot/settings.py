@@ -31,6 +31,7 @@ Device = Literal["auto", "cuda", "cpu"]
 DType = Literal["auto", "bfloat16", "float32"]
 Quantize = Literal["none", "4bit"]
 CompileMode = Literal["auto", "on", "off"]
+EngineKind = Literal["scheduler", "generate"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogFormat = Literal["json", "text"]
 PromptProfile = Literal["auto", "bot", "google"]
@@ -128,6 +129,8 @@ class Settings:
     multi_gpu: bool = setting("MEDGEMMA_MULTI_GPU", False)
     quantize: Quantize = setting("MEDGEMMA_QUANTIZE", "none")
     compile: CompileMode = setting("MEDGEMMA_COMPILE", "auto")
+    # scheduler until a GPU shows it beats generate() by 1.5x (docs/performance.md)
+    engine: EngineKind = setting("MEDGEMMA_ENGINE", "scheduler")
     max_batch: int = setting("MEDGEMMA_MAX_BATCH", 32, minimum=1)
     slot_tokens: int = setting("MEDGEMMA_SLOT_TOKENS", 4096, minimum=256)
     # 4096: the 32 x 4096 slot cache, the model and the largest prefill within 16 GiB.

@@ -40,6 +40,7 @@ def engine_options(settings: Settings) -> EngineOptions:
         prepare_workers=settings.prepare_workers,
         max_waiting=settings.max_waiting,
         compile=settings.compile,
+        engine=settings.engine,
     )
 
 

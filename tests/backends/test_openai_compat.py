@@ -127,10 +127,39 @@ async def test_request_has_the_openai_shape(
     }
     first, second = (decode_data_url(url) for url in urls)
     assert (first.mode, first.size, first.tobytes()) == ("RGB", xray.size, xray.tobytes())
-    assert (second.mode, second.tobytes()) == ("RGB", gray.convert("RGB").tobytes())
+    assert (second.mode, second.tobytes()) == ("L", gray.tobytes())  # grey: one channel
     headers = fake_openai.headers[0]
     assert headers["Authorization"] == "Bearer none"
     assert headers["X-Request-Id"] == "req-7"
+
+
+def test_grey_images_go_as_one_channel_losslessly() -> None:
+    colour = pattern("RGB", (9, 7))
+    grey = Image.merge("RGB", [pattern("L", (9, 7))] * 3)  # a radiograph decoded as RGB
+    almost = grey.copy()
+    almost.putpixel((8, 6), (1, 2, 1))  # one pixel of colour: RGB it stays
+    message = ChatMessage("user", tuple(ImagePart(i) for i in (colour, grey, almost)))
+    [converted] = to_openai_messages([message])
+    sent = [decode_data_url(part["image_url"]["url"]) for part in converted["content"]]
+    assert [image.mode for image in sent] == ["RGB", "L", "RGB"]
+    # What the server reads (vLLM converts every image to RGB) is the original, exactly.
+    for original, image in zip((colour, grey, almost), sent, strict=True):
+        assert image.convert("RGB").tobytes() == original.tobytes()
+
+
+def test_many_images_keep_their_order() -> None:
+    shades = [Image.new("RGB", (4, 4), (i * 20, 255 - i * 20, i)) for i in range(12)]
+    shades[5] = Image.new("RGB", (4, 4), (7, 7, 7))  # a grey one among them
+    messages = [
+        ChatMessage("user", (ImagePart(shades[0]), TextPart("first"), ImagePart(shades[1]))),
+        ChatMessage("assistant", (TextPart("ok"),)),
+        ChatMessage("user", tuple(ImagePart(i) for i in shades[2:])),
+    ]
+    converted = to_openai_messages(messages)
+    contents = [m["content"] for m in converted if m["role"] == "user"]
+    urls = [p["image_url"]["url"] for c in contents for p in c if p["type"] == "image_url"]
+    sent = [decode_data_url(u).convert("RGB").getpixel((0, 0)) for u in urls]
+    assert sent == [i.getpixel((0, 0)) for i in shades]
 
 
 async def test_images_outside_user_turns_are_refused() -> None:

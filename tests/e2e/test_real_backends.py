@@ -7,6 +7,7 @@ import base64
 import io
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from bot.backends import create_backend
@@ -43,10 +44,12 @@ async def test_openai_backend_through_slack(
     assert body["messages"][2]["content"] == findings(first)
 
 
+@pytest.mark.parametrize("engine", ["scheduler", "generate"])
 async def test_transformers_backend_through_slack(
-    fake_slack: FakeSlack, tiny_model_dir: Path
+    fake_slack: FakeSlack, tiny_model_dir: Path, engine: str
 ) -> None:
     env = {
+        "MEDGEMMA_ENGINE": engine,  # the engine, or generate() with a static cache
         "MEDGEMMA_MODEL": str(tiny_model_dir),
         "MEDGEMMA_DEVICE": "cpu",
         "MEDGEMMA_MAX_NEW_TOKENS": "24",

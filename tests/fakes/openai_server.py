@@ -205,7 +205,8 @@ class FakeOpenAIServer:
         return self
 
     async def _serve(self, *, port: int) -> None:
-        app = web.Application()
+        # vLLM (uvicorn) takes a body of any size; aiohttp's default would refuse 1 MiB.
+        app = web.Application(client_max_size=1 << 30)
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/tokenize", self._tokenize)

@@ -18,16 +18,18 @@ from bot.backends.base import (
     estimate_text_tokens,
 )
 from bot.backends.hf import memory
+from bot.backends.hf.batches import BatchScheduler
 from bot.backends.hf.batching.engine import Engine
 from bot.backends.hf.batching.jobs import Ticket
 from bot.backends.hf.batching.scheduler import Scheduler
+from bot.backends.hf.batching.thread import GenerationThread
 from bot.backends.hf.daemon import in_daemon_thread
 from bot.backends.hf.loader import LoadOptions, choose_device, load
 from bot.backends.hf.prompt import PreparationPool, PreparedPrompt, prepare
 from bot.backends.thinking import ThinkingFilter
 from bot.errors import BackendUnavailable
 from bot.logs import event
-from bot.settings import CompileMode
+from bot.settings import CompileMode, EngineKind
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +49,13 @@ class EngineOptions:
     max_waiting: int  # requests that may wait for a row before "busy"
     compile: CompileMode  # auto: on with a CUDA GPU
     ignore_eos: bool = False  # benchmarks only: always generate max_new_tokens
+    # scheduler: this bot's continuous batching; generate: transformers' generate() with a
+    # static cache, one batch at a time (the library path the scheduler must beat)
+    engine: EngineKind = "scheduler"
 
 
 class TransformersBackend:
-    """Runs a MedGemma checkpoint with continuous batching in a generation thread."""
+    """Runs a MedGemma checkpoint in a generation thread, batched by the chosen engine."""
 
     name = "transformers"
 
@@ -69,7 +74,7 @@ class TransformersBackend:
         self._loader = loader or functools.partial(load, say=self._progress)
         self._processor: Any = None
         self._counter: Any = None
-        self._scheduler: Scheduler | None = None
+        self._scheduler: GenerationThread | None = None
         self._prep: PreparationPool | None = None
         self.capabilities = Capabilities()
         self.engine: Engine | None = None
@@ -108,22 +113,45 @@ class TransformersBackend:
             tokens_per_image=int(config.mm_tokens_per_image) + _IMAGE_WRAPPER_TOKENS,
         )
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        stop_ids = set() if self._options.ignore_eos else _stop_ids(model, tokenizer)
+        if self._options.engine == "generate":
+            self._scheduler = BatchScheduler(
+                model=model,
+                tokenizer=copy.deepcopy(tokenizer),
+                stop_ids=stop_ids,
+                hidden_ids=_hidden_ids(tokenizer),
+                max_waiting=self._options.max_waiting,
+                max_batch=self._options.max_batch,
+                prefill_tokens=self._options.prefill_tokens,
+                pad_id=pad,
+                compile_steps=self._wants_compile(),
+                ignore_eos=self._options.ignore_eos,
+            )
+            return
+        self._build_engine(model, text, tokenizer, pad=pad, stop_ids=stop_ids)
+
+    def _build_engine(
+        self, model: Any, text: Any, tokenizer: Any, *, pad: int, stop_ids: set[int]
+    ) -> None:
+        """The slot-cache engine and its continuous-batching scheduler."""
+        attn = self._load_options.attention
         self.engine = Engine(
             model=model,
             rows=self._options.max_batch,
             slot_tokens=self._options.slot_tokens,
             pad_id=pad,
+            attn_impl=attn,
         )
         self.memory = self._estimate(model, text)
 
         def long_lane(tokens: int) -> Engine:
             size = -(-tokens // 1024) * 1024
-            return Engine(model=model, rows=1, slot_tokens=size, pad_id=pad)
+            return Engine(model=model, rows=1, slot_tokens=size, pad_id=pad, attn_impl=attn)
 
         self._scheduler = Scheduler(
             engine=self.engine,
             tokenizer=copy.deepcopy(tokenizer),
-            stop_ids=set() if self._options.ignore_eos else _stop_ids(model, tokenizer),
+            stop_ids=stop_ids,
             hidden_ids=_hidden_ids(tokenizer),
             max_waiting=self._options.max_waiting,
             prefill_tokens=self._options.prefill_tokens,
@@ -146,6 +174,11 @@ class TransformersBackend:
         fields: dict[str, Any] = {f"{k}_gib": v for k, v in estimate.gib().items()}
         event(log, "memory_estimate", **fields)
         return estimate
+
+    @property
+    def wants_compile(self) -> bool:
+        """Whether decoding should run compiled (MEDGEMMA_COMPILE, auto: with a GPU)."""
+        return self._wants_compile()
 
     def _wants_compile(self) -> bool:
         if self._options.compile == "auto":
@@ -202,7 +235,7 @@ class TransformersBackend:
         return len(self._counter(text, add_special_tokens=False)["input_ids"])
 
     @property
-    def scheduler(self) -> Scheduler:
+    def scheduler(self) -> GenerationThread:
         """The running scheduler (for `bench`, which times requests token by token)."""
         if self._scheduler is None:
             raise BackendUnavailable("transformers backend not started")

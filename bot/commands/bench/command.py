@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import os
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -34,8 +36,15 @@ from bot.backends.hf.backend import TransformersBackend
 from bot.backends.hf.batching.compiled import dynamo_counters
 from bot.backends.hf.check import check_step
 from bot.backends.hf.loader import LoadOptions, choose_device, choose_dtype, load
-from bot.commands.bench.measure import Row, generate_wave, measure, peak_gib, scheduler_wave
-from bot.commands.bench.report import dumps
+from bot.commands.bench.measure import (
+    Row,
+    generate_wave,
+    measure,
+    peak_gib,
+    scheduler_wave,
+    static_wave,
+)
+from bot.commands.bench.report import decision, dumps, speedup
 from bot.settings import CompileMode, Device, load_settings
 
 SYSTEM = "You are an expert radiologist."
@@ -57,12 +66,12 @@ class BenchOptions:
     prompt_tokens: int
     compile_mode: CompileMode
     device: Device
-    baseline: bool
+    paths: Sequence[str] = ("scheduler", "static")  # and "generate": plain generate()
     json_path: Path | None = None  # rewritten after each measured row
 
 
 def _random_loader(*, tiny: bool, device: str, dtype: torch.dtype) -> Any:
-    def loader(_: LoadOptions) -> tuple[Any, Any]:
+    def loader(options: LoadOptions) -> tuple[Any, Any]:
         from transformers import Gemma3ForConditionalGeneration
 
         if tiny:
@@ -75,7 +84,6 @@ def _random_loader(*, tiny: bool, device: str, dtype: torch.dtype) -> Any:
             processor = synthetic.build_processor(
                 synthetic.MEDGEMMA_IDS, image_size=896, tokens_per_image=256
             )
-        config._attn_implementation = "sdpa"
         default = torch.get_default_dtype()
         torch.set_default_dtype(dtype)  # build in the target dtype: half the memory and time
         try:
@@ -83,6 +91,7 @@ def _random_loader(*, tiny: bool, device: str, dtype: torch.dtype) -> Any:
                 model = Gemma3ForConditionalGeneration(config)
         finally:
             torch.set_default_dtype(default)
+        model.set_attn_implementation(options.attention)
         return processor, model.eval()
 
     return loader
@@ -131,7 +140,7 @@ def _backend(
 
 
 async def run_bench(options: BenchOptions) -> dict[str, Any]:
-    """Load, warm up, measure every level on both paths, check; return the JSON report."""
+    """Load, warm up, measure every level on every path, check; return the JSON report."""
     device = choose_device(options.device)
     dtype = choose_dtype("auto", device)
     backend = _backend(options, device, dtype)
@@ -142,9 +151,7 @@ async def run_bench(options: BenchOptions) -> dict[str, Any]:
         messages = _question(backend, options.prompt_tokens)
         report["prompt_tokens"] = backend.count_prompt_tokens(messages)
         await scheduler_wave(backend, messages, concurrency=1, new_tokens=8)  # warm the path
-        serving_from = dynamo_counters()
         await _measure_all(options, backend, messages, report)
-        report["compile"].update(_serving_counters(backend, serving_from))
         check = await _check(backend, messages)
         report["check"] = dataclasses.asdict(check) | {"finite": check.finite}
         _save(options, report)
@@ -155,36 +162,63 @@ async def run_bench(options: BenchOptions) -> dict[str, Any]:
         await backend.aclose()
 
 
+def _waves(options: BenchOptions, compile: bool) -> list[tuple[str, Callable[..., Any]]]:
+    """The paths to measure, in the order they run at each level."""
+    waves: dict[str, Callable[..., Any]] = {
+        "scheduler": scheduler_wave,
+        "static": functools.partial(static_wave, compile=compile),
+        "generate": generate_wave,
+    }
+    order = [p for p in ("scheduler", "static", "generate") if p in options.paths]
+    return [(path, waves[path]) for path in order]
+
+
 async def _measure_all(
     options: BenchOptions,
     backend: TransformersBackend,
     messages: tuple[ChatMessage, ...],
     report: dict[str, Any],
 ) -> None:
-    """Every level through the scheduler, then through `generate()`; saved as it goes."""
+    """Each level on every path before the next level (so a run cut short still holds
+    both paths at the levels it reached); saved after each row. A library path that
+    fails is reported (`failed`, the traceback on stderr) and left out from then on:
+    one GPU run must still bring back the engine's figures."""
     rows: list[Row] = []
-    paths: list[tuple[str, Callable[..., Any]]] = [("scheduler", scheduler_wave)]
-    if options.baseline:
-        paths.append(("generate", generate_wave))
-    for name, wave in paths:
-        for level in options.concurrency:
+    failed: dict[str, str] = report.setdefault("failed", {})
+    serving = {"recompiles_while_serving": 0, "cudagraph_skips_while_serving": 0}
+    for level in options.concurrency:
+        for name, wave in _waves(options, report["static_compiled"]):
+            if name in failed:
+                continue
 
             def one(wave: Callable[..., Any] = wave, level: int = level) -> Any:
                 return wave(backend, messages, concurrency=level, new_tokens=options.new_tokens)
 
-            rows.append(await measure(name, level, one, runs=RUNS))
-            report["results"] = [dataclasses.asdict(r) for r in rows]
-            report["speedup"] = _speedup(rows)
-            peaks = [r.peak_memory_gib for r in rows if r.peak_memory_gib is not None]
-            report["memory"]["peak_gib"] = max(peaks) if peaks else None
-            _save(options, report)
+            before = dynamo_counters()
+            try:
+                rows.append(await measure(name, level, one, runs=RUNS, warm_up=name == "static"))
+            except Exception as exc:
+                if name == "scheduler":
+                    raise
+                traceback.print_exc()
+                failed[name] = f"{type(exc).__name__} at concurrency {level}"
+            if name == "scheduler":  # what compiled while the engine served, not the others
+                for key, value in _serving_counters(before).items():
+                    serving[key] += value
+            report["compile"].update(serving)
+            _record(options, report, rows)
+    assert backend.engine is not None
+    report["compile"]["fallbacks"] = backend.engine.runner.stats.fallbacks
 
 
-def _speedup(rows: Sequence[Row]) -> dict[str, float]:
-    """Scheduler over generate(), total tokens/s, per level measured on both paths."""
-    new = {r.concurrency: r.tokens_per_s_total for r in rows if r.path == "scheduler"}
-    old = {r.concurrency: r.tokens_per_s_total for r in rows if r.path == "generate"}
-    return {str(c): round(new[c] / old[c], 2) for c in new if old.get(c)}
+def _record(options: BenchOptions, report: dict[str, Any], rows: list[Row]) -> None:
+    """The rows so far, their ratios, the verdict and the peak, saved."""
+    report["results"] = [dataclasses.asdict(r) for r in rows]
+    report["speedup"] = speedup(rows)
+    report["decision"] = decision(report)
+    peaks = [r.peak_memory_gib for r in rows if r.peak_memory_gib is not None]
+    report["memory"]["peak_gib"] = max(peaks) if peaks else None
+    _save(options, report)
 
 
 def _header(
@@ -203,6 +237,8 @@ def _header(
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "compiled": engine.compiled,
+        # transformers compiles generate()'s decoding itself, on accelerators only
+        "static_compiled": backend.wants_compile and device == "cuda",
         "startup_s": round(backend.startup_seconds, 1),
         "prompt_tokens": 0,
         "new_tokens": options.new_tokens,
@@ -215,14 +251,12 @@ def _header(
     }
 
 
-def _serving_counters(backend: TransformersBackend, before: dict[str, int]) -> dict[str, int]:
-    """Compiles and CUDA-graph skips after start-up: none is expected."""
-    assert backend.engine is not None
+def _serving_counters(before: dict[str, int]) -> dict[str, int]:
+    """Compiles and CUDA-graph skips since `before`: none is expected while serving."""
     now = dynamo_counters()
     return {
         "recompiles_while_serving": now["graphs"] - before["graphs"],
         "cudagraph_skips_while_serving": now["cudagraph_skips"] - before["cudagraph_skips"],
-        "fallbacks": backend.engine.runner.stats.fallbacks,
     }
 
 

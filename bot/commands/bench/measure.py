@@ -1,6 +1,10 @@
 """`bench`'s measurements: waves of questions through the scheduler or `generate()`.
 
-Each concurrency level is measured `runs` times in a row, and the row reports the
+Three paths: "scheduler" (this bot's engine), "static" (transformers' `generate()` with a
+static cache and, on a GPU, compiled decoding: the path the engine must beat) and
+"generate" (plain `generate()`, the seed notebook's). Each concurrency level is measured
+`runs` times in a row, after one unmeasured warm-up run for the static path (where it
+compiles and records its CUDA graphs; its duration is reported), and the row reports the
 median of the runs and their spread, so a figure that moved between two runs shows it.
 """
 
@@ -16,7 +20,9 @@ from typing import Any
 import torch
 
 from bot.backends.base import ChatMessage, GenerationRequest
+from bot.backends.hf import static_generate
 from bot.backends.hf.backend import TransformersBackend
+from bot.backends.hf.static_generate import pad_batch
 
 
 @dataclass(frozen=True)
@@ -40,13 +46,19 @@ class Row:
     spread_pct: float  # (highest - lowest) / median of the runs' totals, in percent
     runs: list[Run]
     peak_memory_gib: float | None  # highest allocated during these runs (CUDA only)
+    warmup_s: float | None = None  # the unmeasured first run (compiling), static path only
 
 
 Wave = Callable[[], Awaitable[Run]]
 
 
-async def measure(path: str, concurrency: int, wave: Wave, *, runs: int) -> Row:
-    """Run `wave` `runs` times and summarize."""
+async def measure(path: str, concurrency: int, wave: Wave, *, runs: int, warm_up: bool) -> Row:
+    """Run `wave` `runs` times (after one unmeasured run if `warm_up`) and summarize."""
+    warmup_s: float | None = None
+    if warm_up:
+        started = time.monotonic()
+        await wave()
+        warmup_s = round(time.monotonic() - started, 1)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     done = [await wave() for _ in range(runs)]
@@ -63,6 +75,7 @@ async def measure(path: str, concurrency: int, wave: Wave, *, runs: int) -> Row:
         spread_pct=round((max(totals) - min(totals)) / median_total * 100, 1),
         runs=done,
         peak_memory_gib=peak_gib(),
+        warmup_s=warmup_s,
     )
 
 
@@ -108,6 +121,56 @@ async def scheduler_wave(
         ttft_ms=round(statistics.median(r[0] for r in results) * 1000, 1),
         tokens_per_s_per_answer=round(statistics.median(r[1] for r in results), 1),
         tokens_per_s_total=round(sum(r[2] for r in results) / wall, 1),
+    )
+
+
+async def static_wave(
+    backend: TransformersBackend,
+    messages: tuple[ChatMessage, ...],
+    *,
+    concurrency: int,
+    new_tokens: int,
+    compile: bool,
+) -> Run:
+    """`concurrency` questions as one static-cache `generate()`, timed step by step.
+
+    Preparation is timed too (once: the questions are the same), so that time to first
+    token means what it means for the scheduler. It runs in the generation thread.
+    """
+    assert backend.engine is not None
+    engine = backend.engine
+    times: list[float] = []
+
+    def run() -> float:
+        started = time.monotonic()
+        request = GenerationRequest(messages=messages, max_new_tokens=new_tokens)
+        prompt = backend.prepare_sync(request)
+        batch = pad_batch(
+            [prompt] * concurrency,
+            pad_id=engine.pad_id,
+            limit=concurrency,
+            device=engine.device,
+            dtype=engine.dtype,
+        )
+        static_generate.generate(
+            engine.model,
+            batch,
+            max_new_tokens=new_tokens,
+            on_step=lambda _: times.append(time.monotonic()),  # tokens reach the host
+            stopped=lambda row, generated: generated >= new_tokens,
+            compile=compile,
+            ignore_eos=True,
+        )
+        return started
+
+    started = await asyncio.wrap_future(backend.scheduler.call(run))
+    wall = times[-1] - started
+    # The first token comes from the prefill: the decoding rate counts the rest.
+    rate = (len(times) - 1) / max(times[-1] - times[0], 1e-9)
+    return Run(
+        ttft_ms=round((times[0] - started) * 1000, 1),
+        tokens_per_s_per_answer=round(rate, 1),
+        tokens_per_s_total=round(len(times) * concurrency / wall, 1),
     )
 
 

@@ -60,22 +60,27 @@ def decode_attention(
 
 def _fallback(original: str) -> Any:
     """The attention function the model was loaded with."""
-    from transformers import AttentionInterface
-
-    if original == "eager":
+    if original == "eager":  # not in the registry: each model module has its own
         from transformers.models.gemma3 import modeling_gemma3
 
         return modeling_gemma3.eager_attention_forward
-    return AttentionInterface._global_mapping[original]
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    return ALL_ATTENTION_FUNCTIONS[original]
 
 
 def _register(original: str) -> str:
-    """Register the slot attention in front of `original`; return its name."""
-    from transformers import AttentionInterface
-    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
+    """Register the slot attention in front of `original`; return its name.
+
+    Through transformers' public registries (`AttentionInterface.register`,
+    `AttentionMaskInterface.register`), as its attention-interface guide does it.
+    """
+    from transformers import AttentionInterface, AttentionMaskInterface
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
     name = _PREFIX + original
-    if name in AttentionInterface._global_mapping:
+    if name in ALL_ATTENTION_FUNCTIONS:
         return name
     fallback = _fallback(original)
 
@@ -103,13 +108,13 @@ def _register(original: str) -> str:
     return name
 
 
-def install(model: Any) -> None:
+def install(model: Any, *, loaded_with: str) -> None:
     """Route the text model's decoding steps through `decode_attention` (idempotent).
 
-    Only the language model's config changes: the vision tower keeps its own attention.
+    `loaded_with` is the attention the model was loaded with (the loader's setting:
+    transformers has no public getter for it); it keeps serving prefill. Only the
+    language model changes (`set_attn_implementation` keyed by sub-config): the vision
+    tower keeps its own attention.
     """
-    text = model.config.get_text_config()
-    current = str(text._attn_implementation or "eager")
-    if current.startswith(_PREFIX):
-        return
-    text._attn_implementation = _register(current)
+    name = loaded_with if loaded_with.startswith(_PREFIX) else _register(loaded_with)
+    model.set_attn_implementation({"text_config": name})

@@ -39,7 +39,10 @@ def batch_buckets(rows: int) -> list[int]:
 class Engine:
     """The model plus its slot cache: prefill requests into rows, decode all rows."""
 
-    def __init__(self, *, model: Any, rows: int, slot_tokens: int, pad_id: int) -> None:
+    def __init__(
+        self, *, model: Any, rows: int, slot_tokens: int, pad_id: int, attn_impl: str = "sdpa"
+    ) -> None:
+        """`attn_impl`: the attention the model was loaded with (it keeps prefill)."""
         self.model = model
         text = model.config.get_text_config()
         self.rows = rows
@@ -58,7 +61,9 @@ class Engine:
             head_dim=text.head_dim,
             dtype=self.dtype,
         )
-        attention.install(model)
+        attention.install(model, loaded_with=attn_impl)
+        # The forward's cache keyword: `cache` in transformers 5.2x, `past_key_values` in
+        # 5.17 (deprecated since, removed in 5.40): whichever the signature declares.
         params = inspect.signature(model.forward).parameters
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
         # Per row: the token to feed next and its position (= tokens already cached).

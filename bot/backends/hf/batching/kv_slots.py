@@ -8,8 +8,12 @@ all those layers can see. Shapes never change, so the decoding step can be captu
 a CUDA graph; rows are kept compact (active rows first) so a step runs on the smallest
 batch bucket that holds them.
 
-The cache plugs into Gemma 3 through the two things its layers use: `update()` and a
-precomputed mask per layer type (the model builds no masks when given a dict).
+The cache is a `transformers.Cache` made of its own layers (`CacheLayerMixin`, the
+public way to write a cache): the model calls `Cache.update(keys, values, layer_idx,
+...)`, whose trailing arguments differ between transformers 5.17 and 5.25, and
+`Cache.update` hands each layer only the keys and values and whatever else it was given,
+which `SlotLayer.update` ignores. Masks are precomputed per layer type (the model builds
+none when given a dict).
 """
 
 from __future__ import annotations
@@ -18,12 +22,72 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from transformers import Cache
+from transformers.cache_utils import CacheLayerMixin
 
 FULL = "full_attention"
 SLIDING = "sliding_attention"
 
 
-class SlotKVCache:
+class StepIndex:
+    """Where the current decoding step writes: one position per row, per layer type."""
+
+    def __init__(self) -> None:
+        self.rows: torch.Tensor | None = None
+        self.write: dict[str, torch.Tensor] = {}
+
+
+class SlotLayer(CacheLayerMixin):
+    """One layer's buffers, [rows, kv_heads, length, head_dim], allocated up front."""
+
+    is_compileable = True
+
+    def __init__(
+        self, *, kind: str, shape: tuple[int, ...], dtype: torch.dtype, device: Any, step: StepIndex
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.kind = kind
+        self.is_sliding = kind == SLIDING
+        self.step = step
+        self.keys = torch.zeros(shape, dtype=dtype, device=device)
+        self.values = torch.zeros(shape, dtype=dtype, device=device)
+        self.is_initialized = True
+        for tensor in (self.keys, self.values):
+            # Lets torch.compile treat the buffers as fixed addresses (CUDA graphs).
+            torch._dynamo.mark_static_address(tensor)
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        """Nothing to do: the buffers exist from the start."""
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Write one token per row of the step; return those rows' whole buffers."""
+        assert self.keys is not None and self.values is not None
+        assert self.step.rows is not None, "prepare_step() must run before a forward"
+        batch = key_states.shape[0]
+        keys, values = self.keys[:batch], self.values[:batch]
+        index = self.step.write[self.kind].to(keys.device)
+        rows = self.step.rows.to(keys.device)
+        keys[rows, :, index] = key_states[:, :, 0].to(keys.dtype)
+        values[rows, :, index] = value_states[:, :, 0].to(values.dtype)
+        return keys, values
+
+    def get_mask_sizes(self, query_length: int, *args: Any, **kwargs: Any) -> tuple[int, int]:
+        """The whole buffer (masks come precomputed; see `prepare_step`)."""
+        return self.get_max_length(), 0
+
+    def get_seq_length(self, *args: Any, **kwargs: Any) -> int:
+        """Not meaningful per row; models only ask when given no positions."""
+        return 0
+
+    def get_max_length(self, *args: Any, **kwargs: Any) -> int:
+        """Positions a row holds in this layer."""
+        assert self.keys is not None
+        return int(self.keys.shape[2])
+
+
+class SlotKVCache(Cache):
     """Per-row key/value buffers for Gemma-3-style models (full + sliding layers)."""
 
     def __init__(
@@ -42,19 +106,17 @@ class SlotKVCache:
         self.rows = rows
         self.slot_tokens = slot_tokens
         self.window = min(window, slot_tokens)
-        self.keys: list[torch.Tensor] = []
-        self.values: list[torch.Tensor] = []
+        self.step = StepIndex()
+        layers: list[Any] = []
         for kind, device in zip(self.layer_types, layer_devices, strict=True):
             length = slot_tokens if kind == FULL else self.window
             shape = (rows, kv_heads, length, head_dim)
-            self.keys.append(torch.zeros(shape, dtype=dtype, device=device))
-            self.values.append(torch.zeros(shape, dtype=dtype, device=device))
-        for tensor in (*self.keys, *self.values):
-            # Lets torch.compile treat the buffers as fixed addresses (CUDA graphs).
-            torch._dynamo.mark_static_address(tensor)
-        # Set by `prepare_step` before each forward: the write index per row and layer type.
-        self._write: dict[str, torch.Tensor] = {}
-        self._row_index: torch.Tensor | None = None
+            layers.append(
+                SlotLayer(kind=kind, shape=shape, dtype=dtype, device=device, step=self.step)
+            )
+        super().__init__(layers=layers)
+        self.keys: list[torch.Tensor] = [layer.keys for layer in layers]
+        self.values: list[torch.Tensor] = [layer.values for layer in layers]
 
     @property
     def nbytes(self) -> int:
@@ -69,10 +131,9 @@ class SlotKVCache:
         `positions` holds, per row of the step's batch, the position of the token being
         decoded (= tokens already cached for that row).
         """
-        batch = positions.shape[0]
         device = positions.device
-        self._row_index = torch.arange(batch, device=device)
-        self._write = {FULL: positions, SLIDING: positions % self.window}
+        self.step.rows = torch.arange(positions.shape[0], device=device)
+        self.step.write = {FULL: positions, SLIDING: positions % self.window}
         full_cols = torch.arange(self.slot_tokens, device=device)
         ring_cols = torch.arange(self.window, device=device)
         pos = positions[:, None]
@@ -81,29 +142,6 @@ class SlotKVCache:
         # every slot holds one of the last `window` tokens, all visible.
         ring_mask = (ring_cols[None, :] <= pos) | (pos >= self.window - 1)
         return {FULL: full_mask[:, None, None, :], SLIDING: ring_mask[:, None, None, :]}
-
-    def update(
-        self,
-        key_states: torch.Tensor,
-        value_states: torch.Tensor,
-        layer_idx: int,
-        *_: Any,
-        **__: Any,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Write one token per row and return the row buffers (the model's cache hook)."""
-        batch = key_states.shape[0]
-        keys = self.keys[layer_idx][:batch]
-        values = self.values[layer_idx][:batch]
-        assert self._row_index is not None, "prepare_step() must run before a forward"
-        index = self._write[self.layer_types[layer_idx]].to(keys.device)
-        rows = self._row_index.to(keys.device)
-        keys[rows, :, index] = key_states[:, :, 0].to(keys.dtype)
-        values[rows, :, index] = value_states[:, :, 0].to(values.dtype)
-        return keys, values
-
-    def get_seq_length(self, layer_idx: int = 0) -> int:
-        """Not meaningful per row; models only ask when given no positions."""
-        return 0
 
     # -- admission and compaction -------------------------------------------------------
 

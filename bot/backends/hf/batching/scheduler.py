@@ -1,6 +1,6 @@
 """Continuous batching in one generation thread.
 
-Requests wait in a bounded FIFO. Between two decoding steps, waiting requests that fit
+Requests wait in a bounded FIFO (`thread.py`). Between two decoding steps, waiting requests that fit
 are prefilled (in batches of up to `prefill_tokens` prompt tokens) into free rows of a
 lane and join the running batch; a request that stops (end of turn, token limit,
 cancellation) leaves and its row is reused. The main lane holds `rows` requests of up
@@ -15,32 +15,26 @@ done (`call`). How a lane's steps become streamed text is in `decoding.py`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Collection
-from concurrent.futures import Future
 from typing import Any
 
 import torch
 
-from bot.backends.base import QueueCallback
 from bot.backends.hf.batching.decoding import Decoder, release_memory
-from bot.backends.hf.batching.detok import IncrementalDetokenizer
 from bot.backends.hf.batching.engine import Engine
-from bot.backends.hf.batching.jobs import Job, Outbox, Ticket
+from bot.backends.hf.batching.jobs import Job
 from bot.backends.hf.batching.lanes import Lane
-from bot.backends.hf.prompt import PreparedPrompt
-from bot.errors import BackendError, BackendOutOfMemory, BackendUnavailable, Busy
+from bot.backends.hf.batching.thread import GenerationThread
+from bot.errors import BackendError, BackendOutOfMemory, BackendUnavailable
 from bot.logs import event
 
 log = logging.getLogger(__name__)
 
 
-class Scheduler:
-    """Owns the generation thread; `submit` is called from the event loop."""
+class Scheduler(GenerationThread):
+    """Continuous batching over the engine's slot cache; `submit` from the event loop."""
 
     def __init__(
         self,
@@ -55,79 +49,19 @@ class Scheduler:
         compile_steps: bool = False,
         progress: Callable[[str], None] = lambda _: None,
     ) -> None:
+        super().__init__(
+            tokenizer=tokenizer, stop_ids=stop_ids, hidden_ids=hidden_ids, max_waiting=max_waiting
+        )
         self._main = Lane(engine)
         self._long: Lane | None = None
         self._make_long = long_lane
-        self._tokenizer = tokenizer
-        self._hidden = frozenset(hidden_ids) | frozenset(stop_ids)
-        self._max_waiting = max_waiting
         self._prefill_tokens = prefill_tokens
         self._compile = compile_steps
         self._progress = progress
-        self._waiting: deque[Job] = deque()
-        self._calls: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
-        self._outbox = Outbox()
         self._decoder = Decoder(stop_ids=stop_ids, outbox=self._outbox)
-        self._wake = threading.Condition()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="medgemma-generate", daemon=True)
-        # Set once the thread has compiled (True), decided not to or failed to (False).
-        self.ready: Future[bool] = Future()
 
-    # -- event-loop side ----------------------------------------------------------------
-
-    def start(self) -> None:
-        """Start the generation thread (it compiles first; await `ready`)."""
-        self._thread.start()
-
-    def submit(
-        self,
-        prompt: PreparedPrompt,
-        *,
-        max_new_tokens: int,
-        on_position: QueueCallback | None = None,
-    ) -> Ticket:
-        """Queue a prompt; raise Busy when the queue is full."""
-        job = Job(
-            prompt=prompt,
-            max_new_tokens=max_new_tokens,
-            detok=IncrementalDetokenizer(self._tokenizer, hidden=self._hidden),
-            loop=asyncio.get_running_loop(),
-            on_position=on_position,
-        )
-        if not self._main.fits(job) and self._make_long is None:
-            raise BackendError("request longer than a batch row", tokens=prompt.length)
-        with self._wake:
-            if self._stopping:
-                raise BackendUnavailable("scheduler stopped")
-            if len(self._waiting) >= self._max_waiting:
-                raise Busy("generation queue full", waiting=len(self._waiting))
-            self._waiting.append(job)
-            self._wake.notify_all()
-        return Ticket(job, self._wake)
-
-    def call(self, fn: Callable[[], Any]) -> Future[Any]:
-        """Run `fn` in the generation thread between two steps (model work, checks)."""
-        future: Future[Any] = Future()
-        with self._wake:
-            self._calls.append((fn, future))
-            self._wake.notify_all()
-        return future
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the thread; unfinished jobs end with BackendUnavailable."""
-        with self._wake:
-            self._stopping = True
-            self._wake.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    @property
-    def waiting(self) -> int:
-        """Requests waiting for a row."""
-        return len(self._waiting)
-
-    # -- generation thread --------------------------------------------------------------
+    def _can_serve(self, job: Job) -> bool:
+        return self._main.fits(job) or self._make_long is not None
 
     def _lanes(self) -> list[Lane]:
         return [lane for lane in (self._main, self._long) if lane is not None]
@@ -164,20 +98,8 @@ class Scheduler:
     def _busy(self) -> bool:
         return any(lane.active or lane.pending for lane in self._lanes())
 
-    def _run_calls(self) -> None:
-        with self._wake:
-            calls, self._calls = list(self._calls), deque()
-        for fn, future in calls:
-            try:
-                future.set_result(fn())
-            except Exception as exc:
-                future.set_exception(exc)
-
     def _retire_cancelled(self) -> None:
-        with self._wake:
-            for job in [j for j in self._waiting if j.cancelled.is_set()]:
-                self._waiting.remove(job)
-                job.done = True
+        self._retire_cancelled_waiting()
         for lane in self._lanes():
             for job in [j for j in lane.active if j.cancelled.is_set()]:
                 lane.remove(job)
@@ -250,15 +172,8 @@ class Scheduler:
         for job, first in zip(jobs, firsts, strict=True):
             self._decoder.accept(lane, job, first)
 
-    def _report_places(self) -> None:
-        with self._wake:
-            for place, job in enumerate(self._waiting, start=1):
-                self._outbox.report(job, place)
-
     def _fail_all(self, error: BackendError) -> None:
-        with self._wake:
-            waiting, self._waiting = list(self._waiting), deque()
-        for job in waiting:
+        for job in self._drain_waiting():
             self._decoder.finish(None, job, error)
         for lane in self._lanes():
             for job in list(lane.active):
