@@ -177,7 +177,7 @@ async def test_the_asker_stops_a_streaming_answer_and_others_are_told_privately(
     assert not stream.open
 
 
-async def test_a_workspace_admin_may_stop_a_waiting_question(
+async def test_a_workspace_admin_may_stop_an_answer_being_worked_on(
     fake_slack: FakeSlack, prompts: Prompts
 ) -> None:
     fake_slack.web.add_user("U9", "admin", is_admin=True)
