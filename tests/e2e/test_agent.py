@@ -62,6 +62,19 @@ async def test_a_bare_mention_or_help_gets_the_how_to_without_a_warning(
     assert fake_slack.status_calls == []  # no "looking at the images" for help
 
 
+async def test_a_bare_mention_in_a_thread_without_images_gets_the_how_to_too(
+    fake_slack: FakeSlack, prompts: Prompts
+) -> None:
+    async with running_bot(fake_slack, FakeBackend()) as h:
+        ts = await h.ask("what is a pneumothorax?")
+        await h.replies(ts)
+        await h.ask("", thread_ts=ts)
+        [_, reply] = await h.replies(ts, count=2)
+    assert kind(reply) == "help"
+    assert reply["text"].startswith(prompts.text("help", "intro"))
+    assert ":warning:" not in reply["text"]
+
+
 async def test_help_names_the_app_as_its_manifest_does(fake_slack: FakeSlack) -> None:
     env = {"MEDGEMMA_APP_NAME": "Radiology Teaching Bot"}
     async with running_bot(fake_slack, FakeBackend(), **env) as h:
@@ -94,6 +107,19 @@ async def test_the_messages_tab_welcomes_once_and_suggests_prompts_in_their_lang
         for key in ("describe", "student", "ct", "prior")
     ]
     assert fake_slack.assistant.ignored_prompts == []
+
+
+async def test_someone_who_may_not_ask_in_dms_is_told_once_and_offered_no_prompts(
+    fake_slack: FakeSlack, prompts: Prompts
+) -> None:
+    async with running_bot(fake_slack, FakeBackend(), MEDGEMMA_ALLOW_DMS="false") as h:
+        for _ in range(2):
+            await h.deliver([fake_slack.interactive.home_opened(user="U1", tab="messages")])
+            await h.settle()
+    [note] = fake_slack.ephemerals
+    assert note["user"] == "U1" and note["channel"] == "D1"
+    assert fake_slack.assistant.suggested == []
+    assert [m for m in fake_slack.messages_in("D1") if m.get("bot_id")] == []
 
 
 async def test_the_legacy_assistant_view_suggests_on_its_new_thread(fake_slack: FakeSlack) -> None:
