@@ -72,7 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="check tokens, scopes, GPU and model access")
     manifest = sub.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument("--request-url", help="HTTP mode: https://your.host/slack/events")
-    manifest.add_argument("--name", default="MedGemma")
+    manifest.add_argument("--name", default="MedGemma", help="the app's name (35 characters)")
+    manifest.add_argument(
+        "--view",
+        choices=("agent", "assistant"),
+        default="agent",
+        help="agent_view (default), or the legacy assistant_view (MEDGEMMA_SLACK_VIEW)",
+    )
     return parser
 
 
@@ -250,14 +256,23 @@ async def _doctor(_: argparse.Namespace) -> int:
     return await doctor()
 
 
+def _manifest(args: argparse.Namespace) -> int:
+    from bot.slack.wiring.manifest import ManifestError, manifest_yaml
+
+    try:
+        text = manifest_yaml(name=args.name, request_url=args.request_url, view=args.view)
+    except ManifestError as exc:
+        print(f"medgemma-bot manifest: {exc}", file=sys.stderr)
+        return 2
+    print(text, end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     if args.command == "manifest":
-        from bot.slack.wiring.manifest import manifest_yaml
-
-        print(manifest_yaml(name=args.name, request_url=args.request_url), end="")
-        return 0
+        return _manifest(args)
     try:
         if args.command == "run":
             asyncio.run(_run(args))

@@ -36,6 +36,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogFormat = Literal["json", "text"]
 PromptProfile = Literal["auto", "bot", "google"]
 Language = Literal["auto", "en", "zh-CN", "es", "fr", "de", "ja", "pt-BR"]
+SlackView = Literal["agent", "assistant"]  # the manifest's agent_view, or the legacy assistant_view
 
 Parser = Callable[[str, str], Any]  # (variable name, raw text) -> value
 
@@ -84,6 +85,13 @@ def _ids(env: str, raw: str) -> frozenset[str]:
     if any(not item.isalnum() or not item.isupper() for item in ids):
         raise ConfigError(f"{env} takes Slack ids separated by commas, e.g. C0123,C0456")
     return ids
+
+
+def _app_name(env: str, raw: str) -> str:
+    name = raw.strip()
+    if not 1 <= len(name) <= 35:  # Slack's limit on an app's name
+        raise ConfigError(f"{env} must be the Slack app's name, 1 to 35 characters")
+    return name
 
 
 def _channel_specialties(env: str, raw: str) -> dict[str, Specialty]:
@@ -171,6 +179,8 @@ class Settings:
     allowed_users: frozenset[str] = setting("MEDGEMMA_ALLOWED_USERS", factory=frozenset, parse=_ids)
     allow_dms: bool = setting("MEDGEMMA_ALLOW_DMS", True)
     admin_contact: str = setting("MEDGEMMA_ADMIN_CONTACT", "")
+    app_name: str = setting("MEDGEMMA_APP_NAME", "MedGemma", parse=_app_name)
+    slack_view: SlackView = setting("MEDGEMMA_SLACK_VIEW", "agent")
     contact_sheet: bool = setting("MEDGEMMA_CONTACT_SHEET", True)
     dm_wait_s: float = setting("MEDGEMMA_DM_WAIT_S", 6.0, minimum=0)
     dm_case_minutes: float = setting("MEDGEMMA_DM_CASE_MINUTES", 10.0, minimum=0)

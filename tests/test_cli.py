@@ -27,6 +27,7 @@ REFERENCE_SCOPES = {
     "files:write",  # the contact sheet's upload (files.getUploadURLExternal, ...Complete...)
     "users:read",
     "commands",  # the "Ask MedGemma" message shortcut
+    "assistant:write",  # suggested prompts and DM thread titles (agent_view)
 }
 REFERENCE_EVENTS = {
     "app_mention",
@@ -51,6 +52,56 @@ def test_manifest_matches_the_file_in_deploy(capsys: pytest.CaptureFixture[str])
     assert data["features"]["app_home"]["home_tab_enabled"] is True
     [shortcut] = data["features"]["shortcuts"]
     assert (shortcut["type"], shortcut["callback_id"]) == ("message", "ask_medgemma")
+    agent = data["features"]["agent_view"]
+    assert "assistant_view" not in data["features"]
+    assert 0 < len(agent["agent_description"]) <= 300
+    assert [p["title"] for p in agent["suggested_prompts"]] == [
+        "Describe this X-ray",
+        "Explain for a student",
+        "What to check on this CT",
+        "Compare with the prior",
+    ]
+
+
+def test_the_legacy_assistant_view_for_workspaces_not_yet_migrated(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["manifest", "--view", "assistant"]) == 0
+    data = yaml.safe_load(capsys.readouterr().out)
+    assert "agent_view" not in data["features"]
+    view = data["features"]["assistant_view"]
+    assert view["assistant_description"] and len(view["suggested_prompts"]) == 4
+    events = data["settings"]["event_subscriptions"]["bot_events"]
+    assert set(events) == REFERENCE_EVENTS | {"assistant_thread_started"}
+
+
+def test_a_long_name_gets_a_shortcut_name_slack_accepts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["manifest", "--name", "Radiology Teaching Bot"]) == 0
+    data = yaml.safe_load(capsys.readouterr().out)
+    assert data["display_information"]["name"] == "Radiology Teaching Bot"
+    [shortcut] = data["features"]["shortcuts"]
+    assert shortcut["name"] == "Ask about images"  # "Ask Radiology Teaching Bot" is 26
+    assert len(shortcut["name"]) <= 24
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--name", "R" * 36], "--name must be 1 to 35"),
+        (["--name", "  "], "--name must be 1 to 35"),
+        (["--request-url", "http://bot.example.org/slack/events"], "https URL"),
+        (["--request-url", "bot.example.org"], "https URL"),
+    ],
+)
+def test_manifest_options_slack_would_reject_are_refused(
+    capsys: pytest.CaptureFixture[str], args: list[str], says: str
+) -> None:
+    assert cli.main(["manifest", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert says in captured.err
 
 
 def test_http_manifest_has_the_request_url() -> None:

@@ -46,6 +46,8 @@ SLACK_LIMITS = {
     ("feedback", "not_helpful_label"): 75,
     ("feedback", "tell_why"): 75,
     ("shortcut", "placeholder"): 150,
+    ("stop", "button"): 75,
+    ("home", "ask_button"): 75,
 }
 
 _EMOJI = re.compile(r":[a-z0-9_+-]+:")

@@ -112,6 +112,8 @@ PARSED: list[tuple[str, str, str, Any]] = [
     ("LOG_LEVEL", "debug", "log_level", "DEBUG"),
     ("LOG_FORMAT", "text", "log_format", "text"),
     ("MEDGEMMA_CHANNEL_SPECIALTIES", "", "channel_specialties", {}),
+    ("MEDGEMMA_APP_NAME", " Radiology Teaching Bot ", "app_name", "Radiology Teaching Bot"),
+    ("MEDGEMMA_SLACK_VIEW", "assistant", "slack_view", "assistant"),
     (
         "MEDGEMMA_CHANNEL_SPECIALTIES",
         "C1=dermatologist,C2=pathologist",
@@ -205,6 +207,8 @@ BAD: list[tuple[str, dict[str, str], list[str]]] = [
         {"MEDGEMMA_CHANNEL_SPECIALTIES": "=pathologist"},
         ["MEDGEMMA_CHANNEL_SPECIALTIES"],
     ),
+    ("app name too long", {"MEDGEMMA_APP_NAME": "R" * 36}, ["MEDGEMMA_APP_NAME", "35"]),
+    ("slack view", {"MEDGEMMA_SLACK_VIEW": "sidebar"}, ["MEDGEMMA_SLACK_VIEW"]),
     ("api url scheme", {"SLACK_API_URL": "ftp://slack.com/api/"}, ["SLACK_API_URL"]),
     ("api url not a url", {"SLACK_API_URL": "slack.com/api"}, ["SLACK_API_URL"]),
     ("float16", {"MEDGEMMA_DTYPE": "float16"}, ["MEDGEMMA_DTYPE", "fp16"]),

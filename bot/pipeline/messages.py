@@ -99,3 +99,4 @@ class Answer:
     seen: tuple[ModelImage, ...] = field(default=(), repr=False)
     # A "where is" answer's boxes, to draw on the image and show with the answer.
     located: Located | None = field(default=None, repr=False)
+    cut: bool = False  # stopped at the length limit: "continue" gets the rest

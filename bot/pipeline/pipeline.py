@@ -114,6 +114,7 @@ class Pipeline:
             stats=stats,
             seen=seen_images(conv),
             located=located,
+            cut=generated.finish == "length",
         )
 
     async def _decode(self, thread: Sequence[UndecodedMessage]) -> DecodedThread:

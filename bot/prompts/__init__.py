@@ -86,7 +86,11 @@ class Prompts:
 
     def loading(self, language: str = ENGLISH) -> list[str]:
         """Loading messages shown while the bot works."""
-        return [str(m) for m in self._raw("status", "loading", language)]
+        return self.texts("status", "loading", language=language)
+
+    def texts(self, section: str, key: str, *, language: str = ENGLISH) -> list[str]:
+        """A list of texts in `language` (English where missing)."""
+        return [str(m) for m in self._raw(section, key, language)]
 
     def error_message(self, exc: BotError, *, language: str = ENGLISH, **params: object) -> str:
         """The fixed user message for an error in `language`, without its id or markup around.

@@ -13,6 +13,7 @@ from bot.service.probes import Health
 from bot.settings import Settings
 from bot.slack.jobs import Jobs
 from bot.slack.waits import Arrivals, ThreadTurns
+from bot.slack.webapi.assistant import AssistantThreads
 from bot.slack.webapi.budget import StreamBudget
 from bot.slack.webapi.files import SlackDownloads
 from bot.slack.webapi.people import People
@@ -40,3 +41,4 @@ class Deps:
     stream_budget: StreamBudget
     metrics: Metrics  # this app's registry: tests build their own
     health: Health  # what the readiness probe reports
+    assistant: AssistantThreads  # suggested prompts and DM thread titles

@@ -20,6 +20,7 @@ from bot.slack.line import Key, Limits, Line, Ticket
 log = logging.getLogger(__name__)
 
 SHUTDOWN = "shutdown"
+STOPPED = "stopped"  # cancelled by its Stop button (surfaces/stop.py), not deleted
 
 
 class Jobs:

@@ -199,7 +199,7 @@ CASES = [
     Case("download that never ends", [GOOD], host=slow, says="could not download"),
     Case("a drive link only", [DRIVE], text="", says="upload the image itself"),
     # Messages
-    Case("a bare mention", [], text="", says="Mention me with an image"),
+    Case("a bare mention", [], text="", says="Here is how to ask"),  # help, not an error
     # Some files readable, some not: answered about the good ones, the others named
     Case(
         "good, broken, good",

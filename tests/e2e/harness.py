@@ -47,8 +47,14 @@ def png_bytes(
 
 
 def findings(reply: dict[str, Any]) -> str:
-    """An answer's findings as posted: the text of its Markdown blocks."""
-    return "".join(b["text"] for b in reply.get("blocks") or [] if b.get("type") == "markdown")
+    """An answer's findings as posted: the text of its Markdown blocks but the disclaimer's
+    (a whole answer's disclaimer is its own Markdown paragraph, after the findings)."""
+    blocks = reply.get("blocks") or []
+    return "".join(
+        b["text"]
+        for b in blocks
+        if b.get("type") == "markdown" and b.get("block_id") != "disclaimer"
+    )
 
 
 def asked(message: ChatMessage) -> str:

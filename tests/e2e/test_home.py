@@ -81,3 +81,44 @@ async def test_home_tab_is_in_the_viewers_language(
     english_view = fake_slack.views.home_view("U4")
     assert shows(english_view, prompts.text("home", "how_title"))
     assert shows(english_view, prompts.disclaimer)
+
+
+async def test_home_tab_lets_you_ask_and_shows_the_limits_and_the_terms(
+    fake_slack: FakeSlack, prompts: Prompts, transport: str
+) -> None:
+    env = {"MEDGEMMA_APP_NAME": "Radiology Teaching Bot", "MEDGEMMA_MAX_SLICES": "24"}
+    async with running_bot(fake_slack, FakeBackend(), transport=transport, **env) as h:
+        await h.deliver([fake_slack.interactive.home_opened(user="U1")])
+        await h.settle()
+    view = fake_slack.views.home_view("U1")
+    assert view is not None and view_errors(view, kind="home") == []
+    [ask] = [b for b in view["blocks"] if b.get("block_id") == "ask"]
+    button = ask["accessory"]
+    workspace = fake_slack.workspace
+    assert button["url"] == (
+        f"https://slack.com/app_redirect?app={workspace.app_id}&team={workspace.team_id}"
+    )
+    assert button["text"]["text"] == prompts.text("home", "ask_button")
+    for expected in (
+        "Radiology Teaching Bot",  # the title and the how-to follow the app's name
+        "*@Radiology Teaching Bot is there a pneumothorax?*",
+        "*Ask about images*",
+        "up to 24 slices or frames",
+        "English, Deutsch, Español, Français, 日本語, Português (Brasil), 简体中文",
+        "<https://huggingface.co/google/medgemma-1.5-4b-it|google/medgemma-1.5-4b-it>",
+        "https://developers.google.com/health-ai-developer-foundations/terms",
+        prompts.text("home", "where_all"),
+    ):
+        assert shows(view, expected), expected
+
+
+async def test_home_tab_offers_no_dm_button_to_someone_who_may_not_ask_there(
+    fake_slack: FakeSlack, transport: str
+) -> None:
+    env = {"MEDGEMMA_ALLOW_DMS": "false"}
+    async with running_bot(fake_slack, FakeBackend(), transport=transport, **env) as h:
+        await h.deliver([fake_slack.interactive.home_opened(user="U1")])
+        await h.settle()
+    view = fake_slack.views.home_view("U1")
+    assert view is not None
+    assert [b for b in view["blocks"] if b.get("block_id") == "ask"] == []

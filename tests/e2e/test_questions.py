@@ -39,8 +39,9 @@ async def test_mention_with_png_gets_findings_and_disclaimer(
     assert reply["text"] == f"{said}\n\n{prompts.disclaimer}"
     blocks = reply["blocks"]
     assert blocks[0]["type"] == "markdown" and blocks[0]["text"] == said
-    assert [b["block_id"] for b in blocks[-2:]] == ["disclaimer", "feedback"]
-    assert blocks[-2]["elements"][0]["text"] == prompts.disclaimer
+    # The disclaimer is the Markdown paragraph after the findings, as a stream ends.
+    assert [b["block_id"] for b in blocks[1:]] == ["disclaimer", "feedback"]
+    assert blocks[1] == {"type": "markdown", "block_id": "disclaimer", "text": prompts.disclaimer}
     assert reply["metadata"]["event_type"] == "medgemma_answer"
     # A visible status while working, cleared at the end.
     statuses = [c["status"] for c in fake_slack.status_calls if c["thread_ts"] == ts]

@@ -70,5 +70,5 @@ async def test_transformers_backend_through_slack(
     for reply in [*(r for [r] in replies), thread[1]]:
         assert reply["metadata"]["event_type"] == "medgemma_answer", reply["text"]
         assert findings(reply).strip() and not reply["text"].startswith(":warning:")
-        assert reply["blocks"][-2]["block_id"] == "disclaimer"
+        assert reply["blocks"][1]["block_id"] == "disclaimer"  # after the findings
     assert len(thread) == 2

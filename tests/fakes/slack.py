@@ -24,6 +24,11 @@ Where it follows Slack's documentation on purpose (each cited where it is built)
   `send_interactive` delivers a payload in an `interactive` envelope. views.open,
   .publish and .update (`slack_views.py`, `fake.views`) check triggers (3 s, once)
   and views (type, modal title/submit, 100 blocks, metadata and id lengths).
+- assistant.threads.setStatus, .setSuggestedPrompts and .setTitle (`slack_assistant.py`,
+  `fake.assistant`) take the documented arguments; prompts with a `thread_ts` silently
+  do nothing for an agent app, as the page warns.
+- Streams (`slack_chat.py`) keep every chunk they were sent, task and plan updates
+  included (`fake.streams[...].chunks`).
 
 Where it differs from Slack:
 - Hosts are 127.0.0.1 (and `localhost` for the foreign host), not slack.com.
@@ -52,6 +57,7 @@ from typing import Any
 import pytest_asyncio
 from aiohttp import web
 
+from tests.fakes.slack_assistant import AssistantApi
 from tests.fakes.slack_chat import Params, Stream
 from tests.fakes.slack_events import (
     ChannelType,
@@ -251,6 +257,11 @@ class FakeSlack:
     def reactions(self) -> dict[tuple[str, str], list[str]]:
         """Current reactions by (channel, message ts)."""
         return self.web.reactions
+
+    @property
+    def assistant(self) -> AssistantApi:
+        """assistant.threads.*: `suggested` prompts, thread `titles`, the app's `view`."""
+        return self.web.assistant
 
     @property
     def ephemerals(self) -> list[dict[str, Any]]:

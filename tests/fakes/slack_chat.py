@@ -44,14 +44,48 @@ class Stream:
     ts: str
     open: bool = True
     chunks: list[dict[str, Any]] = field(default_factory=list)
+    task_display_mode: str = "timeline"
+
+    def tasks(self) -> dict[str, dict[str, Any]]:
+        """Each task as its latest task_update chunk left it, by id, in first-seen order."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in self.chunks:
+            if chunk.get("type") == "task_update":
+                found[chunk["id"]] = {**found.get(chunk["id"], {}), **chunk}
+        return found
+
+
+# docs.slack.dev/reference/methods/chat.appendStream ("Using the chunks parameter"):
+# markdown_text chunks carry `text`; task_update chunks an `id`, a `title` and a
+# `status` (pending, in_progress, complete or error), with optional `details`, `output`
+# and `sources`; plan_update chunks a `title`; blocks chunks up to 50 `blocks`.
+TASK_STATUSES = frozenset({"pending", "in_progress", "complete", "error"})
+DISPLAY_MODES = frozenset({"timeline", "plan"})  # chat.startStream's task_display_mode
+_CHUNK_FIELDS = {
+    "markdown_text": ("text",),
+    "task_update": ("id", "title", "status"),
+    "plan_update": ("title",),
+    "blocks": ("blocks",),
+}
+
+
+def _chunk_ok(chunk: Any) -> bool:
+    if not isinstance(chunk, dict) or chunk.get("type") not in _CHUNK_FIELDS:
+        return False
+    if not all(chunk.get(key) not in (None, "") for key in _CHUNK_FIELDS[chunk["type"]]):
+        return False
+    return chunk["type"] != "task_update" or chunk["status"] in TASK_STATUSES
 
 
 def _stream_parts(params: Params) -> tuple[str, list[dict[str, Any]]]:
-    """The markdown a stream call adds, and every chunk it carries."""
+    """The markdown a stream call adds, and every chunk it carries (invalid ones refused)."""
     chunks: list[dict[str, Any]] = []
     if isinstance(params.get("markdown_text"), str):
         chunks.append({"type": "markdown_text", "text": params["markdown_text"]})
-    chunks.extend(c for c in params.get("chunks") or [] if isinstance(c, dict))
+    given = params.get("chunks") or []
+    if not isinstance(given, list) or not all(_chunk_ok(c) for c in given):
+        raise SlackError("invalid_arguments", errors=["invalid chunks"])
+    chunks.extend(given)
     text = "".join(c.get("text", "") for c in chunks if c.get("type") == "markdown_text")
     return text, chunks
 
@@ -196,12 +230,16 @@ class ChatApi:
             params.get("recipient_user_id") and params.get("recipient_team_id")
         ):
             raise SlackError("invalid_arguments", errors=["recipient ids are required"])
+        mode = params.get("task_display_mode") or "timeline"
+        if mode not in DISPLAY_MODES:
+            raise SlackError("invalid_arguments", errors=["invalid task_display_mode"])
         text, chunks = _stream_parts(params)
         self._check_stream_length(text)
         message = self.bot_message(
             channel=channel, params={"text": text, "thread_ts": params["thread_ts"]}
         )
-        self.streams[(channel, message["ts"])] = Stream(channel, message["ts"], chunks=chunks)
+        stream = Stream(channel, message["ts"], chunks=chunks, task_display_mode=mode)
+        self.streams[(channel, message["ts"])] = stream
         return {"ok": True, "channel": channel, "ts": message["ts"]}
 
     def append_stream(self, params: Params) -> dict[str, Any]:

@@ -8,7 +8,12 @@ payload: `callback_id`, `channel`, `message_ts`, the whole `message`), `view_sub
 (docs.slack.dev/reference/interaction-payloads/view-interactions-payload: the view with
 `state.values[block_id][action_id]`) and the `app_home_opened` event
 (docs.slack.dev/reference/events/app_home_opened: `user`, `channel`, `tab`, and `view`
-once one was published).
+once one was published; with `agent_view` the Messages tab is the agent's conversation,
+opened with tab "messages", docs.slack.dev/ai/migrating-to-agent-messaging) and the legacy
+Assistant view's `assistant_thread_started` (docs.slack.dev/reference/events/
+assistant_thread_started: `assistant_thread` with `user_id`, `context`, `channel_id`,
+`thread_ts`), whose thread root is stored as Slack makes it, a message with subtype
+`assistant_app_thread` (docs.slack.dev/reference/events/message/assistant_app_thread).
 
 They reach the app as Slack sends them: in Socket Mode an `interactive` envelope
 (docs.slack.dev/apis/events-api/using-socket-mode: "type": "interactive",
@@ -219,6 +224,36 @@ class Interactions:
         if tab == "home" and view is not None:
             event["view"] = view
         return event
+
+    def assistant_thread_started(self, *, user: str, context_channel: str = "") -> dict[str, Any]:
+        """A new thread in the legacy Assistant view: its root stored, the event returned."""
+        channel = "D" + user[1:]
+        ts = self.store.new_ts()
+        title = "New Assistant Thread"
+        self.store.add(
+            channel,
+            {
+                "type": "message",
+                "subtype": "assistant_app_thread",
+                "user": user,
+                "text": title,
+                "ts": ts,
+                "thread_ts": ts,
+                "team": self.workspace.team_id,
+                "assistant_app_thread": {"title": title, "title_blocks": [], "artifacts": []},
+            },
+        )
+        context = {"channel_id": context_channel, "team_id": self.workspace.team_id}
+        return {
+            "type": "assistant_thread_started",
+            "assistant_thread": {
+                "user_id": user,
+                "context": {**context, "enterprise_id": None} if context_channel else {},
+                "channel_id": channel,
+                "thread_ts": ts,
+            },
+            "event_ts": next_event_ts(),
+        }
 
     def _clickable(self, channel: str, ts: str, user: str) -> tuple[dict[str, Any], bool]:
         stored = self.store.get(channel, ts)

@@ -41,6 +41,8 @@ METHOD_TIERS = {
     "chat.appendStream": 4,
     "chat.stopStream": 2,
     "assistant.threads.setStatus": 3,
+    "assistant.threads.setSuggestedPrompts": 4,  # its page: Tier 4
+    "assistant.threads.setTitle": 4,
     "views.publish": 4,
     "views.open": 4,
     "views.update": 4,

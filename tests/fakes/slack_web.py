@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.slack_assistant import AssistantApi
 from tests.fakes.slack_chat import ChatApi, Handler, Params, require_channel, truthy
 from tests.fakes.slack_files import FileHost
 from tests.fakes.slack_limits import SlackError
@@ -24,7 +25,6 @@ from tests.fakes.slack_workspace import Workspace
 DEFAULT_REPLIES_LIMIT = 15  # small on purpose, so that tests exercise pagination
 DEFAULT_HISTORY_LIMIT = 100
 MAX_PAGE = 1000
-MAX_LOADING_MESSAGES = 10
 
 _JSON_FIELDS = ("blocks", "attachments", "metadata", "chunks", "loading_messages", "files", "view")
 _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
@@ -37,6 +37,8 @@ _SCOPES = {
     "chat.appendStream": "chat:write",
     "chat.stopStream": "chat:write",
     "assistant.threads.setStatus": "chat:write",
+    "assistant.threads.setSuggestedPrompts": "assistant:write",
+    "assistant.threads.setTitle": "assistant:write",
     "reactions.add": "reactions:write",
     "reactions.remove": "reactions:write",
     "files.info": "files:read",
@@ -144,7 +146,8 @@ class WebApi:
         )
         self.uploads = Uploads(workspace=workspace, file_host=file_host, chat=self.chat)
         self.calls: list[tuple[str, Params]] = []
-        self.status_calls: list[dict[str, Any]] = []
+        self.assistant = AssistantApi(store=store, unknown_channels=self.unknown_channels)
+        self.status_calls = self.assistant.status_calls
         self.reactions: dict[tuple[str, str], list[str]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.enforce_scopes = False
@@ -161,6 +164,7 @@ class WebApi:
             **self.chat.methods(),
             **self.uploads.methods(),
             **self.views.methods(),
+            **self.assistant.methods(),
             "auth.test": self._auth_test,
             "apps.connections.open": lambda _: {"ok": True, "url": self._socket_url()},
             "conversations.replies": self._replies,
@@ -168,7 +172,6 @@ class WebApi:
             "files.info": self._files_info,
             "users.info": self._users_info,
             "bots.info": self._bots_info,
-            "assistant.threads.setStatus": self._set_status,
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
         }
@@ -183,8 +186,12 @@ class WebApi:
         display_name: str | None = None,
         is_bot: bool = False,
         locale: str = "en-US",
+        is_admin: bool = False,
     ) -> dict[str, Any]:
-        """Register a user for users.info; returns the user object."""
+        """Register a user for users.info; returns the user object.
+
+        `is_admin` makes a workspace admin (users.info's `is_admin`; owners are admins too).
+        """
         real_name = real_name if real_name is not None else name.title()
         display_name = display_name if display_name is not None else name
         user = {
@@ -195,6 +202,8 @@ class WebApi:
             "real_name": real_name,
             "is_bot": is_bot,
             "is_app_user": False,
+            "is_admin": is_admin,
+            "is_owner": False,
             "tz": "Europe/London",
             "locale": locale,
             "profile": {
@@ -410,23 +419,6 @@ class WebApi:
         if not truthy(params.get("include_locale")):
             shown.pop("locale", None)
         return {"ok": True, "user": shown}
-
-    def _set_status(self, params: Params) -> dict[str, Any]:
-        channel = require_channel(params, self.unknown_channels, key="channel_id")
-        loading = params.get("loading_messages")
-        if not params.get("thread_ts") or "status" not in params:
-            raise SlackError("invalid_arguments")
-        if isinstance(loading, list) and len(loading) > MAX_LOADING_MESSAGES:
-            raise SlackError("invalid_arguments")
-        self.status_calls.append(
-            {
-                "channel_id": channel,
-                "thread_ts": params["thread_ts"],
-                "status": params["status"],
-                "loading_messages": loading,
-            }
-        )
-        return {"ok": True}
 
     def _reaction(self, params: Params) -> tuple[list[str], str]:
         channel = require_channel(params, self.unknown_channels)

@@ -23,6 +23,8 @@ from bot.slack.question.reporting import reported
 from bot.slack.question.routing import Route
 from bot.slack.question.sheets import post_boxes, post_sheet
 from bot.slack.question.streaming import AnswerStream
+from bot.slack.surfaces.followups import after_answer
+from bot.slack.surfaces.stop import stop_block, stoppable
 from bot.slack.webapi.posting import post_all
 from bot.slack.webapi.replies import question_message
 from bot.state import Question
@@ -55,6 +57,7 @@ async def answer_question(deps: Deps, route: Route, *, attempt: int = 0) -> None
         async with (
             reported(deps, stream),
             audited(deps, question, files=files) as record,
+            stoppable(deps, route),
         ):
             async with (
                 deps.turns.turn((route.channel, route.thread_ts)),
@@ -65,8 +68,13 @@ async def answer_question(deps: Deps, route: Route, *, attempt: int = 0) -> None
         await deps.state.finish(route.channel, route.ts)
 
 
-def _progress(deps: Deps, asked: Asked, *, place: int = 0) -> Progress:
-    """The thread's status for this question (`place`: its place in line, 0: working)."""
+def _progress(deps: Deps, asked: Asked, *, place: int = 0, images: bool = True) -> Progress:
+    """The thread's status for this question (`place`: its place in line, 0: working),
+    and its Stop button."""
+    route = asked.route
+    stop = stop_block(
+        deps.prompts, channel=route.channel, ts=route.ts, asker=route.user, language=asked.language
+    )
     return Progress(
         client=deps.client,
         status_client=deps.status_client,
@@ -76,6 +84,8 @@ def _progress(deps: Deps, asked: Asked, *, place: int = 0) -> Progress:
         request_id=asked.request_id,
         language=asked.language,
         place=place,
+        images=images,
+        stop=stop,
     )
 
 
@@ -91,7 +101,8 @@ async def _slot(deps: Deps, asked: Asked) -> AsyncIterator[Progress | None]:
         yield None
         return
     place = deps.jobs.line.ahead_of(key) + 1
-    async with _progress(deps, asked, place=place) as progress:
+    images = bool(asked.route.message.get("files"))
+    async with _progress(deps, asked, place=place, images=images) as progress:
         ticket.on_place = lambda ahead: progress.place_in_line(ahead + 1)
         await ticket.granted.wait()
         ticket.on_place = None
@@ -117,7 +128,12 @@ async def _answer(
     thread, notes = await _incoming(deps, asked, read.messages)
     if read.left_out:
         notes.insert(0, ("thread_window", {}))
-    async with nullcontext(progress) if progress else _progress(deps, asked) as progress:
+    images = any(message.files for message in thread)
+    if progress is not None:
+        progress.has_images(images)
+    async with (
+        nullcontext(progress) if progress else _progress(deps, asked, images=images)
+    ) as progress:
         stream.on_start = progress.streaming
         answer = await deps.pipeline.answer(
             thread,
@@ -133,6 +149,7 @@ async def _answer(
         record.posted()
     seconds = round(time.monotonic() - started, 3)
     event(log, "reply_posted", request_id=asked.request_id, channel=route.channel, seconds=seconds)
+    await after_answer(deps, asked, answer)
     await post_boxes(deps, asked, answer)
     await post_sheet(deps, asked, answer)
 

@@ -9,9 +9,10 @@ never holds message text, file names, image data or names of people.
 
 Outcomes: answered, error (a BotError: the user got its message), crashed (anything
 else: the generic message), interrupted (shutdown: "please ask again"), deleted (the
-question was deleted: no reply), merged (a DM image answered with the question that
-followed it), busy (refused: "busy, try again"), and for questions a stopped replica
-left: already_answered, ask_again (see recovery.py).
+question was deleted: no reply), stopped (its Stop button: one "stopped" line), merged
+(a DM image answered with the question that followed it), busy (refused: "busy, try
+again"), and for questions a stopped replica left: already_answered, ask_again (see
+recovery.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from bot.logs import AUDIT_LOGGER, event
 from bot.pipeline.messages import AnswerStats
 from bot.service.metrics import Metrics
 from bot.slack.deps import Deps
-from bot.slack.jobs import SHUTDOWN
+from bot.slack.jobs import SHUTDOWN, STOPPED
 from bot.slack.question.routing import Route
 from bot.state import Question
 
@@ -130,6 +131,8 @@ async def audited(deps: Deps, question: Question, *, files: int) -> AsyncIterato
         yield record
     except asyncio.CancelledError as exc:
         record.outcome = "interrupted" if SHUTDOWN in exc.args else "deleted"
+        if STOPPED in exc.args:
+            record.outcome = "stopped"
         raise
     except BotError as exc:
         record.outcome, record.error = "error", type(exc).__name__

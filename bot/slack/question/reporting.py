@@ -1,8 +1,10 @@
 """Whatever goes wrong with one question becomes exactly one notice in its thread.
 
 `reported(...)` wraps a question's work: a BotError gets its own fixed message, anything
-else the generic one, a shutdown "please ask again"; a deleted question (cancelled
-without a reason) gets nothing, since nobody is waiting for it. Logs get the error's
+else the generic one, a shutdown "please ask again", a stop (its Stop button) one
+"stopped" line; a deleted question (cancelled without a reason) gets nothing, since
+nobody is waiting for it. Nothing to answer (a bare mention) is not an error: it gets
+the how-to, without a warning or an error id. Logs get the error's
 type and frames with the request id, never its text.
 """
 
@@ -14,15 +16,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.errors import BotError, Busy, BusyChannel, BusyPerson, Restarting
+from bot.errors import BotError, Busy, BusyChannel, BusyPerson, NothingToAnswer, Restarting
 from bot.logs import event
 from bot.slack.deps import Deps
-from bot.slack.jobs import SHUTDOWN
+from bot.slack.jobs import SHUTDOWN, STOPPED
 from bot.slack.question.asked import Asked, new_request_id
 from bot.slack.question.audit import refused
 from bot.slack.question.routing import Route
 from bot.slack.question.streaming import AnswerStream
 from bot.slack.surfaces.ephemeral import refusal_text, tell
+from bot.slack.surfaces.help import post_help
 from bot.slack.webapi.failures import best_effort
 from bot.slack.webapi.posting import post_all
 from bot.slack.webapi.replies import notice_message
@@ -49,10 +52,16 @@ async def reported(deps: Deps, stream: AnswerStream) -> AsyncIterator[None]:
         if SHUTDOWN in exc.args:
             event(log, "answer_interrupted", level=logging.WARNING, **where)
             await _tell(deps, stream, Restarting())
+        elif STOPPED in exc.args:  # its Stop button: one "stopped" line either way
+            event(log, "answer_stopped", **where)
+            await asyncio.shield(_stopped(deps, stream))
         else:  # deleted: end a started stream, say nothing else
             line = deps.prompts.text("stream", "deleted", language=asked.language)
             await asyncio.shield(stream.abort(line, kind="deleted"))
         raise
+    except NothingToAnswer:  # a bare mention in a thread without images: help, no error
+        event(log, "help_given", **where)
+        await post_help(deps, asked.route, language=asked.language)
     except BotError as exc:
         error = type(exc).__name__
         event(log, "answer_failed", level=logging.WARNING, exc_info=True, error=error, **where)
@@ -76,6 +85,19 @@ async def _tell(deps: Deps, stream: AnswerStream, error: BotError) -> None:
     if await asyncio.shield(stream.abort(line, kind=_kind(error))):
         return
     await post_notice(deps, asked, error)
+
+
+async def _stopped(deps: Deps, stream: AnswerStream) -> None:
+    """End a stopped answer: its stream's last line, or a short notice when none started."""
+    asked = stream.asked
+    line = deps.prompts.text("stream", "stopped", language=asked.language)
+    if await stream.abort(line, kind="stopped"):
+        return
+    text = deps.prompts.text("stop", "stopped", language=asked.language)
+    notice = notice_message(text, kind="stopped", request_id=asked.request_id)
+    where = {"channel": asked.route.channel, "thread_ts": asked.route.thread_ts}
+    with best_effort(log, "notice_failed", request_id=asked.request_id):
+        await post_all(deps.client, **where, messages=[notice])
 
 
 def _kind(error: BotError) -> str:

@@ -19,6 +19,7 @@ from bot.slack.question.access import refusal
 from bot.slack.question.answering import answer_question
 from bot.slack.question.reporting import post_busy, post_refusal
 from bot.slack.question.routing import Route, route
+from bot.slack.surfaces.help import post_help, wants_help
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,9 @@ async def begin(deps: Deps, question: Route) -> None:
     saying which, never nothing.
     """
     await deps.state.join_thread(question.channel, question.thread_ts)
+    if wants_help(deps, question):  # nothing to look at: the how-to, not a place in line
+        deps.jobs.spawn(post_help(deps, question))
+        return
     key = (question.channel, question.ts)
     work = answer_question(deps, question)
     refused = deps.jobs.start(key, work, person=question.user, channel=question.channel)

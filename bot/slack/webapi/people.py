@@ -19,10 +19,11 @@ from bot.slack.webapi.failures import SLACK_FAILURES, slack_code
 
 @dataclass(frozen=True)
 class Person:
-    """What the bot uses of a Slack user: a display name and their Slack locale."""
+    """What the bot uses of a Slack user: a display name, their Slack locale, admin or not."""
 
     name: str | None
     locale: str | None
+    admin: bool = False  # a workspace admin or owner (users.info is_admin, is_owner)
 
 
 # users.info's errors for an id that names nobody the bot may see
@@ -51,6 +52,10 @@ class People:
     async def lookup(self, user_id: str) -> str | None:
         """A user's display name, or None when unknown or not allowed."""
         return (await self._person(user_id)).name
+
+    async def is_admin(self, user_id: str) -> bool:
+        """Whether a user is a workspace admin or owner (False when users:read is missing)."""
+        return (await self._person(user_id)).admin if user_id else False
 
     async def language(self, user_id: str) -> str:
         """The catalog to speak to this user in (MEDGEMMA_LANGUAGE, else their locale)."""
@@ -85,6 +90,7 @@ class People:
         profile = user.get("profile") or {}
         found = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
         locale = user.get("locale")
-        person = Person(str(found) if found else None, str(locale) if locale else None)
+        admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        person = Person(str(found) if found else None, str(locale) if locale else None, admin)
         self._people[user_id] = person
         return person

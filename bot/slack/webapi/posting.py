@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import event
 from bot.slack.webapi.failures import SLACK_FAILURES, slack_code, unclear
-from bot.slack.webapi.posts import Mark
+from bot.slack.webapi.posts import DISCLAIMER_BLOCK, Mark
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,19 @@ async def _post(
     return str(response.get("ts"))
 
 
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
 def _without_markdown(blocks: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-    """The notes and disclaimer blocks; the findings stay in `text`."""
-    kept = [b for b in blocks if b.get("type") != "markdown"]
-    return kept or None
+    """The notes and the disclaimer (as a context line); the findings stay in `text`."""
+    kept = [
+        {"type": "context", "block_id": DISCLAIMER_BLOCK, "elements": [_mrkdwn(b["text"])]}
+        if b.get("type") == "markdown" and b.get("block_id") == DISCLAIMER_BLOCK
+        else b
+        for b in blocks
+    ]
+    return [b for b in kept if b.get("type") != "markdown"] or None
 
 
 async def find_posted(

@@ -1,10 +1,13 @@
 """Answers and notices as Slack messages, within Slack's limits.
 
 An answer is one or more messages: the findings as a `markdown` block (split at
-paragraph, line or word boundaries so nothing is cut), the bot's notes after the last
-part's findings, and the fixed disclaimer on every part. The `text` field, which
-notifications, screen readers and search show, holds the findings and the disclaimer,
-escaped as Slack requires; reading the thread back removes the disclaimer again.
+paragraph, line or word boundaries so nothing is cut), the fixed disclaimer on every
+part as the `markdown` paragraph after them, and the bot's notes after the last part's.
+A streamed answer looks the same (`streaming.py`): its Markdown ends with the
+disclaimer, the notes follow as blocks; one look whichever way an answer arrives. The
+`text` field, which notifications, screen readers and search show, holds the findings
+and the disclaimer, escaped as Slack requires; reading the thread back removes the
+disclaimer again.
 Metadata and block ids are the post format's (`posts.py`). Text the bot did not write
 (findings, notes, a shortcut's question) is made inert here (`inert.py`): no mention,
 control sequence or masked link of the model's or a user's is ever live.
@@ -137,9 +140,14 @@ def feedback_block(prompts: Prompts, *, request_id: str, language: str) -> dict[
     }
 
 
+def disclaimer_block(disclaimer: str) -> dict[str, Any]:
+    """The disclaimer as the Markdown paragraph that ends an answer's text, as a stream's does."""
+    return {"type": "markdown", "block_id": DISCLAIMER_BLOCK, "text": escape(disclaimer)}
+
+
 @dataclass(frozen=True)
 class AnswerTail:
-    """The blocks after an answer's last findings: its notes, the disclaimer, feedback."""
+    """The blocks after an answer's last findings: the disclaimer, its notes, feedback."""
 
     notes: list[dict[str, Any]]
     disclaimer: dict[str, Any]
@@ -147,8 +155,8 @@ class AnswerTail:
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
-        """Under a whole answer: notes, disclaimer, feedback buttons."""
-        return [*self.notes, self.disclaimer, self.feedback]
+        """Under a whole answer: disclaimer, notes, feedback buttons."""
+        return [self.disclaimer, *self.notes, self.feedback]
 
     @property
     def after_stream(self) -> list[dict[str, Any]]:
@@ -164,7 +172,7 @@ def answer_tail(answer: Answer, *, prompts: Prompts, request_id: str, language: 
         )
         for n, note in enumerate(answer.notes, start=1)
     ]
-    disclaimer = _context(prompts.disclaimer_in(language), DISCLAIMER_BLOCK)
+    disclaimer = disclaimer_block(prompts.disclaimer_in(language))
     feedback = feedback_block(prompts, request_id=request_id, language=language)
     return AnswerTail(notes=notes, disclaimer=disclaimer, feedback=feedback)
 
@@ -188,7 +196,7 @@ def answer_messages(
     tail = answer_tail(answer, prompts=prompts, request_id=request_id, language=language)
     if not chunks:  # no findings (an empty answer): the notes say so
         text = "\n".join(answer.notes) or disclaimer
-        blocks = [*tail.notes, tail.disclaimer]
+        blocks = [tail.disclaimer, *tail.notes]
         return [notice_message(text, kind="empty", request_id=request_id, tail=blocks)]
     messages: list[dict[str, Any]] = []
     parts = parts_before + len(chunks)
@@ -196,7 +204,7 @@ def answer_messages(
         last = i == len(chunks) - 1
         part = parts_before + i + 1
         findings = {"type": "markdown", "block_id": FINDINGS_BLOCK.format(n=i + 1), "text": chunk}
-        blocks = [findings, *(tail.blocks if last else [_context(disclaimer, DISCLAIMER_BLOCK)])]
+        blocks = [findings, *(tail.blocks if last else [tail.disclaimer])]
         messages.append(
             {
                 "text": with_disclaimer(chunk, disclaimer),

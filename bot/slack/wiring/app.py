@@ -24,6 +24,7 @@ from bot.slack.deps import Deps
 from bot.slack.jobs import Jobs
 from bot.slack.line import Limits
 from bot.slack.waits import Arrivals, ThreadTurns
+from bot.slack.webapi.assistant import AssistantThreads
 from bot.slack.webapi.budget import StreamBudget
 from bot.slack.webapi.client import web_client
 from bot.slack.webapi.failures import SLACK_FAILURES, failure_code, slack_code
@@ -204,6 +205,7 @@ async def build_app(
         stream_budget=StreamBudget(),
         metrics=Metrics(),
         health=Health(),
+        assistant=AssistantThreads(client, view=settings.slack_view),
     )
     app = bolt_app(settings, client)
     register(app, deps)

@@ -1,4 +1,5 @@
-"""Thin listeners for what people do besides writing: buttons, modals, the shortcut, Home.
+"""Thin listeners for what people do besides writing: buttons, modals, the shortcut, the
+Home and Messages tabs, the Stop button.
 
 Every interaction is acknowledged at once (Slack shows an error after 3 seconds, and
 in Socket Mode an unacknowledged one is never answered); its work runs as a tracked
@@ -18,7 +19,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.logs import event as log_event
 from bot.slack.deps import Deps
-from bot.slack.surfaces import feedback, home, shortcut
+from bot.slack.surfaces import feedback, home, shortcut, stop, welcome
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +54,43 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         deps.jobs.spawn(shortcut.on_submit(deps, body))
 
+    @app.action(stop.STOP_ACTION)
+    async def on_stop(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        deps.jobs.spawn(stop.on_press(deps, body))
+
+    @app.action(home.OPEN_DM_ACTION)
+    async def on_open_dm(ack: AsyncAck) -> None:
+        await ack()  # a link button: Slack opens the DM, the app has nothing to do
+
+    _register_home(app, deps)
+    _register_catch_alls(app)
+
+
+def _register_home(app: AsyncApp, deps: Deps) -> None:
+    """The Home and Messages tabs, and the legacy Assistant view's new threads."""
+
     @app.event("app_home_opened")
     async def on_home(body: dict[str, Any]) -> None:
         opened = body.get("event") or {}
-        log_event(log, "event", type="app_home_opened", tab=opened.get("tab"))
-        if opened.get("tab") == home.HOME_TAB and opened.get("user"):
-            deps.jobs.spawn(home.publish_home(deps, user=str(opened["user"])))
+        user, tab = str(opened.get("user") or ""), opened.get("tab")
+        log_event(log, "event", type="app_home_opened", tab=tab)
+        if tab == home.HOME_TAB and user:
+            deps.jobs.spawn(home.publish_home(deps, user=user))
+        elif tab == welcome.MESSAGES_TAB and user and opened.get("channel"):
+            channel = str(opened["channel"])
+            deps.jobs.spawn(welcome.on_messages_tab(deps, user=user, channel=channel))
 
-    _register_catch_alls(app)
+    @app.event("assistant_thread_started")
+    async def on_assistant_thread(body: dict[str, Any]) -> None:
+        thread = (body.get("event") or {}).get("assistant_thread") or {}
+        user, channel = str(thread.get("user_id") or ""), str(thread.get("channel_id") or "")
+        log_event(log, "event", type="assistant_thread_started")
+        if user and channel and thread.get("thread_ts"):
+            thread_ts = str(thread["thread_ts"])
+            deps.jobs.spawn(
+                welcome.on_messages_tab(deps, user=user, channel=channel, thread_ts=thread_ts)
+            )
 
 
 def _register_catch_alls(app: AsyncApp) -> None:

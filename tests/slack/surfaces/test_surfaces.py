@@ -86,7 +86,7 @@ def test_the_home_view_is_valid_for_every_setting(
         prompts, settings=settings(**env), language="en", in_progress=in_progress, viewer=viewer
     )
     assert view_errors(view, kind="home") == []
-    assert 9 <= len(view["blocks"]) <= 12
+    assert 11 <= len(view["blocks"]) <= 16
 
 
 @pytest.mark.parametrize(

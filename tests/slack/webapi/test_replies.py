@@ -213,6 +213,13 @@ def context_texts(message: dict[str, Any]) -> list[str]:
 RID = "ABCD1234"
 
 
+def disclaimers(message: dict[str, Any]) -> list[str]:
+    """The disclaimer blocks' texts: one Markdown paragraph, as a streamed answer ends."""
+    blocks = [b for b in message["blocks"] if b["block_id"] == "disclaimer"]
+    assert all(b["type"] == "markdown" for b in blocks)
+    return [b["text"] for b in blocks]
+
+
 def disclaimer_text(prompts: Prompts) -> str:
     """The disclaimer as it ends every `text` with findings (escaped as Slack reads it)."""
     return prompts.disclaimer.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -230,8 +237,9 @@ def test_short_answer_is_one_message(prompts: Prompts) -> None:
         "event_type": "medgemma_answer",
         "event_payload": {"request_id": RID, "part": 1, "parts": 1},
     }
-    assert context_texts(message) == [prompts.disclaimer]
-    assert [b["block_id"] for b in message["blocks"][-2:]] == ["disclaimer", "feedback"]
+    assert context_texts(message) == []
+    assert disclaimers(message) == [disclaimer_text(prompts)]
+    assert [b["block_id"] for b in message["blocks"]] == ["findings-1", "disclaimer", "feedback"]
     assert limit_errors(message) == []
 
 
@@ -278,19 +286,21 @@ def test_long_answer_in_parts_each_with_the_disclaimer(prompts: Prompts) -> None
             "event_type": "medgemma_answer",
             "event_payload": {"request_id": RID, "part": i, "parts": len(messages)},
         }
-        markdown = [b for b in message["blocks"] if b["type"] == "markdown"]
-        assert [b["text"] + ending for b in markdown] == [message["text"]]
+        findings_blocks = [b for b in message["blocks"] if b["block_id"].startswith("findings")]
+        assert [b["text"] + ending for b in findings_blocks] == [message["text"]]
+        assert disclaimers(message) == [disclaimer_text(prompts)]
         assert limit_errors(message) == []
     for message in messages[:-1]:
         assert message["blocks"][-1]["block_id"] == "disclaimer"
-    assert [b["block_id"] for b in messages[-1]["blocks"][-2:]] == ["disclaimer", "feedback"]
-    for message in messages[:-1]:
-        assert context_texts(message) == [prompts.disclaimer]
-    assert context_texts(messages[-1]) == [
-        note_text("first note"),
-        note_text("second note"),
-        prompts.disclaimer,
+    assert [b["block_id"] for b in messages[-1]["blocks"][1:]] == [
+        "disclaimer",
+        "note-1",
+        "note-2",
+        "feedback",
     ]
+    for message in messages[:-1]:
+        assert context_texts(message) == []
+    assert context_texts(messages[-1]) == [note_text("first note"), note_text("second note")]
 
 
 def test_no_findings_is_a_notice(prompts: Prompts) -> None:
@@ -301,8 +311,9 @@ def test_no_findings_is_a_notice(prompts: Prompts) -> None:
         "event_payload": {"kind": "empty", "request_id": RID},
     }
     assert message["text"] == "The model returned no answer."
-    assert [b["type"] for b in message["blocks"]] == ["context", "context"]
-    assert context_texts(message) == [note_text(notes[0]), prompts.disclaimer]
+    assert [b["type"] for b in message["blocks"]] == ["markdown", "context"]
+    assert disclaimers(message) == [disclaimer_text(prompts)]
+    assert context_texts(message) == [note_text(notes[0])]
     assert limit_errors(message) == []
 
 
@@ -310,7 +321,7 @@ def test_no_findings_and_no_notes_still_says_something(prompts: Prompts) -> None
     [message] = answer_messages(Answer(""), prompts=prompts, request_id=RID)
     assert message["metadata"]["event_type"] == "medgemma_notice"
     assert message["text"] == disclaimer_text(prompts)
-    assert context_texts(message) == [prompts.disclaimer]
+    assert disclaimers(message) == [disclaimer_text(prompts)]
 
 
 def test_long_notes_are_cut_to_the_context_limit(prompts: Prompts) -> None:
@@ -332,7 +343,7 @@ def test_every_message_within_slack_limits(findings: str, notes: list[str]) -> N
     assert messages
     for message in messages:
         assert limit_errors(message) == []
-        assert context_texts(message)[-1] == PROMPTS.disclaimer
+        assert disclaimers(message) == [disclaimer_text(PROMPTS)]
         assert len(message["text"]) <= 40_000
 
 

@@ -33,6 +33,9 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.stopStream": ("chat:write",),
     # chat:write since 2026-03-05 (docs.slack.dev/changelog/2026/03/05/set-status-scope-update)
     "assistant.threads.setStatus": ("chat:write",),
+    # docs.slack.dev/reference/methods/assistant.threads.setSuggestedPrompts and .setTitle
+    "assistant.threads.setSuggestedPrompts": ("assistant:write",),
+    "assistant.threads.setTitle": ("assistant:write",),
     # One history scope per kind of conversation: the bot reads public and private
     # channels, DMs and group DMs, each with its own.
     "conversations.replies": HISTORY,
@@ -56,6 +59,8 @@ EVENT_SCOPES: dict[str, tuple[str, ...]] = {
     "message.im": ("im:history",),
     "message.mpim": ("mpim:history",),
     "app_home_opened": (),
+    # docs.slack.dev/reference/events/assistant_thread_started (the legacy Assistant view)
+    "assistant_thread_started": ("assistant:write",),
 }
 # Beyond Web API calls: file downloads (url_private with the bot token, files.py) need
 # files:read; message shortcuts need commands (api.slack.com/interactivity/shortcuts).
@@ -109,7 +114,7 @@ def test_manifest_scopes_are_exactly_what_the_code_uses() -> None:
     for method, files in methods_called().items():
         for scope in METHOD_SCOPES.get(method, ()):
             needed.setdefault(scope, []).append(f"{method} ({', '.join(sorted(files))})")
-    for event in manifest.BOT_EVENTS:
+    for event in {e for view in manifest.VIEWS for e in manifest.bot_events(view)}:
         for scope in EVENT_SCOPES[event]:
             needed.setdefault(scope, []).append(f"the {event} event")
     features = {"downloads": True, "shortcuts": bool(manifest.manifest()["features"]["shortcuts"])}
@@ -133,7 +138,9 @@ def test_every_event_the_code_listens_to_is_subscribed() -> None:
                 and isinstance(node.args[0], ast.Constant)
             ):
                 listened.add(str(node.args[0].value))
-    subscribed = {event.split(".", 1)[0] for event in manifest.BOT_EVENTS}
+    subscribed = {
+        event.split(".", 1)[0] for view in manifest.VIEWS for event in manifest.bot_events(view)
+    }
     assert listened == subscribed
 
 
