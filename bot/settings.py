@@ -144,6 +144,7 @@ class Settings:
     pad_to_square: bool = setting("MEDGEMMA_PAD_TO_SQUARE", True)
     pathology_tiles: int = setting("MEDGEMMA_PATHOLOGY_TILES", 1, minimum=1)
     pathology_patches: int = setting("MEDGEMMA_PATHOLOGY_PATCHES", 125, minimum=0)
+    pdf_max_pages: int = setting("MEDGEMMA_PDF_MAX_PAGES", 8, minimum=1)
     specialty: Specialty = setting("MEDGEMMA_SPECIALTY", Specialty.RADIOLOGIST)
     prompt_profile: PromptProfile = setting("MEDGEMMA_PROMPT_PROFILE", "auto")
     channel_specialties: Mapping[str, Specialty] = setting(
