@@ -99,3 +99,6 @@ class Answer:
     seen: tuple[ModelImage, ...] = field(default=(), repr=False)
     # A "where is" answer's boxes, to draw on the image and show with the answer.
     located: Located | None = field(default=None, repr=False)
+    # A values answer's table (the header row first), in the asker's language: the
+    # document's own values, so never in a repr.
+    table: tuple[tuple[str, ...], ...] = field(default=(), repr=False)
