@@ -110,7 +110,8 @@ class Settings:
     slack_api_timeout_s: float = setting("SLACK_API_TIMEOUT_S", 30.0, minimum=1)
     socket_ping_s: float = setting("SLACK_SOCKET_PING_S", 10.0, minimum=0.1)
     download_timeout_s: float = setting("SLACK_DOWNLOAD_TIMEOUT_S", 60.0, minimum=1)
-    max_file_mb: float = setting("MEDGEMMA_MAX_FILE_MB", 50.0, minimum=0.001)
+    # 200: a zipped 300-slice CT series (about 160 MB) fits (bench/ct_zip_real_size.py).
+    max_file_mb: float = setting("MEDGEMMA_MAX_FILE_MB", 200.0, minimum=0.001)
     # Model and backend
     backend: BackendName = setting("MEDGEMMA_BACKEND", "transformers")
     model: str = setting("MEDGEMMA_MODEL", "google/medgemma-1.5-4b-it")

@@ -52,11 +52,11 @@ async def test_oversized_file_is_not_downloaded(fake_slack: FakeSlack) -> None:
         name="big.png",
         mimetype="image/png",
         filetype="png",
-        lie_about_size=60 * 1024 * 1024,
+        lie_about_size=250 * 1024 * 1024,
     )
     async with running_bot(fake_slack, backend) as h:
         reply = await notice_for(h, file)
-    assert "50.0 MB" in reply["text"]
+    assert "200.0 MB" in reply["text"]
     assert fake_slack.file_requests == []  # refused on files[].size, before any byte
 
 
