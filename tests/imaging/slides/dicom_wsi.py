@@ -19,13 +19,13 @@ from tests.imaging.slides import synthetic
 TILE = synthetic.TILE
 
 
-def _tiles(level: np.ndarray) -> list[np.ndarray]:
+def _tiles(level: np.ndarray, side: int) -> list[np.ndarray]:
     height, width = level.shape[:2]
     tiles = []
-    for y in range(0, height, TILE):
-        for x in range(0, width, TILE):
-            tile = np.full((TILE, TILE, 3), synthetic.GLASS, dtype=np.uint8)
-            part = level[y : y + TILE, x : x + TILE]
+    for y in range(0, height, side):
+        for x in range(0, width, side):
+            tile = np.full((side, side, 3), synthetic.GLASS, dtype=np.uint8)
+            part = level[y : y + side, x : x + side]
             tile[: part.shape[0], : part.shape[1]] = part
             tiles.append(tile)
     return tiles
@@ -44,12 +44,19 @@ def build(
     organisation: str = "TILED_FULL",
     spacing: bool = True,
     patient: str = "",
+    enlarge: int = 1,
+    tile: int = TILE,
 ) -> synthetic.Slide:
-    """The synthetic truth at `microns` per pixel as one DICOM whole-slide level."""
+    """The synthetic truth at `microns` per pixel as one DICOM whole-slide level.
+
+    `enlarge` makes each truth cell that many times larger at the same resolution (7:
+    cells of 896 px at 10x, for the shipped model side).
+    """
     reference = synthetic.truth()
+    reference = np.repeat(np.repeat(reference, enlarge, axis=0), enlarge, axis=1)
     factor = round(1 / microns)
     level = np.repeat(np.repeat(reference, factor, axis=0), factor, axis=1)
-    tiles = _tiles(level)
+    tiles = _tiles(level, tile)
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit if jpeg else ExplicitVRLittleEndian
@@ -58,7 +65,7 @@ def build(
     ds.SOPClassUID, ds.SOPInstanceUID = WSI_SOP_CLASS, uid
     ds.Modality, ds.ImageType = "SM", ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"]
     ds.PatientName = patient
-    ds.Rows = ds.Columns = TILE
+    ds.Rows = ds.Columns = tile
     ds.TotalPixelMatrixRows, ds.TotalPixelMatrixColumns = level.shape[:2]
     ds.NumberOfFrames = len(tiles)
     ds.DimensionOrganizationType = organisation
