@@ -12,6 +12,7 @@ values a model reads are checked against.
 from __future__ import annotations
 
 import math
+import threading
 
 import pypdfium2 as pdfium
 from PIL import Image
@@ -27,10 +28,34 @@ from bot.imaging.types import DecodedFile, ImagingOptions, Layout, ModelImage, P
 MAX_PAGE_TEXT = 100_000
 # PDF's own limit on a page side (ISO 32000: 14,400 units); larger claims are damage.
 _MAX_SIDE_POINTS = 14_400.0
+# PDFium is not thread-safe, and decode() may run in several threads of one process.
+_PDFIUM = threading.Lock()
 
 
 def decode_pdf(data: bytes, *, options: ImagingOptions, allowance: Allowance) -> DecodedFile:
     """The document's first pages as labelled model images, with their text layer."""
+    with _PDFIUM:
+        total, pages = _pages(data, options=options, allowance=allowance)
+    texts = tuple(text for _, text in pages)
+    flags = {PrivacyFlag.DOCUMENT_IDENTIFIERS} if has_identifiers(texts) else set()
+    return DecodedFile(
+        kind="document",
+        images=tuple(
+            ModelImage(image=geometry.fit(image, options=options), label=f"PAGE {n}")
+            for n, (image, _) in enumerate(pages, start=1)
+        ),
+        source_format="pdf",
+        total_slices=total,
+        privacy_flags=frozenset(flags),
+        layout=Layout.PAGES,
+        text_layer=texts,
+    )
+
+
+def _pages(
+    data: bytes, *, options: ImagingOptions, allowance: Allowance
+) -> tuple[int, list[tuple[Image.Image, str]]]:
+    """The page count, and the first `max_pages` pages rendered with their text."""
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -46,20 +71,7 @@ def decode_pdf(data: bytes, *, options: ImagingOptions, allowance: Allowance) ->
         ]
     finally:
         document.close()
-    texts = tuple(text for _, text in pages)
-    flags = {PrivacyFlag.DOCUMENT_IDENTIFIERS} if has_identifiers(texts) else set()
-    return DecodedFile(
-        kind="document",
-        images=tuple(
-            ModelImage(image=geometry.fit(image, options=options), label=f"PAGE {n}")
-            for n, (image, _) in enumerate(pages, start=1)
-        ),
-        source_format="pdf",
-        total_slices=total,
-        privacy_flags=frozenset(flags),
-        layout=Layout.PAGES,
-        text_layer=texts,
-    )
+    return total, pages
 
 
 def _render(
