@@ -119,7 +119,8 @@ class Settings:
     slack_api_timeout_s: float = setting("SLACK_API_TIMEOUT_S", 30.0, minimum=1)
     socket_ping_s: float = setting("SLACK_SOCKET_PING_S", 10.0, minimum=0.1)
     download_timeout_s: float = setting("SLACK_DOWNLOAD_TIMEOUT_S", 60.0, minimum=1)
-    max_file_mb: float = setting("MEDGEMMA_MAX_FILE_MB", 50.0, minimum=0.001)
+    # 200: a zipped 300-slice CT series (about 160 MB) fits (bench/ct_zip_real_size.py).
+    max_file_mb: float = setting("MEDGEMMA_MAX_FILE_MB", 200.0, minimum=0.001)
     # Model and backend
     backend: BackendName = setting("MEDGEMMA_BACKEND", "transformers")
     model: str = setting("MEDGEMMA_MODEL", "google/medgemma-1.5-4b-it")
@@ -155,6 +156,7 @@ class Settings:
     pad_to_square: bool = setting("MEDGEMMA_PAD_TO_SQUARE", True)
     pathology_tiles: int = setting("MEDGEMMA_PATHOLOGY_TILES", 1, minimum=1)
     pathology_patches: int = setting("MEDGEMMA_PATHOLOGY_PATCHES", 125, minimum=0)
+    pdf_max_pages: int = setting("MEDGEMMA_PDF_MAX_PAGES", 8, minimum=1)
     specialty: Specialty = setting("MEDGEMMA_SPECIALTY", Specialty.RADIOLOGIST)
     prompt_profile: PromptProfile = setting("MEDGEMMA_PROMPT_PROFILE", "auto")
     channel_specialties: Mapping[str, Specialty] = setting(

@@ -6,6 +6,7 @@ from bot.errors import CorruptImage, DecodeBudgetExceeded, ImagingError, Unsuppo
 from bot.imaging.budget import Allowance
 from bot.imaging.dicom.file import decode_dicom
 from bot.imaging.dicom.zipseries import decode_zip
+from bot.imaging.pdf import decode_pdf
 from bot.imaging.raster import RASTER_KINDS, decode_raster
 from bot.imaging.sniff import UNSUPPORTED_KINDS, sniff
 from bot.imaging.types import DecodedFile, ImagingOptions
@@ -53,5 +54,7 @@ def _decode_kind(
         return decode_dicom(data, options=options, allowance=allowance)
     if kind == "zip":
         return decode_zip(data, options=options, allowance=allowance)
+    if kind == "pdf":
+        return decode_pdf(data, options=options, allowance=allowance)
     name = kind if kind in UNSUPPORTED_KINDS else "unknown"
     raise UnsupportedFileType(detail=f"sniffed as {kind}", kind=name)

@@ -30,6 +30,7 @@ class PrivacyFlag(StrEnum):
 
     PATIENT_IDENTIFIERS = "patient_identifiers"
     BURNED_IN_ANNOTATION = "burned_in_annotation"
+    DOCUMENT_IDENTIFIERS = "document_identifiers"  # labels such as "Name:" in a PDF's text
 
 
 class Layout(StrEnum):
@@ -43,6 +44,7 @@ class Layout(StrEnum):
     FRAMES = "frames"  # other multi-frame objects, in file order, "FRAME i"
     TILES = "tiles"  # one image cut into a labelled grid ("TILE 2 of 4 (top right)")
     PATCHES = "patches"  # random tissue patches of one slide at about 10x; no order, no labels
+    PAGES = "pages"  # the first pages of one document (a PDF), in order, "PAGE i"
 
 
 class Intensity(StrEnum):
@@ -65,6 +67,7 @@ class ImagingOptions:
     pathology_tiles: int  # >1 tiles a large image that gets no slide patches (photo, small slide)
     pathology_patches: int  # >0: a whole slide becomes up to this many 10x tissue patches
     model_side: int = 896  # MedGemma's input side; larger images are downsampled to it
+    max_pages: int = 8  # a PDF's first pages rendered (MEDGEMMA_PDF_MAX_PAGES)
     zip_max_entries: int = 2000
     zip_max_total_bytes: int = 1_000_000_000
     # What one file may cost; the file loader's comes from settings.
@@ -106,7 +109,7 @@ class DecodedFile:
     instruction needs. A caller budgets every `is_image_set` file like a series.
     """
 
-    kind: str  # "photo", "radiograph", "ct", "mri", "dicom", "pathology", "series", "frames"
+    kind: str  # "photo", "radiograph", "ct", "mri", "dicom", "pathology", "series", "document"...
     images: tuple[ModelImage, ...]
     source_format: str  # "png", "jpeg", "dicom", "zip", ...
     modality: str | None = None  # DICOM modality code ("CT", "MR", "CR", "DX", ...)
@@ -132,6 +135,9 @@ class DecodedFile:
     # For a single DICOM image: its study (or acquisition) date as YYYYMMDD, so a prior
     # film can be told from a current one. A header value: kept in memory, never logged.
     taken: str | None = field(default=None, repr=False)
+    # For a PDF: the text layer of each rendered page ("" for a scanned one), to check
+    # what the model read against. The document's own words: kept in memory, never logged.
+    text_layer: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def is_series(self) -> bool:
@@ -151,5 +157,13 @@ class DecodedFile:
 
 
 _IMAGE_SETS = frozenset(
-    {Layout.VOLUME, Layout.CINE, Layout.DOSE, Layout.FRAMES, Layout.IMAGES, Layout.PATCHES}
+    {
+        Layout.VOLUME,
+        Layout.CINE,
+        Layout.DOSE,
+        Layout.FRAMES,
+        Layout.IMAGES,
+        Layout.PATCHES,
+        Layout.PAGES,
+    }
 )

@@ -1,5 +1,5 @@
 """What a question asks for beyond findings: boxes, a comparison with the prior, the rest
-of a cut answer; and which models can do it. Pure.
+of a cut answer, a document's values; and which models can do it. Pure.
 
 The words come from bot/prompts/abilities.toml, per language; a question is matched
 against every language's words, since people write in their own whatever Slack's
@@ -29,6 +29,7 @@ class Ability(StrEnum):
     LOCATE = "locate"  # where something is on a chest X-ray: boxes drawn on it
     COMPARE = "compare"  # what changed since the prior chest X-ray
     CONTINUE = "continue"  # the rest of an answer cut at the length limit
+    EXTRACT = "extract"  # a lab report's values (a PDF or a photo of one), as a table
 
 
 def can_localise(model: str) -> bool:
@@ -64,6 +65,7 @@ class Detector:
     locate: re.Pattern[str] | None
     compare: re.Pattern[str] | None
     continue_: frozenset[str]
+    extract: re.Pattern[str] | None = None
 
     @classmethod
     def of(cls, triggers: Mapping[str, TriggerWords]) -> Detector:
@@ -73,19 +75,23 @@ class Detector:
             locate=_any(w for t in words for w in t.locate),
             compare=_any(w for t in words for w in t.compare),
             continue_=frozenset(_plain(w) for t in words for w in t.continue_),
+            extract=_any(w for t in words for w in t.extract),
         )
 
     def asks(self, question: str) -> Ability | None:
         """The ability `question` asks for; None for a plain question.
 
         A whole-message "continue" comes first; then "where", which may also say
-        "previous" ("where was it on the previous film?"), before a comparison.
+        "previous" ("where was it on the previous film?"); then values ("the values
+        since the last report" asks for a table), before a comparison.
         """
         text = unicodedata.normalize("NFKC", question)
         if _plain(text) in self.continue_:
             return Ability.CONTINUE
         if self.locate is not None and self.locate.search(text):
             return Ability.LOCATE
+        if self.extract is not None and self.extract.search(text):
+            return Ability.EXTRACT
         if self.compare is not None and self.compare.search(text):
             return Ability.COMPARE
         return None

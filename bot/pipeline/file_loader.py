@@ -55,6 +55,7 @@ def imaging_options(settings: Settings) -> ImagingOptions:
         max_slices=settings.max_slices,
         pathology_tiles=settings.pathology_tiles,
         pathology_patches=settings.pathology_patches,
+        max_pages=settings.pdf_max_pages,
         budget=decode_budget(settings),
     )
 

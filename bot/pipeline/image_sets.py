@@ -24,6 +24,7 @@ _KEYS = {
     Layout.FRAMES: "frames",
     Layout.IMAGES: "images",
     Layout.PATCHES: "patches",
+    Layout.PAGES: "pages",
 }
 
 
@@ -70,6 +71,8 @@ def used_note(file: DecodedFile) -> Note:
     if file.layout is Layout.PATCHES:
         key = "patches_used" if file.microns_per_pixel else "patches_used_estimated"
         return (key, {"used": len(file.images)})
+    if file.layout is Layout.PAGES:
+        return ("pages_used", {"used": len(file.images), "total": file.total_slices})
     if file.layout in (Layout.CINE, Layout.FRAMES, Layout.DOSE):
         return ("frames_used", {"used": len(file.images), "total": file.total_slices})
     return ("slices_used", {"used": len(file.images), "total": file.total_slices})

@@ -100,3 +100,6 @@ class Answer:
     # A "where is" answer's boxes, to draw on the image and show with the answer.
     located: Located | None = field(default=None, repr=False)
     cut: bool = False  # stopped at the length limit: "continue" gets the rest
+    # A values answer's table (the header row first), in the asker's language: the
+    # document's own values, so never in a repr.
+    table: tuple[tuple[str, ...], ...] = field(default=(), repr=False)

@@ -42,6 +42,8 @@ def privacy_notes(files: Sequence[DecodedFile]) -> list[Note]:
         notes.append(("patient_identifiers", {}))
     if PrivacyFlag.BURNED_IN_ANNOTATION in flags:
         notes.append(("burned_in", {}))
+    if PrivacyFlag.DOCUMENT_IDENTIFIERS in flags:
+        notes.append(("document_identifiers", {}))
     return notes
 
 
@@ -95,8 +97,13 @@ def seen_images(conv: Conversation) -> tuple[ModelImage, ...]:
 
     A file flagged as having patient details burned into its pixels is left out: the
     bot's copy would outlive the file the asker is told to delete, and they cannot
-    delete the bot's message.
+    delete the bot's message. So are a document's pages: they may name the patient, and
+    the asker already sees them as they shared them.
     """
-    shown = [f for f in conv.shown if f.is_image_set or f.source_format in ("dicom", "zip")]
+    shown = [
+        f
+        for f in conv.shown
+        if (f.is_image_set or f.source_format in ("dicom", "zip")) and f.layout is not Layout.PAGES
+    ]
     kept = [f for f in shown if PrivacyFlag.BURNED_IN_ANNOTATION not in f.privacy_flags]
     return tuple(image for f in kept for image in f.images)

@@ -7,12 +7,13 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.backends.base import Backend, FinishReason, GenerationRequest, QueueCallback
 from bot.errors import BackendTimeout, NothingToAnswer
 from bot.imaging.types import PrivacyFlag
 from bot.logs import event
+from bot.pipeline import extraction
 from bot.pipeline.abilities import Ability
 from bot.pipeline.conversation import Conversation, Note
 from bot.pipeline.file_loader import FileLoader
@@ -44,6 +45,18 @@ class Generated:
     first_token_s: float
     generation_s: float = 0.0  # from the first text to the last
     finish: FinishReason = "stop"  # "length": stopped at the token limit, unfinished
+
+
+_HEADERS = ("test", "result", "unit", "range", "check", "unchecked", "found")
+
+
+@dataclass(frozen=True)
+class Values:
+    """What a values answer adds: the findings without the json, the table, the notes."""
+
+    findings: str = ""
+    table: tuple[tuple[str, ...], ...] = ()
+    notes: list[Note] = field(default_factory=list)
 
 
 class QueueTimer:
@@ -100,21 +113,24 @@ class Pipeline:
         _log_answer(conv, generated=generated, stats=stats, request_id=request_id, started=started)
         self._advise(decoded, request_id=request_id)
         located, found_boxes = self._located(plan, generated.text, request_id=request_id)
+        values = self._values(plan, generated.text, request_id=request_id, language=language)
         found = [
             *notes,
             *plan.notes,
             *answer_notes(decoded, conv, empty=not generated.text),
             *found_boxes,
+            *values.notes,
             *cut_notes(generated.finish, limit=conv.max_new_tokens),
             *caveats(generated.text, specialty=specialty),
         ]
         return Answer(
-            findings=generated.text,
+            findings=values.findings or generated.text,
             notes=tuple(self._render(found, language=language)),
             stats=stats,
             seen=seen_images(conv),
             located=located,
             cut=generated.finish == "length",
+            table=values.table,
         )
 
     async def _decode(self, thread: Sequence[UndecodedMessage]) -> DecodedThread:
@@ -143,6 +159,24 @@ class Pipeline:
         if PrivacyFlag.BURNED_IN_ANNOTATION in plan.film.file.privacy_flags:
             return None, []  # no copy of an image flagged as showing patient details
         return Located(image=plan.film.image, boxes=boxes), [("boxes_drawn", {})]
+
+    def _values(self, plan: Plan, findings: str, *, request_id: str, language: str) -> Values:
+        """A values answer's table, checked against the PDF's text, and its notes."""
+        if plan.ability is not Ability.EXTRACT or plan.document is None:
+            return Values()
+        read = extraction.parse_values(findings)
+        pages = plan.document.text_layer[: plan.conv.image_count]  # the pages the model read
+        has_text = any(page.strip() for page in pages)
+        checked = extraction.check_values(read, pages) if read else None
+        notes = extraction.value_notes(checked, has_text=has_text)
+        unchecked = sum(1 for v in checked or () if v.in_text is False)
+        rows = len(checked or ())
+        event(log, "values_read", request_id=request_id, rows=rows, unchecked=unchecked)
+        if not checked:
+            return Values(notes=notes)
+        headers = {k: self._prompts.text("lab_table", k, language=language) for k in _HEADERS}
+        table = extraction.table_rows(checked, headers=headers)
+        return Values(extraction.without_values(findings), table, notes)
 
     def _advise(self, decoded: DecodedThread, *, request_id: str) -> None:
         """Name the model trained on what was shared, for whoever runs the bot (logs only)."""

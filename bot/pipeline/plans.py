@@ -1,6 +1,6 @@
 """Which request answers a question: the thread as a conversation, or one of MedGemma
-1.5's recipes (boxes on a chest X-ray, the current film against the prior), or the rest
-of a cut answer.
+1.5's recipes (boxes on a chest X-ray, the current film against the prior), a lab
+report's values (a PDF or a photo of one, any model), or the rest of a cut answer.
 
 A recipe needs a model trained on it (MedGemma 1.5) and a film that may be a chest
 X-ray. Under MedGemma 1 a "where is" question is answered in words with a short note
@@ -14,9 +14,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bot.backends.base import Backend, ImagePart, TextPart
+from bot.backends.base import Backend, ImagePart, Part, TextPart
+from bot.imaging.types import DecodedFile, Layout
 from bot.logs import event
-from bot.pipeline import recipes
+from bot.pipeline import extraction, recipes
 from bot.pipeline.abilities import ABLE_MODEL, Ability, Detector, can_localise
 from bot.pipeline.conversation import Budget, Conversation, Note, Texts, build
 from bot.pipeline.localise import localisation_prompt
@@ -36,6 +37,7 @@ class Plan:
     conv: Conversation
     ability: Ability | None = None  # the recipe or continuation used, None for a plain one
     film: Film | None = None  # the film a localisation is about
+    document: DecodedFile | None = None  # the PDF or photo whose values are asked for
     notes: tuple[Note, ...] = ()  # said about the plan, before the request's own notes
 
 
@@ -66,6 +68,9 @@ class Planner:
             newest = replace(thread[-1], text=text)
             conv = self.conversation([*thread[:-1], newest], specialty=specialty, language=language)
             return Plan(conv, ability=Ability.CONTINUE)
+        document = extraction.source(thread) if asked is Ability.EXTRACT else None
+        if document is not None:
+            return self._extract(document, question=thread[-1].text.strip())
         wanted = asked in (Ability.LOCATE, Ability.COMPARE)
         films = recipes.films(thread, specialty=specialty) if wanted else []
         if films and self._able:
@@ -140,6 +145,28 @@ class Planner:
             shown=(prior.file, current.file),
         )
         return Plan(conv, ability=Ability.COMPARE)
+
+    def _extract(self, document: DecodedFile, *, question: str) -> Plan:
+        """The document's pages (or the photo), then the extraction instruction and question."""
+        capabilities = self._backend.capabilities
+        room = min(self._settings.max_images, capabilities.max_images or 10**6)
+        images = document.images[:room]
+        parts: list[Part] = []
+        for image in images:
+            parts.append(ImagePart(image.image))
+            parts.extend([TextPart(image.label)] if image.label else [])
+        text = f"{self._abilities.extraction}\n{question}"
+        paged = document.layout is Layout.PAGES and len(images) < document.total_slices
+        used: dict[str, object] = {"used": len(images), "total": document.total_slices}
+        conv = recipes.one_turn(
+            [*parts, TextPart(recipes.with_safety(text, self._abilities.safety))],
+            max_new_tokens=self._abilities.extraction_tokens,
+            count_text=self._backend.count_text_tokens,
+            tokens_per_image=capabilities.tokens_per_image,
+            notes=(("pages_used", used),) if paged else (),
+            shown=(document,),
+        )
+        return Plan(conv, ability=Ability.EXTRACT, document=document)
 
     def _unavailable(self, asked: Ability | None, *, request_id: str) -> None:
         """Advice for whoever runs the bot: this model was not trained for the ability."""

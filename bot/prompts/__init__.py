@@ -16,7 +16,17 @@ from bot.prompts.abilities import AbilityTexts, parse_abilities
 from bot.specialty import SPECIALTIES
 
 ENGLISH = "en"
-IMAGE_SET_KEYS = ("ct_volume", "mr_volume", "volume", "cine", "frames", "dose", "images", "patches")
+IMAGE_SET_KEYS = (
+    "ct_volume",
+    "mr_volume",
+    "volume",
+    "cine",
+    "frames",
+    "dose",
+    "images",
+    "patches",
+    "pages",
+)
 
 
 class _Blank(dict[str, Any]):

@@ -1,5 +1,6 @@
 """`abilities.toml` read and checked: Google's prompts for MedGemma 1.5's chest X-ray
-abilities, the words that ask for each, and the bot's instructions that go with them."""
+abilities, the lab report extraction instruction, the words that ask for each, and the
+bot's instructions that go with them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from bot.errors import ConfigError
 
-ABILITY_KINDS = ("locate", "compare", "continue")
+ABILITY_KINDS = ("locate", "compare", "continue", "extract")
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class TriggerWords:
     locate: tuple[str, ...] = ()
     compare: tuple[str, ...] = ()
     continue_: tuple[str, ...] = ()
+    extract: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class AbilityTexts:
     longitudinal_tokens: int
     continuation: str  # sent instead of a "continue" follow-up
     safety: str  # the safety instruction put in the user turn when no system prompt has it
+    extraction: str = ""  # asks for a lab report's values as a json list
+    extraction_tokens: int = 1000
     triggers: Mapping[str, TriggerWords] = field(default_factory=dict)
 
 
@@ -54,7 +58,7 @@ def _words(language: str, table: Mapping[str, Any]) -> TriggerWords:
         if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
             raise ConfigError(f"abilities.toml: [triggers.{language}] {kind} must list words")
         found[kind] = tuple(w.strip().lower() for w in words)
-    return TriggerWords(found["locate"], found["compare"], found["continue"])
+    return TriggerWords(found["locate"], found["compare"], found["continue"], found["extract"])
 
 
 def parse_abilities(data: Mapping[str, Any]) -> AbilityTexts:
@@ -68,5 +72,7 @@ def parse_abilities(data: Mapping[str, Any]) -> AbilityTexts:
         longitudinal_tokens=_tokens(data, "longitudinal"),
         continuation=_text(data, "continuation", "instruction"),
         safety=_text(data, "safety", "user_turn"),
+        extraction=_text(data, "extraction", "instruction"),
+        extraction_tokens=_tokens(data, "extraction"),
         triggers={lang: _words(lang, table) for lang, table in triggers.items()},
     )

@@ -169,7 +169,7 @@ CASES = [
         says="too long for the model",
     ),
     # Not images
-    Case("pdf", [b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n"], says="PDF"),
+    Case("damaged pdf", [b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n"], says=CORRUPT),
     Case("text named like an image", [b"hello, this is not a png"], says=UNSUPPORTED),
     Case("mp4 video", [b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom" + bytes(64)], says=UNSUPPORTED),
     # Archives

@@ -29,6 +29,8 @@ MAX_OPTION_VALUE = 150
 MAX_PLACEHOLDER = 150
 MAX_INPUT_LENGTH = 3000
 MAX_ACTIONS_ELEMENTS = 25
+MAX_TABLE_ROWS = 100  # table block: rows, and cells of a row (Block Kit reference)
+MAX_TABLE_CELLS = 20
 
 
 class SlackError(Exception):
@@ -131,6 +133,8 @@ def _block_errors(block: dict[str, Any], at: str) -> list[str]:
             )
         for j, element in enumerate(elements):
             errors.extend(element_errors(element, f"{at}/elements/{j}"))
+    elif kind == "table":
+        errors.extend(_table_errors(block, at))
     elif kind == "input":
         label = block.get("label")
         if not isinstance(label, dict) or label.get("type") != "plain_text":
@@ -140,6 +144,27 @@ def _block_errors(block: dict[str, Any], at: str) -> list[str]:
             errors.append(f"missing required field: element [json-pointer:{at}]")
         else:
             errors.extend(element_errors(block["element"], f"{at}/element"))
+    return errors
+
+
+def _table_errors(block: dict[str, Any], at: str) -> list[str]:
+    """A table block: at most 100 rows of at most 20 cells, each raw_text or rich_text."""
+    rows = block.get("rows")
+    if not isinstance(rows, list) or not rows:
+        return [f"missing required field: rows [json-pointer:{at}]"]
+    errors: list[str] = []
+    if len(rows) > MAX_TABLE_ROWS:
+        errors.append(f"no more than {MAX_TABLE_ROWS} items allowed [json-pointer:{at}/rows]")
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or not 0 < len(row) <= MAX_TABLE_CELLS:
+            errors.append(f"must have 1 to {MAX_TABLE_CELLS} cells [json-pointer:{at}/rows/{i}]")
+            continue
+        for j, cell in enumerate(row):
+            raw = isinstance(cell, dict) and cell.get("type") == "raw_text"
+            if not (raw and cell.get("text")) and not (
+                isinstance(cell, dict) and cell.get("type") == "rich_text"
+            ):
+                errors.append(f"invalid cell [json-pointer:{at}/rows/{i}/{j}]")
     return errors
 
 

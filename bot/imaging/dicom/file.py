@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PIL import Image
 from pydicom.dataset import Dataset
 
@@ -14,13 +16,18 @@ from bot.imaging.dicom import render as dicom_render
 from bot.imaging.dicom.layout import CROSS_SECTIONAL
 from bot.imaging.dicom.read import DicomHeader
 from bot.imaging.dicom.render import Source
+from bot.imaging.dicom.wsi import wsi_patches
 from bot.imaging.types import DecodedFile, ImagingOptions, Intensity, ModelImage
 
 
 def decode_dicom(data: bytes, *, options: ImagingOptions, allowance: Allowance) -> DecodedFile:
-    """Decode DICOM bytes; multi-frame files become a sampled, labelled, ordered set."""
+    """Decode DICOM bytes; multi-frame files become a sampled, labelled, ordered set, and a
+    whole-slide image tissue patches."""
     dataset = dicom.read_dataset(data, allowance=allowance)
     header = dicom.describe(dataset, secret=options.key_secret)
+    patches = wsi_patches(dataset, data, options=options, allowance=allowance)
+    if patches is not None:
+        return replace(patches, modality=header.modality, privacy_flags=header.privacy_flags)
     if header.frames > 1:
         return _multi_frame(dataset, header=header, options=options, allowance=allowance)
     return _single(dataset, header=header, options=options, allowance=allowance)

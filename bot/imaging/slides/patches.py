@@ -4,7 +4,12 @@ The recipe: up to 125 random, non-overlapping 896 x 896 patches of tissue at abo
 (about 1 micrometre per pixel), instruction first, no per-patch labels. Here tissue is found
 on a low-resolution level, the slide is cut into a grid of patch-sized cells at 10x, cells
 that are mostly tissue are sampled with a seed taken from the file's bytes (the same file
-gives the same patches), and only the tiles under the chosen cells are decoded.
+gives the same patches), and only the tiles under the chosen cells are decoded. As many
+patches are taken as the file's pixel budget pays for (fewer, never refused, when a
+slide's only level is fine-grained).
+
+The slide comes from a `SlideSource`: its levels and a reader of regions. A tiled TIFF
+is one (here); a DICOM whole-slide image is another (bot/imaging/dicom/wsi.py).
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +29,6 @@ from bot.imaging import geometry
 from bot.imaging.budget import Allowance
 from bot.imaging.dicom.windows import ByteArray
 from bot.imaging.slides import tiff as slide_tiff
-from bot.imaging.slides.tiff import Level, Slide
 from bot.imaging.types import (
     DecodedFile,
     ImagingOptions,
@@ -41,15 +47,45 @@ _TISSUE_FRACTION = 0.5  # a cell is a candidate when at least this much of it is
 _MIN_CELLS_ALONG = 2  # a slide smaller than two patches at 10x is shown whole instead
 
 
+class Level(Protocol):
+    """A pyramid level as the sampling sees it: its size."""
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
+
+
+L = TypeVar("L", bound=Level)
+Box = tuple[int, int, int, int]
+
+
 @dataclass(frozen=True)
-class _Plan:
+class SlideSource(Generic[L]):
+    """A slide to sample: levels (largest first), level 0's resolution, a region reader."""
+
+    levels: tuple[L, ...]
+    microns: float | None  # of level 0, when the file states it
+    read: Callable[[L, Box], ByteArray]  # RGB of a region (left, top, right, bottom) of a level
+    seed: int  # the same file gives the same patches
+    source_format: str
+
+
+@dataclass(frozen=True)
+class _Plan(Generic[L]):
     """Where patches come from: the cell side in level-0 pixels, the levels to read and mask."""
 
     microns: float  # of the patches: 10x, or the slide's own resolution when it is coarser
     cell: float
-    read: Level
+    read: L
     read_cell: float  # the cell side in pixels of the read level
-    mask: Level
+    mask: L
+
+
+def seed_of(data: bytes) -> int:
+    """The sampling seed of a file: its bytes' hash."""
+    return int.from_bytes(hashlib.sha256(data).digest()[:8], "big")
 
 
 def slide_patches(
@@ -61,35 +97,50 @@ def slide_patches(
     slide = slide_tiff.open_slide(data)
     if slide is None:
         return None
-    plan = _plan(slide, options=options)
+    cap = geometry.pixel_cap(options)
+    source = SlideSource(
+        levels=slide.levels,
+        microns=slide.microns,
+        read=lambda level, box: slide_tiff.read_region(data, level, box, cap=cap),
+        seed=seed_of(data),
+        source_format="tiff",
+    )
+    return sample_patches(source, options=options, allowance=allowance)
+
+
+def sample_patches(
+    source: SlideSource[L], *, options: ImagingOptions, allowance: Allowance
+) -> DecodedFile | None:
+    """Tissue patches of a slide, or None when it is too small or shows no tissue."""
+    plan = _plan(source, options=options)
     if plan is None:
         return None
-    cap = geometry.pixel_cap(options)
     whole = (0, 0, plan.mask.width, plan.mask.height)
     allowance.spend(plan.mask.width * plan.mask.height)
-    mask = _tissue(slide_tiff.read_region(data, plan.mask, whole, cap=cap))
-    cells = _candidates(mask, base=slide.levels[0], cell=plan.cell)
+    mask = _tissue(source.read(plan.mask, whole))
+    cells = _candidates(mask, base=source.levels[0], cell=plan.cell)
     if not cells:
         return None
-    seed = int.from_bytes(hashlib.sha256(data).digest()[:8], "big")
-    chosen = random.Random(seed).sample(cells, min(options.pathology_patches, len(cells)))
-    allowance.spend(len(chosen) * math.ceil(plan.read_cell) ** 2)
+    patch_pixels = math.ceil(plan.read_cell) ** 2
+    count = allowance.frames(min(options.pathology_patches, len(cells)), frame_pixels=patch_pixels)
+    chosen = random.Random(source.seed).sample(cells, count)
+    allowance.spend(len(chosen) * patch_pixels)
     images = tuple(
-        ModelImage(image=_patch(data, plan, cell=cell, options=options, cap=cap)) for cell in chosen
+        ModelImage(image=_patch(source, plan, cell=cell, options=options)) for cell in chosen
     )
     return DecodedFile(
         kind="pathology",
         images=images,
-        source_format="tiff",
+        source_format=source.source_format,
         specialty=Specialty.PATHOLOGIST,
         total_slices=len(cells),
         layout=Layout.PATCHES,
         intensity=Intensity.COLOUR,
-        microns_per_pixel=plan.microns if slide.microns is not None else None,
+        microns_per_pixel=plan.microns if source.microns is not None else None,
     )
 
 
-def _plan(slide: Slide, *, options: ImagingOptions) -> _Plan | None:
+def _plan(slide: SlideSource[L], *, options: ImagingOptions) -> _Plan[L] | None:
     """Cell size, read level and mask level; None when the slide is too small for patches."""
     base = slide.levels[0]
     level0 = slide.microns or ASSUMED_MICRONS
@@ -109,7 +160,7 @@ def _plan(slide: Slide, *, options: ImagingOptions) -> _Plan | None:
     return _Plan(microns=microns, cell=cell, read=read, read_cell=read_cell, mask=mask)
 
 
-def _mask_level(slide: Slide, *, cell: float, options: ImagingOptions) -> Level | None:
+def _mask_level(slide: SlideSource[L], *, cell: float, options: ImagingOptions) -> L | None:
     """The smallest level that shows each cell with enough pixels, within the mask budget."""
     base = slide.levels[0]
     limit = min(_MASK_PIXELS, geometry.pixel_cap(options))
@@ -150,7 +201,7 @@ def _candidates(mask: npt.NDArray[np.bool_], *, base: Level, cell: float) -> lis
 
 
 def _patch(
-    data: bytes, plan: _Plan, *, cell: tuple[int, int], options: ImagingOptions, cap: int
+    source: SlideSource[L], plan: _Plan[L], *, cell: tuple[int, int], options: ImagingOptions
 ) -> Image.Image:
     """One cell read from the chosen level and shrunk to the model side."""
     column, row = cell
@@ -161,7 +212,7 @@ def _patch(
         round((column + 1) * side_in_level),
         round((row + 1) * side_in_level),
     )
-    region = Image.fromarray(slide_tiff.read_region(data, plan.read, box, cap=cap))
+    region = Image.fromarray(source.read(plan.read, box))
     side = options.model_side
     if region.size != (side, side):
         region = region.resize((side, side), Image.Resampling.LANCZOS, reducing_gap=3.0)

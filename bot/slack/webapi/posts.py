@@ -25,6 +25,7 @@ QUESTION_EVENT = "medgemma_question"  # a question asked through the shortcut, s
 
 FINDINGS_BLOCK = "findings-{n}"
 NOTE_BLOCK = "note-{n}"
+TABLE_BLOCK = "values"
 DISCLAIMER_BLOCK = "disclaimer"
 FEEDBACK_BLOCK = "feedback"
 NOTICE_BLOCK = "notice"

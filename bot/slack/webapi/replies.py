@@ -30,6 +30,7 @@ from bot.slack.webapi.posts import (
     NOTICE_BLOCK,
     QUESTION_BLOCK,
     QUOTE,
+    TABLE_BLOCK,
     Mark,
 )
 
@@ -147,7 +148,8 @@ def disclaimer_block(disclaimer: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class AnswerTail:
-    """The blocks after an answer's last findings: the disclaimer, its notes, feedback."""
+    """The blocks after an answer's last findings: the disclaimer, a values table and the
+    notes, feedback."""
 
     notes: list[dict[str, Any]]
     disclaimer: dict[str, Any]
@@ -174,7 +176,22 @@ def answer_tail(answer: Answer, *, prompts: Prompts, request_id: str, language: 
     ]
     disclaimer = disclaimer_block(prompts.disclaimer_in(language))
     feedback = feedback_block(prompts, request_id=request_id, language=language)
-    return AnswerTail(notes=notes, disclaimer=disclaimer, feedback=feedback)
+    table = [table_block(answer.table)] if answer.table else []
+    return AnswerTail(notes=[*table, *notes], disclaimer=disclaimer, feedback=feedback)
+
+
+def table_block(rows: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
+    """A values table as Slack's `table` block (the markdown block renders no tables).
+
+    Cells are `raw_text`, which Slack shows as typed: no mention or link in a document
+    or an answer becomes live. The header row is the first.
+    """
+    return {
+        "type": "table",
+        "block_id": TABLE_BLOCK,
+        "rows": [[{"type": "raw_text", "text": cell or "-"} for cell in row] for row in rows],
+        "column_settings": [{"is_wrapped": True}],
+    }
 
 
 def answer_messages(

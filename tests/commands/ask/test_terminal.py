@@ -74,7 +74,6 @@ def bad_path(kind: str, folder: Path) -> Path:
         path.write_bytes(
             {
                 "text": b"Findings: none.\n",
-                "pdf": b"%PDF-1.7\n1 0 obj\n",
                 "html": b"<!DOCTYPE html><html><body>Sign in</body></html>",
             }[kind]
         )
@@ -88,7 +87,6 @@ def bad_path(kind: str, folder: Path) -> Path:
         ("fifo", "not a file or folder"),
         ("folder", "no image, DICOM or zip file in this folder (sub-folders are not read)"),
         ("text", "I can't read text file files. I read PNG, JPEG"),
-        ("pdf", "I can't read PDF files."),
         ("html", "I can't read web page (HTML) files."),
     ],
 )
