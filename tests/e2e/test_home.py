@@ -86,7 +86,11 @@ async def test_home_tab_is_in_the_viewers_language(
 async def test_home_tab_lets_you_ask_and_shows_the_limits_and_the_terms(
     fake_slack: FakeSlack, prompts: Prompts, transport: str
 ) -> None:
-    env = {"MEDGEMMA_APP_NAME": "Radiology Teaching Bot", "MEDGEMMA_MAX_SLICES": "24"}
+    env = {
+        "MEDGEMMA_APP_NAME": "Radiology Teaching Bot",
+        "MEDGEMMA_MAX_SLICES": "24",
+        "MEDGEMMA_PDF_MAX_PAGES": "5",
+    }
     async with running_bot(fake_slack, FakeBackend(), transport=transport, **env) as h:
         await h.deliver([fake_slack.interactive.home_opened(user="U1")])
         await h.settle()
@@ -104,6 +108,7 @@ async def test_home_tab_lets_you_ask_and_shows_the_limits_and_the_terms(
         "*@Radiology Teaching Bot is there a pneumothorax?*",
         "*Ask about images*",
         "up to 24 slices or frames",
+        "the first 5 pages are read",
         "English, Deutsch, Español, Français, 日本語, Português (Brasil), 简体中文",
         "<https://huggingface.co/google/medgemma-1.5-4b-it|google/medgemma-1.5-4b-it>",
         "https://developers.google.com/health-ai-developer-foundations/terms",

@@ -85,6 +85,7 @@ def limits_text(prompts: Prompts, *, settings: Settings, language: str) -> str:
         images=settings.max_images,
         slices=settings.max_slices,
         patches=settings.pathology_patches,
+        pages=settings.pdf_max_pages,
         languages=", ".join(names),
     )
 
