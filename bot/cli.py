@@ -50,6 +50,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--chat", action="store_true", help="keep asking follow-up questions")
     ask.add_argument("--specialty", choices=SPECIALTIES)
+    _bench_parser(sub)
+    _eval_parser(sub)
+    sub.add_parser("doctor", help="check tokens, scopes, GPU and model access")
+    manifest = sub.add_parser("manifest", help="print the Slack app manifest")
+    manifest.add_argument("--request-url", help="HTTP mode: https://your.host/slack/events")
+    manifest.add_argument("--name", default="MedGemma", help="the app's name (35 characters)")
+    manifest.add_argument(
+        "--view",
+        choices=("agent", "assistant"),
+        default="agent",
+        help="agent_view (default), or the legacy assistant_view (MEDGEMMA_SLACK_VIEW)",
+    )
+    return parser
+
+
+def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = sub.add_parser("bench", help="measure the in-process backend's speed")
     bench.add_argument("--tiny", action="store_true", help="a toy model on the CPU, in seconds")
     bench.add_argument("--model", help="real weights (a Hub id or folder) instead of random ones")
@@ -68,18 +84,6 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--json", type=Path, help="also write the report here (rewritten after each row)"
     )
-    _eval_parser(sub)
-    sub.add_parser("doctor", help="check tokens, scopes, GPU and model access")
-    manifest = sub.add_parser("manifest", help="print the Slack app manifest")
-    manifest.add_argument("--request-url", help="HTTP mode: https://your.host/slack/events")
-    manifest.add_argument("--name", default="MedGemma", help="the app's name (35 characters)")
-    manifest.add_argument(
-        "--view",
-        choices=("agent", "assistant"),
-        default="agent",
-        help="agent_view (default), or the legacy assistant_view (MEDGEMMA_SLACK_VIEW)",
-    )
-    return parser
 
 
 def _eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -40,7 +40,7 @@ async def test_all_checks_pass(
     fake_slack: FakeSlack,
     fake_openai: FakeOpenAIServer,
 ) -> None:
-    fake_slack.scopes = (*fake_slack.scopes, "users:read")
+    fake_slack.scopes = (*fake_slack.scopes, "users:read", "assistant:write")
     working_environment(monkeypatch, tmp_path, fake_slack, fake_openai)
     lines: list[str] = []
     assert await doctor(lines.append) == 0
@@ -114,7 +114,11 @@ async def test_files_write_is_needed_only_for_the_contact_sheet(
     sheet: str,
     ok: bool,
 ) -> None:
-    fake_slack.scopes = (*(s for s in fake_slack.scopes if s != "files:write"), "users:read")
+    fake_slack.scopes = (
+        *(s for s in fake_slack.scopes if s != "files:write"),
+        "users:read",
+        "assistant:write",
+    )
     working_environment(
         monkeypatch, tmp_path, fake_slack, fake_openai, MEDGEMMA_CONTACT_SHEET=sheet
     )
@@ -133,7 +137,7 @@ async def test_redis_answers_ping(
     fake_openai: FakeOpenAIServer,
     redis_url: str,
 ) -> None:
-    fake_slack.scopes = (*fake_slack.scopes, "users:read")
+    fake_slack.scopes = (*fake_slack.scopes, "users:read", "assistant:write")
     working_environment(
         monkeypatch, tmp_path, fake_slack, fake_openai, MEDGEMMA_REDIS_URL=redis_url
     )
@@ -211,7 +215,7 @@ async def test_names_that_are_not_settings_are_warnings_with_a_guess(
     fake_slack: FakeSlack,
     fake_openai: FakeOpenAIServer,
 ) -> None:
-    fake_slack.scopes = (*fake_slack.scopes, "users:read")
+    fake_slack.scopes = (*fake_slack.scopes, "users:read", "assistant:write")
     (tmp_path / ".env").write_text(
         "MEDGEMMA_MAX_BACH=4\nSLACK_BOT_TOKN=xoxb-2\nSLACK_CLIENT_ID=123.456\n", encoding="utf-8"
     )
