@@ -31,8 +31,8 @@ from PIL import Image
 from skimage import data as skimage_data
 
 from bot import imaging
-from bot.pipeline.decode_jobs import Ticket
-from bot.pipeline.decode_pool import DecodePool
+from bot.pipeline.decoding.jobs import Ticket
+from bot.pipeline.decoding.pool import DecodePool
 from bot.pipeline.file_loader import imaging_options
 from bot.settings import Settings
 from tests.imaging.helpers import dicom_bytes, sample_dataset

@@ -2,7 +2,7 @@
 
 The loader owns what reading files costs: the decoded-image cache (a follow-up reads
 nothing again), a limit on parallel downloads, the decoding processes (decoding is CPU
-work, never on the event loop, and bounded: `bot.pipeline.decode_pool`), each
+work, never on the event loop, and bounded: `bot.pipeline.decoding.pool`), each
 question's decoding budget, and the assembly of single DICOM slices into series.
 """
 
@@ -19,8 +19,8 @@ from bot.imaging.budget import MIB, DecodeBudget
 from bot.imaging.types import DecodedFile, ImagingOptions
 from bot.logs import event
 from bot.pipeline.cache import ImageCache
-from bot.pipeline.decode_jobs import Ticket
-from bot.pipeline.decode_pool import DecodePool
+from bot.pipeline.decoding.jobs import Ticket
+from bot.pipeline.decoding.pool import DecodePool
 from bot.pipeline.limits import SizeCap
 from bot.pipeline.messages import DecodedMessage, DecodedThread, SharedFile, UndecodedMessage
 from bot.settings import Settings

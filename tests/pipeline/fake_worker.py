@@ -21,7 +21,7 @@ from typing import Any
 from PIL import Image
 
 from bot import imaging
-from bot.pipeline import decode_worker
+from bot.pipeline.decoding import worker
 
 REAL_DECODE = imaging.decode
 
@@ -51,4 +51,4 @@ def acting(folder: Path) -> Any:
 
 if __name__ == "__main__":
     imaging.decode = acting(Path(sys.argv[1]))  # type: ignore[assignment]
-    decode_worker.main([sys.argv[0], *sys.argv[2:]])
+    worker.main([sys.argv[0], *sys.argv[2:]])

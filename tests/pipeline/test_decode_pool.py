@@ -1,4 +1,4 @@
-"""bot.pipeline.decode_pool: files decoded in processes that a deadline, a deleted question or
+"""bot.pipeline.decoding.pool: files decoded in processes that a deadline, a deleted question or
 another question waiting can stop; budgets per file and per question; a memory limit."""
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from PIL import Image
 from bot.errors import DecodeBudgetExceeded
 from bot.imaging import DecodedFile
 from bot.imaging.budget import MIB, DecodeBudget
-from bot.pipeline import decode_process
-from bot.pipeline.decode_jobs import Ticket
-from bot.pipeline.decode_pool import DecodePool
-from bot.pipeline.decode_process import WorkerBroken
+from bot.pipeline.decoding import processes
+from bot.pipeline.decoding.jobs import Ticket
+from bot.pipeline.decoding.pool import DecodePool
+from bot.pipeline.decoding.processes import WorkerBroken
 from tests.imaging.helpers import DEFAULT
 
 FAKE_WORKER = str(Path(__file__).with_name("fake_worker.py"))
@@ -162,13 +162,13 @@ async def test_too_little_memory_to_start_is_the_operators_problem() -> None:
 
 def test_a_reply_may_only_name_the_types_of_a_decoded_file() -> None:
     with pytest.raises(WorkerBroken):  # the worker reads hostile bytes: its replies are checked
-        decode_process.unpickle(pickle.dumps(("ok", print, 0)), [])
+        processes.unpickle(pickle.dumps(("ok", print, 0)), [])
     with pytest.raises(WorkerBroken):
-        decode_process.outcome(("error", ("ConfigError", "x", {}), 0))
+        processes.outcome(("error", ("ConfigError", "x", {}), 0))
     with pytest.raises(WorkerBroken):
         bare = DecodedFile("photo", (), "png")
-        decode_process.outcome(("ok", bare, [np.zeros((2, 2))], [None], 0))  # not RGB
-    refused = decode_process.outcome(("error", ("ImageTooLarge", "x", {}), 7))
+        processes.outcome(("ok", bare, [np.zeros((2, 2))], [None], 0))  # not RGB
+    refused = processes.outcome(("error", ("ImageTooLarge", "x", {}), 7))
     assert type(refused[0]).__name__ == "ImageTooLarge" and refused[1] == 7
 
 
@@ -184,7 +184,7 @@ def test_decoding_processes_get_no_credentials() -> None:
         "MEDGEMMA_REDIS_URL": "redis://:pw@redis",
         "MEDGEMMA_MAX_PIXELS": "1000000",
     }
-    assert decode_process.worker_environment(environment) == {
+    assert processes.worker_environment(environment) == {
         "PATH": "/usr/bin",
         "PYTHONPATH": "/app",
         "MEDGEMMA_MAX_PIXELS": "1000000",

@@ -14,7 +14,7 @@ from PIL import Image
 
 from bot.errors import FileTooLarge
 from bot.imaging.setup import SILENT
-from bot.pipeline.decode_pool import DecodePool
+from bot.pipeline.decoding.pool import DecodePool
 from bot.pipeline.file_loader import FileLoader, decode_budget
 from bot.pipeline.messages import Message, SharedFile
 from bot.settings import Settings

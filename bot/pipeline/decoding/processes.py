@@ -1,6 +1,6 @@
 """One decoding process seen from the bot: start it, exchange a request for a reply, kill it.
 
-The process is `python -m bot.pipeline.decode_worker`, in its own session (a Ctrl-C in the
+The process is `python -m bot.pipeline.decoding.worker`, in its own session (a Ctrl-C in the
 terminal is the bot's to handle, not the worker's). Requests and replies are
 length-prefixed pickles over its stdin and stdout. Replies are read with an unpickler
 that builds only the types a decoded file is made of: the worker reads hostile bytes,
@@ -24,9 +24,9 @@ from PIL import Image
 from bot import errors
 from bot.errors import ImagingError
 from bot.imaging.types import DecodedFile, ImagingOptions, ModelImage
-from bot.pipeline import decode_worker
+from bot.pipeline.decoding import worker
 
-WORKER_COMMAND = (sys.executable, "-m", "bot.pipeline.decode_worker")
+WORKER_COMMAND = (sys.executable, "-m", "bot.pipeline.decoding.worker")
 BOOT_TIMEOUT_S = 120.0  # importing the imaging libraries on a loaded machine
 # A reply larger than this is not a decoded file (125 slide patches are about 300 MB).
 MAX_REPLY_BYTES = 2**30
@@ -113,7 +113,7 @@ class DecodeProcess:
         stdin = self.process.stdin
         assert stdin is not None
         try:
-            decode_worker.send(stdin, (pickle.PickleBuffer(data), options))
+            worker.send(stdin, (pickle.PickleBuffer(data), options))
         except (OSError, ValueError) as exc:  # a broken pipe, or closed by kill()
             raise WorkerGone from exc
         return outcome(self._receive())
@@ -123,8 +123,8 @@ class DecodeProcess:
         stdout = self.process.stdout
         assert stdout is not None
         try:
-            message = decode_worker.receive(stdout, limit=MAX_REPLY_BYTES)
-        except decode_worker.MessageTooLarge as exc:
+            message = worker.receive(stdout, limit=MAX_REPLY_BYTES)
+        except worker.MessageTooLarge as exc:
             raise WorkerBroken("a decoding process sent an oversized reply") from exc
         except (OSError, ValueError) as exc:  # a broken pipe, or closed by reap()
             raise WorkerGone from exc

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.imaging.budget import DecodeBudget
 from bot.imaging.types import ImagingOptions
-from bot.pipeline.decode_process import Outcome
+from bot.pipeline.decoding.processes import Outcome
 
 
 @dataclass(eq=False)

@@ -26,9 +26,9 @@ from typing import Any
 from bot.errors import DecodeBudgetExceeded, ImagingError
 from bot.imaging.budget import DecodeBudget
 from bot.imaging.types import DecodedFile, ImagingOptions
-from bot.pipeline import decode_process
-from bot.pipeline.decode_jobs import Job, Ticket
-from bot.pipeline.decode_process import (
+from bot.pipeline.decoding import processes
+from bot.pipeline.decoding.jobs import Job, Ticket
+from bot.pipeline.decoding.processes import (
     BOOT_TIMEOUT_S,
     WORKER_COMMAND,
     DecodeProcess,
@@ -47,7 +47,7 @@ class DecodePool:
         self._budget = budget
         self._command = tuple(command)
         # Read once, at start-up, like every setting.
-        self._environment = decode_process.worker_environment(os.environ)
+        self._environment = processes.worker_environment(os.environ)
         self._idle: list[DecodeProcess] = []
         self._running: dict[DecodeProcess, Job] = {}
         self._retired: set[DecodeProcess] = set()  # killed, being reaped

@@ -1,8 +1,8 @@
 """A decoding process: files in on stdin, decoded files out on stdout, under a memory limit.
 
-    python -m bot.pipeline.decode_worker MEMORY_BYTES
+    python -m bot.pipeline.decoding.worker MEMORY_BYTES
 
-Started and killed by `bot.pipeline.decode_process`. Decoders that hold the GIL
+Started and killed by `bot.pipeline.decoding.processes`. Decoders that hold the GIL
 (openjpeg, imagecodecs) cannot be stopped inside a thread; a process can be killed. The
 address-space limit makes a bomb fail here, as a MemoryError or a crash, not in the bot.
 Nothing is logged and stray output goes nowhere: the libraries' messages can quote the file.
