@@ -52,7 +52,7 @@ async def read_thread(
         window, more = await _page(client, **where, oldest=f"{oldest:.6f}")
         if not more and oldest <= after:  # it reached back to the first page: all read
             return ThreadRead(_ordered([*first, *window], until_ts))
-        if search.seen(window, fits=not more):
+        if search.seen(window, fits=not more, oldest=oldest):
             break
     return ThreadRead(_ordered([*parent, *search.best], until_ts), left_out=True)
 
@@ -77,7 +77,7 @@ class _Window:
         """The start of the window to try next."""
         return max(self.after, self.top - self.span)
 
-    def seen(self, window: list[Raw], *, fits: bool) -> bool:
+    def seen(self, window: list[Raw], *, fits: bool, oldest: float) -> bool:
         """Learn from one read; True when the window found is wide enough."""
         if fits:
             self.fitted, self.best = self.span, window
@@ -87,9 +87,22 @@ class _Window:
             self.span = wider if self.too_wide is None else (self.span + self.too_wide) / 2
         else:
             self.too_wide = self.span
-            narrower = self.span / NARROWING
+            narrower = min(self.span / NARROWING, _local_span(window, oldest=oldest))
             self.span = (self.fitted + self.span) / 2 if self.fitted else narrower
         return False
+
+
+def _local_span(window: list[Raw], *, oldest: float) -> float:
+    """Seconds that about 3/4 of a page take at the pace of a full window's replies.
+
+    Replies come in bursts (a case discussed in a minute, then quiet for a day): the
+    pace of the whole thread can be far off for its newest stretch, so a window that
+    held too much is narrowed to the pace of what it held.
+    """
+    stamps = [float(str(m.get("ts"))) for m in window if float(str(m.get("ts") or 0)) >= oldest]
+    if len(stamps) < 2:
+        return float("inf")
+    return (max(stamps) - min(stamps)) * 3 / 4
 
 
 async def fetch_thread(
