@@ -38,6 +38,20 @@ def task_title(steps: Steps, task: Task, *, prompts: Prompts, language: str) -> 
     return prompts.text("steps", key, language=language)
 
 
+def stream_content(
+    shown: str, chunks: Sequence[dict[str, Any]], *, start: bool = False
+) -> dict[str, Any]:
+    """A stream call's text and tasks: `markdown_text` alone as ever, or all as chunks.
+
+    A stream started with tasks shows them as one plan above the text.
+    """
+    if not chunks:
+        return {"markdown_text": shown}
+    text = [{"type": "markdown_text", "text": shown}] if shown else []
+    mode = {"task_display_mode": DISPLAY_MODE} if start else {}
+    return {"chunks": [*chunks, *text], **mode}
+
+
 @dataclass
 class TaskChunks:
     """One answer's tasks: the chunks each change needs, each change sent once."""

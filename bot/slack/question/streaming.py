@@ -32,7 +32,7 @@ from bot.pipeline.steps import Steps
 from bot.slack.deps import Deps
 from bot.slack.question.asked import Asked
 from bot.slack.question.routing import Route
-from bot.slack.question.steps import DISPLAY_MODE, TaskChunks
+from bot.slack.question.steps import TaskChunks, stream_content
 from bot.slack.webapi.failures import SLACK_FAILURES, failure_code, slack_code
 from bot.slack.webapi.inert import fitting, held_back, inert
 from bot.slack.webapi.posting import post_all
@@ -171,10 +171,6 @@ class AnswerStream:
         return bool(self._allowed)
 
     async def _start(self, text: str, chunks: list[dict[str, Any]]) -> None:
-        # Tasks show as one plan above the text (steps.py); without them, as before.
-        content = _content(inert(text), chunks)
-        if chunks:
-            content["task_display_mode"] = DISPLAY_MODE
         try:
             # Outside DMs Slack needs to know whom the stream is for (chat.startStream).
             response = await self.deps.status_client.chat_startStream(
@@ -182,7 +178,7 @@ class AnswerStream:
                 thread_ts=self.route.thread_ts,
                 recipient_user_id=self.route.user,
                 recipient_team_id=self.deps.identity.team_id,
-                **content,
+                **stream_content(inert(text), chunks, start=True),
             )
         except SLACK_FAILURES as exc:
             self._refused(exc)
@@ -197,7 +193,7 @@ class AnswerStream:
         assert self.ts is not None
         try:
             await self.deps.status_client.chat_appendStream(
-                channel=self.route.channel, ts=self.ts, **_content(inert(text), chunks)
+                channel=self.route.channel, ts=self.ts, **stream_content(inert(text), chunks)
             )
         except SLACK_FAILURES as exc:
             if slack_code(exc) == "ratelimited":
@@ -282,7 +278,7 @@ class AnswerStream:
             ts=self.ts,
             blocks=blocks,
             metadata=metadata,
-            **_content(markdown, chunks),
+            **stream_content(markdown, chunks),
         )
         self.stopped = True
 
@@ -332,11 +328,3 @@ class AnswerStream:
         except SLACK_FAILURES:
             return False
         return True
-
-
-def _content(shown: str, chunks: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A stream call's text and tasks: `markdown_text` alone as ever, or all as chunks."""
-    if not chunks:
-        return {"markdown_text": shown}
-    text = [{"type": "markdown_text", "text": shown}] if shown else []
-    return {"chunks": [*chunks, *text]}
