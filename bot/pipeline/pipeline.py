@@ -102,10 +102,9 @@ class Pipeline:
         """Decode the thread's files, plan the request, generate the newest answer."""
         started = time.monotonic()
         decoded = await self._decode(thread)
-        steps = StepReporter(first_steps(decoded.messages[-1].files), on_step)
         specialty = self._specialty(decoded.messages, channel_specialty)
         queue = QueueTimer(on_position)
-        with steps.failing():
+        with StepReporter(first_steps(decoded.messages[-1].files), on_step).running() as steps:
             plan = self._planner.plan(
                 decoded.messages, specialty=specialty, language=language, request_id=request_id
             )
@@ -113,7 +112,6 @@ class Pipeline:
             generated = await self._generate(
                 plan.conv, request_id=request_id, queue=queue, on_text=on_text, started=started
             )
-            steps.advance()
         conv = plan.conv
         stats = self._stats(decoded, conv, generated=generated, queue=queue)
         _log_answer(conv, generated=generated, stats=stats, request_id=request_id, started=started)

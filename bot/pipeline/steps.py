@@ -134,15 +134,17 @@ class StepReporter:
             self._tell()
 
     @contextlib.contextmanager
-    def failing(self) -> Iterator[None]:
-        """Whatever stops the work inside (an error, a cancellation) fails the running step."""
+    def running(self) -> Iterator[StepReporter]:
+        """The work inside: done, its running step is done; whatever stops it (an error,
+        a cancellation) fails that step."""
         try:
-            yield
+            yield self
         except BaseException:
             if self._steps is not None:
                 self._steps = failed(self._steps)
                 self._tell()
             raise
+        self.advance()
 
     def _tell(self) -> None:
         if self._steps is not None and self._on_step is not None:

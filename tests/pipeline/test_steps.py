@@ -96,10 +96,17 @@ def test_advancing_and_failing(
 def test_the_reporter_tells_each_change_and_fails_the_running_step() -> None:
     told: list[list[Status]] = []
     reporter = StepReporter(first_steps([CT]), lambda s: told.append(statuses(s)))
-    with pytest.raises(RuntimeError), reporter.failing():
-        reporter.advance()
+    with pytest.raises(RuntimeError), reporter.running() as steps:
+        steps.advance()
         raise RuntimeError("the model failed")
     assert told == [[D, R, P], [D, D, R], [D, D, F]]
+
+
+def test_work_that_ends_well_completes_the_running_step() -> None:
+    told: list[list[Status]] = []
+    with StepReporter(first_steps([SLIDE]), lambda s: told.append(statuses(s))).running() as steps:
+        steps.advance()
+    assert told == [[D, R, P], [D, D, R], [D, D, D]]
 
 
 def test_the_reporter_is_silent_without_a_set_or_a_listener() -> None:
