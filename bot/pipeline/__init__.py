@@ -14,4 +14,5 @@ abilities      what a question asks for beyond findings (where, a prior, values,
 recipes        Google's one-turn recipes for MedGemma 1.5's chest X-ray abilities (pure)
 localise       Google's localisation prompt filled in, the boxes read back (pure)
 extraction     a lab report's values read back and checked against its text (pure)
+steps          a series' or a slide's steps (read, prepare, ask) for a front to show (pure)
 """

@@ -28,6 +28,7 @@ from bot.pipeline.messages import (
 )
 from bot.pipeline.notes import answer_notes, caveats, cut_notes, model_advice, seen_images
 from bot.pipeline.plans import Plan, Planner
+from bot.pipeline.steps import StepCallback, StepReporter, first_steps
 from bot.prompts import ENGLISH, Prompts
 from bot.settings import Settings
 from bot.specialty import Specialty
@@ -94,6 +95,7 @@ class Pipeline:
         request_id: str = "",
         on_text: TextCallback | None = None,
         on_position: QueueCallback | None = None,
+        on_step: StepCallback | None = None,  # a series' or a slide's steps (.steps)
         notes: Sequence[Note] = (),
         language: str = ENGLISH,
     ) -> Answer:
@@ -101,14 +103,16 @@ class Pipeline:
         started = time.monotonic()
         decoded = await self._decode(thread)
         specialty = self._specialty(decoded.messages, channel_specialty)
-        plan = self._planner.plan(
-            decoded.messages, specialty=specialty, language=language, request_id=request_id
-        )
-        conv = plan.conv
         queue = QueueTimer(on_position)
-        generated = await self._generate(
-            conv, request_id=request_id, queue=queue, on_text=on_text, started=started
-        )
+        with StepReporter(first_steps(decoded.messages[-1].files), on_step).running() as steps:
+            plan = self._planner.plan(
+                decoded.messages, specialty=specialty, language=language, request_id=request_id
+            )
+            steps.advance()  # the images are ready: the model is asked
+            generated = await self._generate(
+                plan.conv, request_id=request_id, queue=queue, on_text=on_text, started=started
+            )
+        conv = plan.conv
         stats = self._stats(decoded, conv, generated=generated, queue=queue)
         _log_answer(conv, generated=generated, stats=stats, request_id=request_id, started=started)
         self._advise(decoded, request_id=request_id)

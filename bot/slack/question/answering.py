@@ -140,6 +140,7 @@ async def _answer(
             channel_specialty=deps.settings.channel_specialties.get(route.channel),
             request_id=asked.request_id,
             on_text=stream.push,
+            on_step=stream.show_steps,
             on_position=record.watch(progress.place_in_line),
             notes=notes,
             language=asked.language,

@@ -13,6 +13,8 @@ deleted and the answer posted whole, so text is never lost or shown twice. A que
 stopped midway (deleted, shutdown, a failure) ends its stream with one clear last line
 and no separate notice. Every piece is made inert on its way out (`webapi/inert.py`); an
 unfinished `[label](url` waits for its end, so a link cut across appends never goes live.
+A question about a series or a slide starts its stream early, with its steps as tasks
+(`steps.py`), which the same calls then carry along with the text.
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.logs import event
 from bot.pipeline.messages import Answer
+from bot.pipeline.steps import Steps
 from bot.slack.deps import Deps
 from bot.slack.question.asked import Asked
 from bot.slack.question.routing import Route
+from bot.slack.question.steps import TaskChunks, stream_content
 from bot.slack.webapi.failures import SLACK_FAILURES, failure_code, slack_code
 from bot.slack.webapi.inert import fitting, held_back, inert
 from bot.slack.webapi.posting import post_all
@@ -69,6 +73,7 @@ class AnswerStream:
     closed: bool = False  # nothing more is streamed: the rest is posted after
     stopped: bool = False  # chat.stopStream has ended it
     delivered: bool = False  # the whole answer is in the thread: nothing more to say
+    tasks: TaskChunks | None = None  # a series' or a slide's steps, once the pipeline tells
     _said: list[str] = field(default_factory=list)  # everything the model said
     _flusher: asyncio.Task[None] | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -98,6 +103,16 @@ class AnswerStream:
     def push(self, text: str) -> None:
         """The pipeline's text callback: keep it, and let the flusher send."""
         self._said.append(text)
+        self._wake_flusher()
+
+    def show_steps(self, steps: Steps) -> None:
+        """The pipeline's step callback: keep the steps, and let the flusher send them."""
+        if self.tasks is None:
+            self.tasks = TaskChunks(self.deps.prompts, self.language)
+        self.tasks.update(steps)
+        self._wake_flusher()
+
+    def _wake_flusher(self) -> None:
         if self.closed or self.damaged:
             return
         if self._flusher is None:
@@ -124,16 +139,16 @@ class AnswerStream:
 
         False when nothing was ready (no call was made or put off).
         """
-        ready = self._ready_text()
-        if not ready:
+        ready, chunks = self._ready_text(), self.tasks.pending() if self.tasks else []
+        if not ready and not chunks:
             return False
         if self.ts is None:
             if not self._may_stream(ready):
                 self.closed = True
                 return True
-            await self._start(ready)
+            await self._start(ready, chunks)
         elif self.deps.stream_budget.take("append"):
-            await self._append(ready)
+            await self._append(ready, chunks)
         else:
             self._wake.set()  # over the budget this second: try again next flush
         return True
@@ -155,39 +170,41 @@ class AnswerStream:
             self._allowed = self.deps.settings.streaming and self.deps.stream_budget.take("pair")
         return bool(self._allowed)
 
-    async def _start(self, text: str) -> None:
+    async def _start(self, text: str, chunks: list[dict[str, Any]]) -> None:
         try:
             # Outside DMs Slack needs to know whom the stream is for (chat.startStream).
             response = await self.deps.status_client.chat_startStream(
                 channel=self.route.channel,
                 thread_ts=self.route.thread_ts,
-                markdown_text=inert(text),
                 recipient_user_id=self.route.user,
                 recipient_team_id=self.deps.identity.team_id,
+                **stream_content(inert(text), chunks, start=True),
             )
         except SLACK_FAILURES as exc:
             self._refused(exc)
             self.closed = True
             return
         self.ts = str(response.get("ts"))
-        self._sent(text)
+        self._sent(text, chunks)
         if self.on_start is not None:
             self.on_start()
 
-    async def _append(self, text: str) -> None:
+    async def _append(self, text: str, chunks: list[dict[str, Any]]) -> None:
         assert self.ts is not None
         try:
             await self.deps.status_client.chat_appendStream(
-                channel=self.route.channel, ts=self.ts, markdown_text=inert(text)
+                channel=self.route.channel, ts=self.ts, **stream_content(inert(text), chunks)
             )
         except SLACK_FAILURES as exc:
             if slack_code(exc) == "ratelimited":
                 return  # keep it: the next flush sends it
             self.damaged = True
         else:
-            self._sent(text)
+            self._sent(text, chunks)
 
-    def _sent(self, text: str) -> None:
+    def _sent(self, text: str, chunks: Sequence[dict[str, Any]] = ()) -> None:
+        if self.tasks is not None:
+            self.tasks.sent(chunks)
         self.sent += text
         self.shown += len(inert(text))
         if self.shown >= STREAM_LIMIT - 200:
@@ -255,12 +272,13 @@ class AnswerStream:
         self, markdown: str, *, blocks: list[dict[str, Any]], metadata: dict[str, Any]
     ) -> None:
         assert self.ts is not None
+        chunks = self.tasks.pending() if self.tasks else []
         await self.deps.client.chat_stopStream(
             channel=self.route.channel,
             ts=self.ts,
-            markdown_text=markdown,
             blocks=blocks,
             metadata=metadata,
+            **stream_content(markdown, chunks),
         )
         self.stopped = True
 
@@ -300,6 +318,8 @@ class AnswerStream:
         await self._stop_flushing()
         if self.ts is None or self.stopped:
             return False
+        if self.tasks is not None:
+            self.tasks.fail()  # the running task ends in error, before the last line
         closing = "\n" + FENCE if self.sent.count(FENCE) % 2 == 1 else ""
         disclaimer = self.deps.prompts.disclaimer_in(self.language)
         last = f"{closing}\n\n{line}\n\n{disclaimer}"
