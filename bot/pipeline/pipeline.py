@@ -60,6 +60,12 @@ class Values:
     notes: list[Note] = field(default_factory=list)
 
 
+def _shown(plan: Plan, on_text: TextCallback | None) -> TextCallback | None:
+    """Where the answer's text goes as it comes: nowhere for a values answer, whose json
+    becomes a table (streamed, it would show raw and then be replaced)."""
+    return None if plan.ability is Ability.EXTRACT else on_text
+
+
 class QueueTimer:
     """Passes places in line on, and notes when the request got its place (0)."""
 
@@ -109,8 +115,9 @@ class Pipeline:
                 decoded.messages, specialty=specialty, language=language, request_id=request_id
             )
             steps.advance()  # the images are ready: the model is asked
+            shown = _shown(plan, on_text)
             generated = await self._generate(
-                plan.conv, request_id=request_id, queue=queue, on_text=on_text, started=started
+                plan.conv, request_id=request_id, queue=queue, on_text=shown, started=started
             )
         conv = plan.conv
         stats = self._stats(decoded, conv, generated=generated, queue=queue)

@@ -115,3 +115,21 @@ async def test_model_values_that_cannot_be_read_leave_the_answer_and_a_note(
         [answer] = await h.replies(ts)
     assert findings(answer) == "Haemoglobin is 13.2 g/dL."
     assert note("values_unreadable") in notes_of(answer)
+
+
+async def test_a_values_answer_is_posted_once_whole_not_streamed_as_raw_json(
+    fake_slack: FakeSlack, transport: str
+) -> None:
+    # In a DM an answer streams; a values answer's json would show as it streams and the
+    # stream would then be replaced by the table. It is posted whole, once.
+    backend = FakeBackend().then(Step(chunks=READ, chunk_delay_s=0.05))
+    env = {"MEDGEMMA_STREAMING": "on"}
+    async with running_bot(fake_slack, backend, transport=transport, **env) as h:
+        file = report(fake_slack, LAB_LINES)
+        ts = await h.ask("Values please?", files=[file], channel="D1", channel_type="im")
+        [answer] = await h.replies(ts, channel="D1")
+        await h.settle()
+    assert fake_slack.calls_to("chat.startStream") == []
+    assert fake_slack.calls_to("chat.delete") == []
+    assert findings(answer) == "The white cell count is above its reference range."
+    assert table_of(answer)[0] == ["Test", "Result", "Unit", "Reference range", "Check"]
