@@ -133,3 +133,20 @@ async def test_a_values_answer_is_posted_once_whole_not_streamed_as_raw_json(
     assert fake_slack.calls_to("chat.delete") == []
     assert findings(answer) == "The white cell count is above its reference range."
     assert table_of(answer)[0] == ["Test", "Result", "Unit", "Reference range", "Check"]
+
+
+async def test_a_follow_up_reads_the_values_table_back(
+    fake_slack: FakeSlack, transport: str
+) -> None:
+    # The table is part of the bot's answer: a follow-up about one value must see it.
+    backend = FakeBackend().then(Step(chunks=READ))
+    async with running_bot(fake_slack, backend, transport=transport) as h:
+        file = report(fake_slack, LAB_LINES)
+        root = await h.ask("What are the values in this report?", files=[file])
+        await h.replies(root)
+        await h.ask("is the platelet count normal?", thread_ts=root, mention=False)
+        await h.replies(root, count=2)
+    earlier = backend.requests[1].messages[1]
+    assert earlier.role == "assistant"
+    assert earlier.text.startswith("The white cell count is above its reference range.")
+    assert "| Platelets | 205 | x10^9/L | 150-400 | ⚠ not in the PDF text |" in earlier.text

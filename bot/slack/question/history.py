@@ -20,6 +20,7 @@ from bot.slack.question.routing import strip_mention
 from bot.slack.webapi.posts import (
     Identity,
     answer_findings,
+    answer_table,
     is_answer,
     is_ours,
     shown_question,
@@ -104,7 +105,8 @@ def to_incoming(
         if is_ours(m, identity):
             if is_answer(m, identity):
                 text = answer_findings(str(m.get("text", "")), disclaimers=disclaimers)
-                incoming.append(Message("assistant", text))
+                table = answer_table(m)  # a values answer's table: part of what it said
+                incoming.append(Message("assistant", f"{text}\n\n{table}" if table else text))
             continue
         if m.get("bot_id") or not m.get("user"):
             continue  # other apps' messages are not part of the conversation

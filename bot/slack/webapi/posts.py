@@ -151,6 +151,17 @@ def answer_findings(text: str, *, disclaimers: Sequence[str]) -> str:
     return plain
 
 
+def answer_table(message: Post) -> str:
+    """An answer's values table as Markdown rows ("" without one), for reading it back.
+
+    The cells are `raw_text`, shown as typed: what the model read and the bot checked.
+    """
+    blocks = message.get("blocks") or []
+    rows = next((b.get("rows") or [] for b in blocks if b.get("block_id") == TABLE_BLOCK), [])
+    lines = ["| " + " | ".join(str(c.get("text", "")) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def shown_question(message: Post, identity: Identity) -> tuple[str, str] | None:
     """(asker's id, question) of the bot's copy of a shortcut question; None for others."""
     mark = mark_of(message, identity)
