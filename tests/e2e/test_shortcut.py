@@ -57,9 +57,8 @@ async def test_shortcut_answers_in_the_messages_thread_with_its_images(
         _, _, second = await h.replies(ts, count=3)
     # The question was typed in a modal: the bot shows it, quoted, above the answer.
     assert shown["metadata"] == {"event_type": "medgemma_question", "event_payload": {"user": "U1"}}
-    assert shown["blocks"][0]["elements"][0]["text"] == prompts.text(
-        "shortcut", "asked", user="<@U1>"
-    )
+    assert shown["blocks"][0]["elements"][0]["text"] == "<@U1> asked with *Ask MedGemma*:"
+
     assert shown["blocks"][1]["text"] == f"> {QUESTION}"
     assert QUESTION in shown["text"] and "<@U1>" in shown["text"]
     [opened] = fake_slack.calls_to("views.open")
@@ -107,14 +106,18 @@ async def test_a_message_without_images_gets_a_private_hint(
 async def test_an_expired_trigger_asks_to_try_again(
     fake_slack: FakeSlack, prompts: Prompts, transport: str
 ) -> None:
-    async with running_bot(fake_slack, FakeBackend(), transport=transport) as h:
+    # The hint names the shortcut as the manifest does: "Ask <name>" fits 24 characters
+    # only for short names.
+    env = {"MEDGEMMA_APP_NAME": "Radiology Teaching Bot"}
+    async with running_bot(fake_slack, FakeBackend(), transport=transport, **env) as h:
         ts = shared(h)
         await open_modal(h, ts, trigger_age_s=3.5)  # Slack delivered it late
     [tried] = fake_slack.calls_to("views.open")
     assert tried["trigger_id"]
     assert fake_slack.views.modals() == []
     [hint] = fake_slack.ephemerals
-    assert hint["user"] == "U1" and hint["text"] == prompts.text("shortcut", "expired")
+    assert hint["user"] == "U1" and "*Ask about images*" in hint["text"]
+    assert hint["text"] == prompts.text("shortcut", "expired", shortcut="Ask about images")
 
 
 async def test_someone_not_allowed_is_refused_before_the_modal(

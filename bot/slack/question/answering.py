@@ -24,6 +24,7 @@ from bot.slack.question.routing import Route
 from bot.slack.question.sheets import post_boxes, post_sheet
 from bot.slack.question.streaming import AnswerStream
 from bot.slack.surfaces.followups import after_answer
+from bot.slack.surfaces.names import shortcut_name
 from bot.slack.surfaces.stop import stop_block, stoppable
 from bot.slack.webapi.posting import post_all
 from bot.slack.webapi.replies import question_message
@@ -158,7 +159,10 @@ async def _answer(
 async def _show_question(deps: Deps, asked: Asked) -> None:
     route = asked.route
     who = f"<@{route.user}>"
-    line = deps.prompts.text("shortcut", "asked", language=asked.language, user=who)
+    shortcut = shortcut_name(deps.settings.app_name)  # as the manifest names it
+    line = deps.prompts.text(
+        "shortcut", "asked", language=asked.language, user=who, shortcut=shortcut
+    )
     message = question_message(route.question, user=route.user, asked=line)
     await post_all(
         deps.client, channel=route.channel, thread_ts=route.thread_ts, messages=[message]

@@ -27,6 +27,7 @@ from bot.slack.question.access import interaction_is_direct, refusal
 from bot.slack.question.routing import Route
 from bot.slack.question.start import begin
 from bot.slack.surfaces.ephemeral import TRIGGER_ERRORS, open_modal, tell, turned_away
+from bot.slack.surfaces.names import shortcut_name
 from bot.slack.surfaces.views import input_state, is_id, pack, plain, unpack, user_of
 from bot.slack.webapi.failures import SLACK_FAILURES, failure_code
 from bot.slack.wiring.manifest import ASK_SHORTCUT
@@ -134,7 +135,8 @@ async def on_shortcut(deps: Deps, body: dict[str, Any]) -> None:
     view = question_modal(deps.prompts, language=language, metadata=metadata)
     failed = await open_modal(deps, trigger_id=str(body.get("trigger_id") or ""), view=view)
     if failed in TRIGGER_ERRORS:  # Slack was too slow to hand it over: ask to try again
-        text = deps.prompts.text("shortcut", "expired", language=language)
+        shortcut = shortcut_name(deps.settings.app_name)  # as the manifest names it
+        text = deps.prompts.text("shortcut", "expired", language=language, shortcut=shortcut)
         await tell(deps, channel=channel, user=user, thread_ts=where, text=text)
 
 
