@@ -12,7 +12,6 @@ it. A photo, or a scanned PDF, has no text layer: nothing can be checked.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -21,10 +20,9 @@ from typing import Any
 
 from bot.imaging.types import DecodedFile, Layout
 from bot.pipeline.conversation import Note
-from bot.pipeline.localise import THOUGHT_END
+from bot.pipeline.localise import JSON_BLOCK, THOUGHT_END, json_entries
 from bot.pipeline.messages import DecodedMessage
 
-_JSON_BLOCK = re.compile(r"```json\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 _NUMBER = re.compile(r"^[<>≤≥]?\s*[-+]?\d+(?:[.,]\d+)?$")
 MAX_ROWS = 99  # Slack's table block holds 100 rows, the header one of them
 MAX_CELL = 200  # characters of one cell; a longer value is cut
@@ -51,15 +49,8 @@ def _field(entry: Mapping[str, Any], *keys: str) -> str:
 
 def parse_values(answer: str) -> tuple[LabValue, ...] | None:
     """The values of an extraction answer's last json block; None when there are none."""
-    blocks = _JSON_BLOCK.findall(answer.rsplit(THOUGHT_END, 1)[-1])
-    if not blocks:
-        return None
-    try:
-        data = json.loads(blocks[-1])
-    except (ValueError, RecursionError):
-        return None
-    entries = [data] if isinstance(data, dict) else data
-    if not isinstance(entries, list):
+    entries = json_entries(answer)
+    if entries is None:
         return None
     values = [
         LabValue(
@@ -77,7 +68,7 @@ def parse_values(answer: str) -> tuple[LabValue, ...] | None:
 
 def without_values(answer: str) -> str:
     """The answer as the asker reads it: no thinking trace, no json block."""
-    return _JSON_BLOCK.sub("", answer.rsplit(THOUGHT_END, 1)[-1]).strip()
+    return JSON_BLOCK.sub("", answer.rsplit(THOUGHT_END, 1)[-1]).strip()
 
 
 def _plain(text: str) -> str:

@@ -20,7 +20,7 @@ from bot.imaging.boxes import SCALE, Box
 from bot.prompts import fill
 
 THOUGHT_END = "<unused95>"
-_JSON_BLOCK = re.compile(r"```json\s*(.*?)```", re.DOTALL | re.IGNORECASE)
+JSON_BLOCK = re.compile(r"```json\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 
 
 def localisation_prompt(template: str, question: str) -> str:
@@ -37,9 +37,10 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _entries(text: str) -> list[Any] | None:
-    """The JSON list of the answer's last json block; None when there is none."""
-    blocks = _JSON_BLOCK.findall(text.rsplit(THOUGHT_END, 1)[-1])
+def json_entries(text: str) -> list[Any] | None:
+    """The JSON list of the answer's last json block (after any thinking trace); None when
+    there is none. Google's recipes ask for one: boxes here, lab values in extraction."""
+    blocks = JSON_BLOCK.findall(text.rsplit(THOUGHT_END, 1)[-1])
     if not blocks:
         return None
     try:
@@ -66,7 +67,7 @@ def _raw_box(entry: Any) -> tuple[list[float], str] | None:
 
 def parse_boxes(answer: str) -> tuple[Box, ...] | None:
     """The boxes of a localisation answer; None when they cannot be read."""
-    entries = _entries(answer)
+    entries = json_entries(answer)
     if entries is None:
         return None
     raw = [_raw_box(entry) for entry in entries]
