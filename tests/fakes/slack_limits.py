@@ -29,7 +29,9 @@ MAX_OPTION_VALUE = 150
 MAX_PLACEHOLDER = 150
 MAX_INPUT_LENGTH = 3000
 MAX_ACTIONS_ELEMENTS = 25
-MAX_TABLE_ROWS = 100  # table block: rows, and cells of a row (Block Kit reference)
+# The table block (docs.slack.dev/reference/block-kit/blocks/table-block): "Maximum 100 rows",
+# each row "an array with a max of 20 table cells", of type raw_text or rich_text.
+MAX_TABLE_ROWS = 100
 MAX_TABLE_CELLS = 20
 
 
