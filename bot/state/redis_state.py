@@ -90,6 +90,7 @@ class RedisState:
         self._handlers: list[CancelHandler] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._suspects: dict[str, float] = {}  # orphan records seen, and since when
+        self._closed = False
 
     @property
     def _heartbeat_key(self) -> str:
@@ -197,7 +198,13 @@ class RedisState:
         event(log, "state_connected", store="redis", replica=self.replica)
 
     async def aclose(self) -> None:
-        """Stop beating (what is left becomes orphans at once) and disconnect."""
+        """Stop beating (what is left becomes orphans at once) and disconnect, once.
+
+        A second call does nothing: a closed client would reconnect to say goodbye again.
+        """
+        if self._closed:
+            return
+        self._closed = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -93,3 +93,22 @@ async def test_redis_going_away_raises_only_where_a_question_could_be_lost() -> 
         assert await state.orphans() == []
     finally:
         await state.aclose()
+
+
+async def test_closing_twice_touches_the_server_once(redis_url: str) -> None:
+    # A store is closed by whoever stops it (shutdown, a test's teardown), maybe twice:
+    # the second close must not reconnect (it once hung a test run in its teardown).
+    import redis.asyncio as redis
+
+    watcher = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        state = RedisState(url=redis_url, replica_timeout_s=1.0)
+        await state.start()
+        await state.aclose()
+        before = (await watcher.info("stats"))["total_connections_received"]
+        async with asyncio.timeout(5):
+            await state.aclose()
+        after = (await watcher.info("stats"))["total_connections_received"]
+        assert after == before
+    finally:
+        await watcher.aclose()
