@@ -207,9 +207,16 @@ class RedisState:
         self._closed = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with suppress(asyncio.CancelledError):
-                await task
+        # A cancellation can be lost inside a command (Python 3.11's asyncio.timeout turns
+        # one that meets the command's deadline into a TimeoutError): the loops also stop
+        # at their next turn, seeing _closed, and the wait is bounded either way.
+        if self._tasks:
+            ended, left = await asyncio.wait(self._tasks, timeout=REDIS_TIMEOUT_S + POLL_S)
+            for task in ended:  # retrieved, so asyncio does not report it at exit
+                if not task.cancelled() and (exc := task.exception()) is not None:
+                    _unavailable("closing", exc)
+            if left:
+                event(log, "state_tasks_left", level=logging.WARNING, tasks=len(left))
         self._tasks = []
         with suppress(RedisError, OSError):
             await self._redis.delete(self._heartbeat_key)
@@ -222,8 +229,8 @@ class RedisState:
         await self._redis.set(self._heartbeat_key, str(time.time()), px=ttl_ms)
 
     async def _heartbeat(self) -> None:
-        """Refresh this replica's heartbeat well within its TTL."""
-        while True:
+        """Refresh this replica's heartbeat well within its TTL, until closed."""
+        while not self._closed:
             await asyncio.sleep(self._timeout_s / 3)
             try:
                 await self._beat_once()
@@ -232,7 +239,7 @@ class RedisState:
 
     async def _listen(self) -> None:
         """Run the handlers for every cancellation published (the client reconnects)."""
-        while True:
+        while not self._closed:
             try:
                 message = await self._pubsub.get_message(
                     ignore_subscribe_messages=True, timeout=POLL_S

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.errors import ConfigError
 from bot.state import redis_state
@@ -112,3 +113,27 @@ async def test_closing_twice_touches_the_server_once(redis_url: str) -> None:
         assert after == before
     finally:
         await watcher.aclose()
+
+
+async def test_closing_ends_even_when_a_command_swallows_the_cancellation(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python 3.11's asyncio.timeout, which redis-py's commands run under, can turn a
+    # cancellation that meets its own deadline into a TimeoutError: the heartbeat then
+    # sees a RedisError and beats on, and a close that only cancels waits for ever (a
+    # fresh-clone test run hung so, twice, in a test's teardown).
+    state = RedisState(url=redis_url, replica_timeout_s=0.3)
+    await state.start()
+    inside = asyncio.Event()
+
+    async def beat_swallowing_cancellation() -> None:
+        inside.set()
+        try:
+            await asyncio.Event().wait()  # a command waiting for its reply
+        except asyncio.CancelledError:
+            raise RedisTimeoutError("Timeout reading from socket") from None
+
+    monkeypatch.setattr(state, "_beat_once", beat_swallowing_cancellation)
+    await inside.wait()  # the close comes while the heartbeat is inside a beat
+    async with asyncio.timeout(5):
+        await state.aclose()
